@@ -1,0 +1,200 @@
+"""The ``Bus`` seam: room events, history for resume, and which languages are present.
+
+``MemoryBus`` is the embedded single-process default. A Redis backend implements the same
+interface for several nodes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+from collections import Counter, deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from gateway.events import ChatMessage, CommentPublished, RoomEvent, TranslationPublished
+from translation import Translation
+
+
+@dataclass(frozen=True)
+class CommentDraft:
+    """A validated comment before the bus gives it an id."""
+
+    room: str
+    user: str
+    user_id: str
+    text: str
+    src_lang: str
+    translations: dict[str, Translation]
+
+
+@dataclass(frozen=True)
+class RoomStats:
+    """What ``GET /v1/rooms/{room}`` reports."""
+
+    viewers: dict[str, int]
+    messages: int
+    translations: int
+    last_id: int
+
+
+class Subscription:
+    """The events of one room, in publish order, for one subscriber."""
+
+    def __init__(self, bus: MemoryBus, room: str) -> None:
+        self._bus = bus
+        self.room = room
+        # Unbounded on purpose: the only reader is the node's own dispatcher, which never
+        # awaits a viewer; slow viewers are bounded further down, per connection.
+        self.queue: asyncio.Queue[RoomEvent] = asyncio.Queue()
+
+    async def __aiter__(self) -> AsyncIterator[RoomEvent]:
+        while True:
+            yield await self.queue.get()
+
+    def close(self) -> None:
+        """Stop receiving events."""
+        self._bus._unsubscribe(self)
+
+
+class Bus(ABC):
+    """Publish/subscribe of room events, per-room history, and language presence."""
+
+    @abstractmethod
+    async def publish_comment(self, draft: CommentDraft) -> ChatMessage:
+        """Assign the next id of the room, keep the message in history, deliver the event."""
+
+    @abstractmethod
+    async def publish_translation(self, room: str, message_id: int,
+                                  translation: Translation) -> bool:
+        """Attach a translation to a message in history and deliver the event.
+        Returns False when the message has left history or already had that language."""
+
+    @abstractmethod
+    def subscribe(self, room: str) -> Subscription:
+        """Start receiving the room's events."""
+
+    @abstractmethod
+    async def history(self, room: str, since: int | None = None,
+                      limit: int | None = None) -> tuple[list[ChatMessage], bool]:
+        """Messages after ``since`` (or the last ``limit``), oldest first, and whether some
+        messages after ``since`` have already left history (a gap)."""
+
+    @abstractmethod
+    async def add_viewer(self, room: str, lang: str) -> None:
+        """Count one more viewer reading ``lang`` in ``room``."""
+
+    @abstractmethod
+    async def remove_viewer(self, room: str, lang: str) -> None:
+        """Count one viewer fewer."""
+
+    @abstractmethod
+    async def viewers(self, room: str) -> dict[str, int]:
+        """Viewers per language in ``room``."""
+
+    @abstractmethod
+    async def stats(self, room: str) -> RoomStats | None:
+        """Counts for the room, or None if the room has never been used."""
+
+
+class _RoomLog:
+    def __init__(self, size: int) -> None:
+        self.messages: deque[ChatMessage] = deque(maxlen=size)
+        self.by_id: dict[int, ChatMessage] = {}
+        self.last_id = 0
+        self.viewers: Counter[str] = Counter()
+        self.subscribers: list[Subscription] = []
+
+
+class MemoryBus(Bus):
+    """Everything in this process. History keeps the last ``history_size`` messages a room."""
+
+    def __init__(self, history_size: int = 500) -> None:
+        self.history_size = history_size
+        self._rooms: dict[str, _RoomLog] = {}
+
+    def _room(self, room: str) -> _RoomLog:
+        log = self._rooms.get(room)
+        if log is None:
+            log = self._rooms[room] = _RoomLog(self.history_size)
+        return log
+
+    def _deliver(self, log: _RoomLog, event: RoomEvent) -> None:
+        for sub in log.subscribers:
+            sub.queue.put_nowait(event)
+
+    async def publish_comment(self, draft: CommentDraft) -> ChatMessage:
+        log = self._room(draft.room)
+        log.last_id += 1
+        msg = ChatMessage(id=log.last_id, room=draft.room, user=draft.user,
+                          user_id=draft.user_id, text=draft.text, src_lang=draft.src_lang,
+                          ts=time.time(), translations=dict(draft.translations))
+        if len(log.messages) == log.messages.maxlen:
+            log.by_id.pop(log.messages[0].id, None)
+        log.messages.append(msg)
+        log.by_id[msg.id] = msg
+        self._deliver(log, CommentPublished(msg))
+        return msg
+
+    async def publish_translation(self, room: str, message_id: int,
+                                  translation: Translation) -> bool:
+        log = self._rooms.get(room)
+        msg = log.by_id.get(message_id) if log else None
+        if msg is None or translation.lang in msg.translations:
+            return False
+        msg.translations[translation.lang] = translation
+        self._deliver(log, TranslationPublished(room, message_id, translation))  # type: ignore[arg-type]
+        return True
+
+    def subscribe(self, room: str) -> Subscription:
+        sub = Subscription(self, room)
+        self._room(room).subscribers.append(sub)
+        return sub
+
+    def _unsubscribe(self, sub: Subscription) -> None:
+        log = self._rooms.get(sub.room)
+        if log and sub in log.subscribers:
+            log.subscribers.remove(sub)
+
+    async def history(self, room: str, since: int | None = None,
+                      limit: int | None = None) -> tuple[list[ChatMessage], bool]:
+        log = self._rooms.get(room)
+        if log is None:
+            return [], False
+        if since is None:
+            msgs = list(log.messages)
+            return (msgs[-limit:] if limit else msgs), False
+        if since > log.last_id:
+            # A client ahead of the room (ids restarted with this process): send everything.
+            msgs = list(log.messages)
+            return (msgs[-limit:] if limit else msgs), True
+        oldest = log.messages[0].id if log.messages else log.last_id + 1
+        gap = since + 1 < oldest and since < log.last_id
+        msgs = [m for m in log.messages if m.id > since]
+        return (msgs[:limit] if limit else msgs), gap
+
+    async def add_viewer(self, room: str, lang: str) -> None:
+        self._room(room).viewers[lang] += 1
+
+    async def remove_viewer(self, room: str, lang: str) -> None:
+        log = self._rooms.get(room)
+        if log is None:
+            return
+        log.viewers[lang] -= 1
+        if log.viewers[lang] <= 0:
+            del log.viewers[lang]
+
+    async def viewers(self, room: str) -> dict[str, int]:
+        log = self._rooms.get(room)
+        return dict(log.viewers) if log else {}
+
+    async def stats(self, room: str) -> RoomStats | None:
+        log = self._rooms.get(room)
+        if log is None:
+            return None
+        translations = sum(
+            sum(1 for t in m.translations.values() if t.translated) for m in log.messages
+        )
+        return RoomStats(viewers=dict(log.viewers), messages=len(log.messages),
+                         translations=translations, last_id=log.last_id)

@@ -1,0 +1,40 @@
+"""Plain data that travels between the gateway's parts and over the bus."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from translation import Translation
+
+
+@dataclass
+class ChatMessage:
+    """A comment as the room keeps it: the original plus every translation made so far."""
+
+    id: int
+    room: str
+    user: str
+    user_id: str
+    text: str
+    src_lang: str
+    ts: float
+    translations: dict[str, Translation] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CommentPublished:
+    """A new comment entered the room (with the translations ready at that moment)."""
+
+    message: ChatMessage
+
+
+@dataclass(frozen=True)
+class TranslationPublished:
+    """A translation of an earlier comment is ready (it was delivered ``pending`` before)."""
+
+    room: str
+    message_id: int
+    translation: Translation
+
+
+RoomEvent = CommentPublished | TranslationPublished

@@ -1,0 +1,252 @@
+"""Fan-out to viewers: bounded per-connection send queues, one writer task per connection,
+and language groups that encode each frame once for all their members.
+
+The event loop never waits on a viewer: producers only append to queues. A queue that is full
+drops its oldest frame (counted); a writer whose send has been blocked for longer than the
+stall timeout gets its connection closed by the ``StallWatchdog``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.protocol import Codec
+
+log = logging.getLogger("babelcast.fanout")
+
+# An ASGI "websocket.send" message, built once and shared by every connection it goes to.
+WireMessage = dict[str, Any]
+SendFn = Callable[[WireMessage], Awaitable[None]]
+CloseFn = Callable[[int, str], Awaitable[None]]
+
+
+def wire_message(frame: dict[str, Any], codec: Codec) -> WireMessage:
+    """Encode ``frame`` for ``codec`` as the ASGI message handed to every recipient."""
+    payload = codec.encode(frame)
+    if isinstance(payload, bytes):
+        return {"type": "websocket.send", "bytes": payload}
+    return {"type": "websocket.send", "text": payload}
+
+
+class SendQueue:
+    """A bounded FIFO of wire messages for one connection. When full, the oldest message is
+    dropped so that a slow reader loses old chat rather than holding anyone up."""
+
+    def __init__(self, max_frames: int) -> None:
+        self._items: deque[WireMessage] = deque()
+        self.max_frames = max_frames
+        self.dropped = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self.closed = False
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, item: WireMessage) -> None:
+        """Append without ever blocking; drops (and counts) the oldest item when full."""
+        if self.closed:
+            return
+        if len(self._items) >= self.max_frames:
+            self._items.popleft()
+            self.dropped += 1
+        self._items.append(item)
+        self._wake()
+
+    def put_first(self, item: WireMessage) -> None:
+        """Put ``item`` ahead of everything queued (used for ``welcome``)."""
+        if self.closed:
+            return
+        self._items.appendleft(item)
+        if len(self._items) > self.max_frames:
+            self._items.pop()
+            self.dropped += 1
+        self._wake()
+
+    def close(self) -> None:
+        """Wake the reader; ``get`` returns None once the queue is closed."""
+        self.closed = True
+        self._items.clear()
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def get(self) -> WireMessage | None:
+        """The next message, waiting for one; None when the queue is closed."""
+        while not self._items:
+            if self.closed:
+                return None
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.popleft()
+
+
+_connection_ids = itertools.count(1)
+
+
+@dataclass
+class ConnectionInfo:
+    """Who is on the other end of a connection."""
+
+    room: str
+    user: str
+    user_id: str
+    lang: str
+    codec: Codec
+
+
+class Connection:
+    """One viewer's socket as fan-out sees it: a queue and the task that drains it."""
+
+    def __init__(self, info: ConnectionInfo, send: SendFn, close: CloseFn,
+                 queue_frames: int) -> None:
+        self.id = next(_connection_ids)
+        self.info = info
+        self.queue = SendQueue(queue_frames)
+        self.skip_through = 0  # live comments up to this id were already sent in history
+        self.send_started: float | None = None  # set while a send is in progress
+        self.closing = False
+        self._send = send
+        self._close = close
+        self._writer: asyncio.Task[None] | None = None
+        self._closer: asyncio.Task[None] | None = None
+
+    @property
+    def lang(self) -> str:
+        return self.info.lang
+
+    @property
+    def codec(self) -> Codec:
+        return self.info.codec
+
+    def push_frame(self, frame: dict[str, Any]) -> None:
+        """Encode a frame for this connection alone (ack, error, pong) and queue it."""
+        self.queue.put(wire_message(frame, self.codec))
+
+    def push(self, message: WireMessage, message_id: int = 0) -> None:
+        """Queue an already-encoded message; live comments already sent in history are
+        skipped."""
+        if message_id and message_id <= self.skip_through:
+            return
+        self.queue.put(message)
+
+    def start_writer(self) -> None:
+        """Start the task that sends queued messages in order."""
+        self._writer = asyncio.create_task(self._write_loop(), name=f"writer-{self.id}")
+
+    async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        queue = self.queue
+        try:
+            while (message := await queue.get()) is not None:
+                self.send_started = loop.time()
+                await self._send(message)
+                self.send_started = None
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the peer went away mid-send; the reader will notice
+            log.debug("writer %s stopped: %r", self.id, exc)
+        finally:
+            self.send_started = None
+
+    def close(self, code: int, reason: str) -> None:
+        """Stop sending and close the socket with ``code`` (idempotent, never blocks)."""
+        if self.closing:
+            return
+        self.closing = True
+        self.queue.close()
+        if self._writer is not None:
+            self._writer.cancel()
+        self._closer = asyncio.create_task(self._close_quietly(code, reason))
+
+    async def _close_quietly(self, code: int, reason: str) -> None:
+        try:
+            await self._close(code, reason)
+        except Exception as exc:
+            log.debug("close of %s failed: %r", self.id, exc)
+
+    async def finish(self) -> None:
+        """Stop the writer after the reader has seen the socket go away."""
+        self.closing = True
+        self.queue.close()
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+
+
+class LanguageGroup:
+    """The connections of one room reading one language. A frame is encoded once per codec
+    in use and the same message object goes to every member."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.members: dict[int, Connection] = {}
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def broadcast(self, frame: dict[str, Any], message_id: int = 0) -> None:
+        """Queue ``frame`` to every member without waiting on any of them."""
+        broadcast(self.members.values(), frame, message_id)
+
+
+def broadcast(connections: Iterable[Connection], frame: dict[str, Any],
+              message_id: int = 0) -> None:
+    """Encode ``frame`` at most once per codec and queue it to each connection."""
+    encoded: dict[Codec, WireMessage] = {}
+    for conn in connections:
+        message = encoded.get(conn.codec)
+        if message is None:
+            message = encoded[conn.codec] = wire_message(frame, conn.codec)
+        conn.push(message, message_id)
+
+
+class StallWatchdog:
+    """Closes connections whose current send has been blocked longer than ``timeout_s``."""
+
+    def __init__(self, connections: Callable[[], Iterable[Connection]], timeout_s: float,
+                 close_code: int) -> None:
+        self._connections = connections
+        self.timeout_s = timeout_s
+        self.close_code = close_code
+        self.closed_count = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="stall-watchdog")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def check(self, now: float) -> int:
+        """Close every stalled connection; returns how many were closed."""
+        closed = 0
+        for conn in list(self._connections()):
+            started = conn.send_started
+            if started is not None and not conn.closing and now - started > self.timeout_s:
+                log.info("closing stalled connection %s (%s in %s): no progress for %.1fs, "
+                         "%d frames dropped", conn.id, conn.info.user, conn.info.room,
+                         now - started, conn.queue.dropped)
+                conn.close(self.close_code, "slow consumer: not reading")
+                closed += 1
+        self.closed_count += closed
+        return closed
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        interval = min(1.0, max(0.02, self.timeout_s / 4))
+        while True:
+            await asyncio.sleep(interval)
+            self.check(loop.time())

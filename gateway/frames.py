@@ -1,0 +1,48 @@
+"""Server frames built from room data, one language at a time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.events import ChatMessage
+from langid import UNDETERMINED as UND_LANG
+from translation import UNDETERMINED, Translation
+
+
+def comment_frame(msg: ChatMessage, lang: str, pending: bool = False,
+                  translation: Translation | None = None) -> dict[str, Any]:
+    """The ``comment`` frame of ``msg`` for readers of ``lang``.
+
+    With a translation into ``lang`` it carries that text; otherwise the original, with
+    ``pending`` when a translation is on its way or ``reason`` saying why there is none.
+    ``translation`` supplies one not yet recorded on ``msg``.
+    """
+    frame: dict[str, Any] = {
+        "type": "comment", "id": str(msg.id), "user": msg.user, "user_id": msg.user_id,
+        "src_lang": msg.src_lang, "lang": lang, "ts": msg.ts, "original": msg.text,
+    }
+    if lang == msg.src_lang:
+        frame.update(text=msg.text, translated=False, pending=False, reason=None)
+        return frame
+    if msg.src_lang == UND_LANG:
+        frame.update(text=msg.text, translated=False, pending=False, reason=UNDETERMINED)
+        return frame
+    found = translation or msg.translations.get(lang)
+    if found is not None:
+        frame.update(text=found.text, translated=found.translated, pending=False,
+                     reason=found.reason)
+        return frame
+    frame.update(text=msg.text, translated=False, pending=pending, reason=None)
+    return frame
+
+
+def translation_frame(message_id: int, t: Translation) -> dict[str, Any]:
+    """The ``translation`` frame that completes a comment sent ``pending``."""
+    return {"type": "translation", "id": str(message_id), "lang": t.lang, "text": t.text,
+            "translated": t.translated, "reason": t.reason}
+
+
+def needs_translation(msg: ChatMessage, lang: str) -> bool:
+    """Whether readers of ``lang`` still lack a translation of ``msg``."""
+    return (lang != msg.src_lang and msg.src_lang != UND_LANG
+            and lang not in msg.translations)

@@ -1,0 +1,101 @@
+"""The path of one comment: language ID, translation into the languages present in the room,
+and publication on the bus. Translations not ready within ``translation_wait_ms`` are
+published later as their own events; the comment never waits longer than that."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+
+from gateway.bus import Bus, CommentDraft
+from gateway.events import ChatMessage
+from gateway.frames import needs_translation
+from langid import UNDETERMINED, Detection, Detector
+from translation import Translation, TranslationService
+
+log = logging.getLogger("babelcast.pipeline")
+
+_Key = tuple[str, int, str]  # (room, message id, target language)
+
+
+class CommentPipeline:
+    """Turns accepted comments into published, translated messages."""
+
+    def __init__(self, detector: Detector, translator: TranslationService, bus: Bus,
+                 wait_s: float) -> None:
+        self.detector = detector
+        self.translator = translator
+        self.bus = bus
+        self.wait_s = wait_s
+        self._inflight: dict[_Key, asyncio.Task[Translation]] = {}
+        self._background: set[asyncio.Task[object]] = set()
+
+    def detect(self, text: str, declared: str | None) -> Detection:
+        """Language of a comment (fast enough to run on the event loop: tens of µs)."""
+        return self.detector.detect(text, declared)
+
+    async def submit(self, room: str, user: str, user_id: str, declared: str,
+                     text: str) -> ChatMessage:
+        """Detect, translate into each language present (waiting at most ``wait_s``), and
+        publish. Returns the published message (with its id)."""
+        detection = self.detect(text, declared)
+        src = detection.lang
+        tasks: dict[str, asyncio.Task[Translation]] = {}
+        if src != UNDETERMINED:
+            for lang in await self.bus.viewers(room):
+                if lang != src:
+                    tasks[lang] = asyncio.create_task(
+                        self.translator.translate_one(text, src, lang))
+        if tasks:
+            await asyncio.wait(tasks.values(), timeout=self.wait_s)
+        ready = {lang: t.result() for lang, t in tasks.items() if t.done()}
+        msg = await self.bus.publish_comment(CommentDraft(
+            room=room, user=user, user_id=user_id, text=text, src_lang=src,
+            translations=ready))
+        for lang, task in tasks.items():
+            if lang not in ready:
+                self._follow(msg, lang, task)
+        return msg
+
+    def request(self, msg: ChatMessage, lang: str) -> bool:
+        """Make sure a translation of ``msg`` into ``lang`` is on its way (once per pair).
+        Returns True when one is, or already was, in flight."""
+        key = (msg.room, msg.id, lang)
+        if key in self._inflight:
+            return True
+        if not needs_translation(msg, lang):
+            return False
+        task = asyncio.create_task(self.translator.translate_one(msg.text, msg.src_lang, lang))
+        self._follow(msg, lang, task)
+        return True
+
+    def wait_for(self, msg: ChatMessage, lang: str) -> Awaitable[Translation] | None:
+        """The in-flight translation of ``msg`` into ``lang``, if any."""
+        task = self._inflight.get((msg.room, msg.id, lang))
+        return asyncio.shield(task) if task is not None else None
+
+    def _follow(self, msg: ChatMessage, lang: str, task: asyncio.Task[Translation]) -> None:
+        key = (msg.room, msg.id, lang)
+        self._inflight[key] = task
+
+        def done(t: asyncio.Task[Translation]) -> None:
+            if self._inflight.get(key) is t:
+                del self._inflight[key]
+            if t.cancelled():
+                return
+            self._spawn(self.bus.publish_translation(msg.room, msg.id, t.result()))
+
+        task.add_done_callback(done)
+
+    def _spawn(self, coro: Awaitable[object]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def close(self) -> None:
+        """Cancel translations still in flight (shutdown)."""
+        for task in list(self._inflight.values()):
+            task.cancel()
+        await asyncio.gather(*self._inflight.values(), *self._background,
+                             return_exceptions=True)

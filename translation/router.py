@@ -1,0 +1,50 @@
+"""Choose, per language pair, how to translate: a direct engine or a pivot through English."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from translation.engine import Engine
+
+PIVOT = "en"
+
+
+@dataclass(frozen=True)
+class Route:
+    """The engines a pair goes through, in order (one hop, or two through English)."""
+
+    hops: tuple[tuple[Engine, str, str], ...]
+
+    @property
+    def name(self) -> str:
+        return " > ".join(f"{e.name}({s}->{t})" for e, s, t in self.hops)
+
+
+class Router:
+    """Routes ``(src, tgt)`` to the first engine that covers it, else through English."""
+
+    def __init__(self, engines: Sequence[Engine]) -> None:
+        self.engines = list(engines)
+        self._routes: dict[tuple[str, str], Route | None] = {}
+
+    def _direct(self, src: str, tgt: str) -> Engine | None:
+        return next((e for e in self.engines if e.supports(src, tgt)), None)
+
+    def route(self, src: str, tgt: str) -> Route | None:
+        """The route for a pair, or None when no engine covers it (the text passes through)."""
+        key = (src, tgt)
+        if key not in self._routes:
+            self._routes[key] = self._find(src, tgt)
+        return self._routes[key]
+
+    def _find(self, src: str, tgt: str) -> Route | None:
+        direct = self._direct(src, tgt)
+        if direct is not None:
+            return Route(((direct, src, tgt),))
+        if PIVOT in (src, tgt):
+            return None
+        first, second = self._direct(src, PIVOT), self._direct(PIVOT, tgt)
+        if first is None or second is None:
+            return None
+        return Route(((first, src, PIVOT), (second, PIVOT, tgt)))
