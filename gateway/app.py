@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None, *, bus: Bus | None = None,
         *rest.routes(gateway),
         WebSocketRoute("/v1/rooms/{room}/ws", room_ws),
         Route("/", rest.index),
+        Route("/favicon.ico", rest.no_favicon),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan,

@@ -7,6 +7,7 @@ interface for several nodes.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from abc import ABC, abstractmethod
 from collections import Counter, deque
@@ -59,7 +60,13 @@ class Subscription:
 
 
 class Bus(ABC):
-    """Publish/subscribe of room events, per-room history, and language presence."""
+    """Publish/subscribe of room events, per-room history, and language presence.
+
+    ``epoch`` names the sequence message ids belong to: it changes when ids start over (a
+    memory bus restarted), so a client resuming with an id from another epoch gets a fresh
+    history instead of a wrong slice."""
+
+    epoch: str
 
     @abstractmethod
     async def publish_comment(self, draft: CommentDraft) -> ChatMessage:
@@ -112,6 +119,7 @@ class MemoryBus(Bus):
 
     def __init__(self, history_size: int = 500) -> None:
         self.history_size = history_size
+        self.epoch = secrets.token_hex(4)
         self._rooms: dict[str, _RoomLog] = {}
 
     def _room(self, room: str) -> _RoomLog:

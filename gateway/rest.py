@@ -56,6 +56,11 @@ async def index(request: Request) -> Response:
     return FileResponse(STATIC_DIR / "index.html")
 
 
+async def no_favicon(request: Request) -> Response:
+    """No icon, and no 404 in every browser console."""
+    return Response(status_code=204)
+
+
 def _room_param(request: Request) -> str:
     try:
         return p.validate_room(request.path_params["room"])

@@ -41,7 +41,7 @@ class ViewerSession:
         codec, accepted = p.Codec.for_subprotocols(offered)
         await self.ws.accept(subprotocol=accepted)
         try:
-            info, since = self._handshake(codec)
+            info, since, stale = self._handshake(codec)
         except p.ProtocolError as exc:
             await self.ws.send(wire_message(exc.frame(), codec))
             await self.ws.close(p.CLOSE_BAD_HANDSHAKE, exc.code)
@@ -51,7 +51,7 @@ class ViewerSession:
         room = self.room = self.gw.rooms.get_or_create(info.room)
         await room.join(conn)
         try:
-            await self._welcome(since)
+            await self._welcome(since, stale)
             conn.start_writer()
             await self._read_loop()
         finally:
@@ -60,7 +60,7 @@ class ViewerSession:
             await conn.finish()
             self.gw.frames_dropped += conn.queue.dropped
 
-    def _handshake(self, codec: p.Codec) -> tuple[ConnectionInfo, int | None]:
+    def _handshake(self, codec: p.Codec) -> tuple[ConnectionInfo, int | None, bool]:
         s = self.gw.settings
         q = self.ws.query_params
         room = p.validate_room(self.ws.path_params["room"])
@@ -68,8 +68,10 @@ class ViewerSession:
         user_id = "u-" + secrets.token_hex(4)
         name = p.validate_name(q.get("name"), s.max_name_chars, fallback="guest-" + user_id[2:])
         since = p.validate_since(q.get("since"))
-        return ConnectionInfo(room=room, user=name, user_id=user_id, lang=lang,
-                              codec=codec), since
+        # An id from another epoch (the server restarted) says nothing about what was missed.
+        stale = since is not None and q.get("epoch", self.gw.bus.epoch) != self.gw.bus.epoch
+        info = ConnectionInfo(room=room, user=name, user_id=user_id, lang=lang, codec=codec)
+        return info, (None if stale else since), stale
 
     async def _history_frames(self, since: int | None) -> tuple[list[dict[str, Any]], bool]:
         """History in the connection's language; missing translations are requested and
@@ -87,14 +89,15 @@ class ViewerSession:
             self.conn.skip_through = messages[-1].id
         return frames, gap
 
-    async def _welcome(self, since: int | None) -> None:
+    async def _welcome(self, since: int | None, stale: bool) -> None:
         assert self.conn is not None
         info = self.conn.info
         history, gap = await self._history_frames(since)
+        gap = gap or stale
         viewers = await self.gw.bus.viewers(info.room)
         s = self.gw.settings
         frame = {
-            "type": "welcome", "protocol": 1, "room": info.room,
+            "type": "welcome", "protocol": 1, "room": info.room, "epoch": self.gw.bus.epoch,
             "you": {"user_id": info.user_id, "name": info.user, "lang": info.lang},
             "history": history, "gap": gap,
             "presence": {"viewers": viewers, "total": sum(viewers.values())},

@@ -219,3 +219,17 @@ def test_invalid_room_names_are_refused_with_a_clear_error(server: LiveServer,
     with pytest.raises(ConnectionClosed) as closed:
         ws.recv(timeout=10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+
+
+def test_resume_from_another_epoch_gets_fresh_history_flagged_as_a_gap(server: LiveServer,
+                                                                       room: str) -> None:
+    en = server.viewer(room, "en")
+    epoch = en.welcome["epoch"]
+    en.comment("one", client_id="1")
+    en.expect(lambda f: f["type"] == "ack")
+    same = server.viewer(room, "en", since="0", query=f"lang=en&epoch={epoch}")
+    assert [f["original"] for f in same.welcome["history"]] == ["one"]
+    assert same.welcome["gap"] is False
+    other = server.viewer(room, "en", since="1", query="lang=en&epoch=feedface")
+    assert other.welcome["gap"] is True
+    assert [f["original"] for f in other.welcome["history"]] == ["one"]

@@ -47,6 +47,7 @@
     pingTimer: null,
     lastRx: 0,
     lastId: null,           // highest message id seen (string of digits), for ?since=
+    epoch: null,            // the server's id sequence that lastId belongs to, for ?epoch=
     messages: new Map(),    // id -> {frame, el, showOriginal}
     myUserIds: new Set(),   // every user_id this page has had (one per connection)
     limits: { max_text_chars: 500, max_frame_bytes: 8192 },
@@ -315,6 +316,7 @@
     const params = new URLSearchParams({ lang: state.lang });
     if (state.name) params.set("name", state.name);
     if (state.lastId !== null) params.set("since", state.lastId);
+    if (state.lastId !== null && state.epoch) params.set("epoch", state.epoch);
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     return `${scheme}//${location.host}/v1/rooms/${encodeURIComponent(state.room)}/ws?${params}`;
   }
@@ -453,6 +455,7 @@
     const resumed = state.lastId !== null && state.messages.size > 0;
     state.welcomed = true;
     state.attempt = 0;
+    if (f.epoch) state.epoch = f.epoch;
     if (f.you) {
       state.myUserIds.add(f.you.user_id);
       if (f.you.lang) state.lang = f.you.lang;
