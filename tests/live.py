@@ -31,10 +31,10 @@ def free_port() -> int:
 class LiveServer:
     """uvicorn serving ``create_app(settings)`` on a free loopback port, in a thread."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, engines: list[Any] | None = None) -> None:
         self.port = free_port()
         self.settings = settings.replace(port=self.port)
-        self.app = create_app(self.settings)
+        self.app = create_app(self.settings, engines=engines)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
                                 ws=StallAbortingWebSocketProtocol,  # type: ignore[arg-type]
                                 ws_max_size=1 << 20, ws_per_message_deflate=False)
@@ -81,8 +81,9 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(**settings: Any) -> Iterator[LiveServer]:
-    server = LiveServer(Settings(**settings)).start()
+def live_server(engines: list[Any] | None = None, **settings: Any) -> Iterator[LiveServer]:
+    """A started ``LiveServer``; ``engines`` replaces the real models (failure tests only)."""
+    server = LiveServer(Settings(**settings), engines).start()
     try:
         yield server
     finally:
