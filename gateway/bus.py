@@ -11,7 +11,7 @@ import secrets
 import time
 from abc import ABC, abstractmethod
 from collections import Counter, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from gateway.events import ChatMessage, CommentPublished, RoomEvent, TranslationPublished
@@ -43,9 +43,9 @@ class RoomStats:
 class Subscription:
     """The events of one room, in publish order, for one subscriber."""
 
-    def __init__(self, bus: MemoryBus, room: str) -> None:
-        self._bus = bus
+    def __init__(self, room: str, on_close: Callable[[Subscription], None]) -> None:
         self.room = room
+        self._on_close = on_close
         # Unbounded on purpose: the only reader is the node's own dispatcher, which never
         # awaits a viewer; slow viewers are bounded further down, per connection.
         self.queue: asyncio.Queue[RoomEvent] = asyncio.Queue()
@@ -56,7 +56,7 @@ class Subscription:
 
     def close(self) -> None:
         """Stop receiving events."""
-        self._bus._unsubscribe(self)
+        self._on_close(self)
 
 
 class Bus(ABC):
@@ -67,6 +67,12 @@ class Bus(ABC):
     history instead of a wrong slice."""
 
     epoch: str
+
+    async def start(self) -> None:
+        """Connect to whatever backs the bus (nothing for the memory bus)."""
+
+    async def close(self) -> None:
+        """Release connections and background tasks."""
 
     @abstractmethod
     async def publish_comment(self, draft: CommentDraft) -> ChatMessage:
@@ -79,8 +85,8 @@ class Bus(ABC):
         Returns False when the message has left history or already had that language."""
 
     @abstractmethod
-    def subscribe(self, room: str) -> Subscription:
-        """Start receiving the room's events."""
+    async def subscribe(self, room: str) -> Subscription:
+        """Start receiving the room's events: every event published after this returns."""
 
     @abstractmethod
     async def history(self, room: str, since: int | None = None,
@@ -155,8 +161,8 @@ class MemoryBus(Bus):
         self._deliver(log, TranslationPublished(room, message_id, translation))  # type: ignore[arg-type]
         return True
 
-    def subscribe(self, room: str) -> Subscription:
-        sub = Subscription(self, room)
+    async def subscribe(self, room: str) -> Subscription:
+        sub = Subscription(room, self._unsubscribe)
         self._room(room).subscribers.append(sub)
         return sub
 

@@ -20,13 +20,13 @@ class LocalRoom:
     """The viewers of one room connected to this node."""
 
     def __init__(self, name: str, bus: Bus, pipeline: CommentPipeline,
-                 presence_interval_s: float) -> None:
+                 presence_interval_s: float, subscription: Subscription) -> None:
         self.name = name
         self.bus = bus
         self.pipeline = pipeline
         self.groups: dict[str, LanguageGroup] = {}
         self.presence_interval_s = presence_interval_s
-        self._subscription: Subscription = bus.subscribe(name)
+        self._subscription = subscription
         self._dispatcher = asyncio.create_task(self._dispatch(), name=f"room-{name}")
         self._presence_handle: asyncio.TimerHandle | None = None
         self._presence_last = float("-inf")
@@ -120,13 +120,36 @@ class RoomRegistry:
         self.pipeline = pipeline
         self.presence_interval_s = presence_interval_s
         self.rooms: dict[str, LocalRoom] = {}
+        self._opening: dict[str, asyncio.Future[LocalRoom]] = {}
 
-    def get_or_create(self, name: str) -> LocalRoom:
-        room = self.rooms.get(name)
-        if room is None:
+    async def get_or_create(self, name: str) -> LocalRoom:
+        """The room's local state, subscribing to its events on first use. Callers must add
+        their viewer before the next await, or the room may be released under them."""
+        while True:
+            room = self.rooms.get(name)
+            if room is not None:
+                return room
+            opening = self._opening.get(name)
+            if opening is None:
+                return await self._open(name)
+            # Another viewer is subscribing right now: wait for it, then look again (the
+            # room may have been released meanwhile).
+            await asyncio.wait([opening])
+
+    async def _open(self, name: str) -> LocalRoom:
+        future: asyncio.Future[LocalRoom] = asyncio.get_running_loop().create_future()
+        self._opening[name] = future
+        try:
+            subscription = await self.bus.subscribe(name)
             room = self.rooms[name] = LocalRoom(name, self.bus, self.pipeline,
-                                                self.presence_interval_s)
-        return room
+                                                self.presence_interval_s, subscription)
+            future.set_result(room)
+            return room
+        except BaseException:
+            future.cancel()
+            raise
+        finally:
+            del self._opening[name]
 
     async def release(self, room: LocalRoom) -> None:
         """Drop the room once its last local viewer has left."""

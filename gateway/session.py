@@ -48,7 +48,7 @@ class ViewerSession:
             return
         conn = self.conn = Connection(info, self.ws.send, self._close_socket,
                                       self.gw.settings.send_queue_frames)
-        room = self.room = self.gw.rooms.get_or_create(info.room)
+        room = self.room = await self.gw.rooms.get_or_create(info.room)
         await room.join(conn)
         try:
             await self._welcome(since, stale)

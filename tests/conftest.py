@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.live import LiveServer, live_server
+from tests.redis_server import RedisServer
 
 _rooms = itertools.count(1)
 
@@ -23,3 +24,20 @@ def server() -> Iterator[LiveServer]:
 def room(request: pytest.FixtureRequest) -> str:
     """A room name of this test's own."""
     return re.sub(r"[^A-Za-z0-9_.-]", "-", f"t{next(_rooms)}-{request.node.name}")[:60]
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server of the suite's own (skipped without one, a failure under CI)."""
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The URL of an empty Redis."""
+    redis_server.flush()
+    return redis_server.url

@@ -31,10 +31,11 @@ def free_port() -> int:
 class LiveServer:
     """uvicorn serving ``create_app(settings)`` on a free loopback port, in a thread."""
 
-    def __init__(self, settings: Settings, engines: list[Any] | None = None) -> None:
+    def __init__(self, settings: Settings, engines: list[Any] | None = None,
+                 bus: Any = None) -> None:
         self.port = free_port()
         self.settings = settings.replace(port=self.port)
-        self.app = create_app(self.settings, engines=engines)
+        self.app = create_app(self.settings, engines=engines, bus=bus)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
                                 ws=StallAbortingWebSocketProtocol,  # type: ignore[arg-type]
                                 ws_max_size=1 << 20, ws_per_message_deflate=False)
@@ -81,9 +82,11 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(engines: list[Any] | None = None, **settings: Any) -> Iterator[LiveServer]:
-    """A started ``LiveServer``; ``engines`` replaces the real models (failure tests only)."""
-    server = LiveServer(Settings(**settings), engines).start()
+def live_server(engines: list[Any] | None = None, bus: Any = None,
+                **settings: Any) -> Iterator[LiveServer]:
+    """A started ``LiveServer``; ``engines`` replaces the real models (failure tests only),
+    ``bus`` the default MemoryBus."""
+    server = LiveServer(Settings(**settings), engines, bus).start()
     try:
         yield server
     finally:

@@ -36,7 +36,7 @@ def test_history_since_and_gap_detection() -> None:
 def test_events_reach_subscribers_in_order_and_translations_once() -> None:
     async def run() -> None:
         bus = MemoryBus()
-        sub = bus.subscribe("r")
+        sub = await bus.subscribe("r")
         msg = await bus.publish_comment(draft("hello"))
         t = Translation("pt", "olá", True)
         assert await bus.publish_translation("r", msg.id, t) is True

