@@ -68,10 +68,10 @@ class Bus(ABC):
 
     epoch: str
 
-    async def start(self) -> None:
+    async def start(self) -> None:  # noqa: B027 - optional hook, no-op for in-process buses
         """Connect to whatever backs the bus (nothing for the memory bus)."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections and background tasks."""
 
     @abstractmethod
