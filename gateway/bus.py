@@ -28,6 +28,7 @@ class CommentDraft:
     text: str
     src_lang: str
     translations: dict[str, Translation]
+    glossary_hits: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,8 @@ class MemoryBus(Bus):
         log.last_id += 1
         msg = ChatMessage(id=log.last_id, room=draft.room, user=draft.user,
                           user_id=draft.user_id, text=draft.text, src_lang=draft.src_lang,
-                          ts=time.time(), translations=dict(draft.translations))
+                          ts=time.time(), translations=dict(draft.translations),
+                          glossary_hits=draft.glossary_hits)
         if len(log.messages) == log.messages.maxlen:
             log.by_id.pop(log.messages[0].id, None)
         log.messages.append(msg)

@@ -19,6 +19,7 @@ class ChatMessage:
     src_lang: str
     ts: float
     translations: dict[str, Translation] = field(default_factory=dict)
+    glossary_hits: tuple[str, ...] = ()  # glossary terms in the text, one per occurrence
 
 
 @dataclass(frozen=True)

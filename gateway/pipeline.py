@@ -11,6 +11,8 @@ from collections.abc import Awaitable
 from gateway.bus import Bus, CommentDraft
 from gateway.events import ChatMessage
 from gateway.frames import needs_translation
+from gateway.glossary_store import GlossaryStore
+from glossary import glossary_hits
 from langid import UNDETERMINED, Detection, Detector
 from translation import Translation, TranslationService
 
@@ -23,10 +25,11 @@ class CommentPipeline:
     """Turns accepted comments into published, translated messages."""
 
     def __init__(self, detector: Detector, translator: TranslationService, bus: Bus,
-                 wait_s: float) -> None:
+                 glossaries: GlossaryStore, wait_s: float) -> None:
         self.detector = detector
         self.translator = translator
         self.bus = bus
+        self.glossaries = glossaries
         self.wait_s = wait_s
         self._inflight: dict[_Key, asyncio.Task[Translation]] = {}
         self._background: set[asyncio.Task[object]] = set()
@@ -41,18 +44,19 @@ class CommentPipeline:
         publish. Returns the published message (with its id)."""
         detection = self.detect(text, declared)
         src = detection.lang
+        glossary = await self.glossaries.for_room(room)
         tasks: dict[str, asyncio.Task[Translation]] = {}
         if src != UNDETERMINED:
             for lang in await self.bus.viewers(room):
                 if lang != src:
                     tasks[lang] = asyncio.create_task(
-                        self.translator.translate_one(text, src, lang))
+                        self.translator.translate_one(text, src, lang, glossary))
         if tasks:
             await asyncio.wait(tasks.values(), timeout=self.wait_s)
         ready = {lang: t.result() for lang, t in tasks.items() if t.done()}
         msg = await self.bus.publish_comment(CommentDraft(
             room=room, user=user, user_id=user_id, text=text, src_lang=src,
-            translations=ready))
+            translations=ready, glossary_hits=glossary_hits(text, glossary)))
         for lang, task in tasks.items():
             if lang not in ready:
                 self._follow(msg, lang, task)
@@ -66,9 +70,13 @@ class CommentPipeline:
             return True
         if not needs_translation(msg, lang):
             return False
-        task = asyncio.create_task(self.translator.translate_one(msg.text, msg.src_lang, lang))
+        task = asyncio.create_task(self._translate_late(msg, lang))
         self._follow(msg, lang, task)
         return True
+
+    async def _translate_late(self, msg: ChatMessage, lang: str) -> Translation:
+        glossary = await self.glossaries.for_room(msg.room)
+        return await self.translator.translate_one(msg.text, msg.src_lang, lang, glossary)
 
     def wait_for(self, msg: ChatMessage, lang: str) -> Awaitable[Translation] | None:
         """The in-flight translation of ``msg`` into ``lang``, if any."""

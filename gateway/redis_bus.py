@@ -68,13 +68,14 @@ return 1
 
 
 def _pack_message(draft: CommentDraft, ts: float) -> bytes:
-    return msgpack.packb([draft.user, draft.user_id, draft.text, draft.src_lang, ts])
+    return msgpack.packb([draft.user, draft.user_id, draft.text, draft.src_lang, ts,
+                          list(draft.glossary_hits)])
 
 
 def _unpack_message(room: str, mid: int, data: bytes) -> ChatMessage:
-    user, user_id, text, src_lang, ts = msgpack.unpackb(data)
+    user, user_id, text, src_lang, ts, hits = msgpack.unpackb(data)
     return ChatMessage(id=mid, room=room, user=user, user_id=user_id, text=text,
-                       src_lang=src_lang, ts=ts)
+                       src_lang=src_lang, ts=ts, glossary_hits=tuple(hits))
 
 
 def _pack_translation(t: Translation) -> bytes:
@@ -150,7 +151,8 @@ class RedisBus(Bus):
         mid = int(await self._publish_comment(keys=keys, args=args))
         return ChatMessage(id=mid, room=draft.room, user=draft.user, user_id=draft.user_id,
                            text=draft.text, src_lang=draft.src_lang, ts=ts,
-                           translations=dict(draft.translations))
+                           translations=dict(draft.translations),
+                           glossary_hits=draft.glossary_hits)
 
     async def publish_translation(self, room: str, message_id: int,
                                   translation: Translation) -> bool:

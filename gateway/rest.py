@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from gateway import protocol as p
 from gateway.frames import comment_frame, needs_translation
+from glossary import MAX_JSON_BYTES, GlossaryError, glossary_hits
 
 if TYPE_CHECKING:
     from gateway.app import Gateway
@@ -54,6 +55,16 @@ async def index(request: Request) -> Response:
     from gateway.app import STATIC_DIR
 
     return FileResponse(STATIC_DIR / "index.html")
+
+
+async def _json_body(request: Request, limit: int) -> Any:
+    body = await request.body()
+    if len(body) > limit:
+        raise ApiError(413, "body_too_large", f"body is {len(body)} bytes; the limit is {limit}")
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc}") from None
 
 
 async def no_favicon(request: Request) -> Response:
@@ -145,14 +156,7 @@ def routes(gw: Gateway) -> list[BaseRoute]:
         return JSONResponse({"room": room, "lang": lang, "gap": gap, "messages": out})
 
     async def translate(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_TRANSLATE_BODY:
-            raise ApiError(413, "body_too_large", f"body is {len(body)} bytes; the limit is "
-                           f"{MAX_TRANSLATE_BODY}")
-        try:
-            data = json.loads(body)
-        except ValueError as exc:
-            raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc}") from None
+        data = await _json_body(request, MAX_TRANSLATE_BODY)
         if not isinstance(data, dict):
             raise ApiError(400, "invalid_body", 'body must be an object: {"text": ..., '
                            '"targets": [...], "source": optional}')
@@ -166,6 +170,12 @@ def routes(gw: Gateway) -> list[BaseRoute]:
             raise ApiError(400, "invalid_targets", f"'targets' must be a list of 1 to "
                            f"{MAX_TARGETS} language codes")
         langs = [_lang(t, "targets") for t in targets]
+        glossary = None
+        if data.get("glossary") is not None:
+            glossary = await gw.glossaries.get(str(data["glossary"]))
+            if glossary is None:
+                raise ApiError(422, "glossary_not_found",
+                               f"no glossary named {str(data['glossary'])[:64]!r}")
         detection = None
         if data.get("source") is not None:
             src = _lang(data["source"], "source")
@@ -179,14 +189,62 @@ def routes(gw: Gateway) -> list[BaseRoute]:
                                 "reason": None if lang == src else "undetermined"}
         todo = [lang for lang in dict.fromkeys(langs) if lang not in result]
         assert gw.translator is not None
-        done = await gw.translator.translate(text, src, todo)
+        done = await gw.translator.translate(text, src, todo, glossary)
         for lang, t in done.items():
             result[lang] = {"text": t.text, "translated": t.translated, "reason": t.reason}
-        payload: dict[str, Any] = {"source": src, "translations": result}
+        payload: dict[str, Any] = {"source": src, "translations": result,
+                                   "glossary_hits": list(glossary_hits(text, glossary))}
         if detection is not None:
             payload["detection"] = {"lang": detection.lang, "confidence": detection.confidence,
                                     "reason": detection.reason}
         return JSONResponse(payload)
+
+    async def glossary_put(request: Request) -> Response:
+        name = request.path_params["name"]
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_JSON_BYTES:
+            raise ApiError(413, "body_too_large", f"a glossary is at most {MAX_JSON_BYTES} bytes")
+        body = await request.body()
+        try:
+            stored, created = await gw.glossaries.put(name, body)
+        except GlossaryError as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from None
+        return JSONResponse(stored.to_json(), status_code=201 if created else 200)
+
+    async def glossary_get(request: Request) -> Response:
+        name = request.path_params["name"]
+        found = await gw.glossaries.get(name)
+        if found is None:
+            raise ApiError(404, "glossary_not_found", f"no glossary named {name[:64]!r}")
+        return JSONResponse(found.to_json())
+
+    async def glossary_delete(request: Request) -> Response:
+        name = request.path_params["name"]
+        if not await gw.glossaries.delete(name):
+            raise ApiError(404, "glossary_not_found", f"no glossary named {name[:64]!r}")
+        return Response(status_code=204)
+
+    async def glossary_list(request: Request) -> Response:
+        return JSONResponse({"glossaries": [
+            {"name": g.name, "version": g.version, "terms": len(g.all_terms)}
+            for g in await gw.glossaries.names()]})
+
+    async def room_settings(request: Request) -> Response:
+        room = _room_param(request)
+        if request.method == "PUT":
+            data = await _json_body(request, MAX_TRANSLATE_BODY)
+            if not isinstance(data, dict) or set(data) - {"glossary"}:
+                raise ApiError(400, "invalid_body", 'room settings are {"glossary": name or '
+                               'null}')
+            name = data.get("glossary")
+            if name is not None and not isinstance(name, str):
+                raise ApiError(400, "invalid_field", "'glossary' must be a name or null")
+            if name is not None and await gw.glossaries.get(name) is None:
+                raise ApiError(422, "glossary_not_found", f"no glossary named {name[:64]!r}; "
+                               "PUT /v1/glossaries/{name} first")
+            await gw.glossaries.set_room(room, name)
+        return JSONResponse({"room": room,
+                             "glossary": await gw.glossaries.room_glossary_name(room)})
 
     return [
         Route("/healthz", healthz),
@@ -195,4 +253,9 @@ def routes(gw: Gateway) -> list[BaseRoute]:
         Route("/v1/rooms/{room}", room_info),
         Route("/v1/rooms/{room}/history", history),
         Route("/v1/translate", translate, methods=["POST"]),
+        Route("/v1/glossaries", glossary_list),
+        Route("/v1/glossaries/{name}", glossary_get, methods=["GET"]),
+        Route("/v1/glossaries/{name}", glossary_put, methods=["PUT"]),
+        Route("/v1/glossaries/{name}", glossary_delete, methods=["DELETE"]),
+        Route("/v1/rooms/{room}/settings", room_settings, methods=["GET", "PUT"]),
     ]

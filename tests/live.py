@@ -69,6 +69,12 @@ class LiveServer:
     def post(self, path: str, **kw: Any) -> httpx.Response:
         return httpx.post(self.http + path, timeout=30, **kw)
 
+    def put(self, path: str, **kw: Any) -> httpx.Response:
+        return httpx.put(self.http + path, timeout=30, **kw)
+
+    def delete(self, path: str, **kw: Any) -> httpx.Response:
+        return httpx.delete(self.http + path, timeout=30, **kw)
+
     def viewer(self, room: str, lang: str = "en", name: str = "v", *, msgpack_codec: bool = False,
                since: str | None = None, query: str | None = None) -> Viewer:
         q = query if query is not None else f"lang={lang}&name={name}"

@@ -1,0 +1,55 @@
+"""Glossaries known to the gateway and which room uses which.
+
+In memory for one process; a shared backend (Redis) implements the same interface so that
+every node sees a change at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+from glossary import Glossary, next_version, parse_glossary
+
+
+class GlossaryStore:
+    """Named glossaries with versions, and the room -> glossary pointers."""
+
+    def __init__(self, initial: Mapping[str, Glossary] | None = None) -> None:
+        self._glossaries: dict[str, Glossary] = dict(initial or {})
+        self._rooms: dict[str, str] = {}
+
+    async def put(self, name: str, body: bytes) -> tuple[Glossary, bool]:
+        """Validate and store ``body`` as glossary ``name``; returns it and whether it is new.
+        Unchanged content keeps its version; changed content gets the next one, so translations
+        cached under the old version are never served. Raises ``GlossaryError``."""
+        # Building the matcher for thousands of terms takes a while: off the event loop.
+        new = await asyncio.to_thread(parse_glossary, body, name)
+        old = self._glossaries.get(name)
+        stored = next_version(old, new)
+        self._glossaries[name] = stored
+        return stored, old is None
+
+    async def get(self, name: str) -> Glossary | None:
+        return self._glossaries.get(name)
+
+    async def names(self) -> list[Glossary]:
+        return [self._glossaries[n] for n in sorted(self._glossaries)]
+
+    async def delete(self, name: str) -> bool:
+        """Remove a glossary; rooms that pointed to it translate without one."""
+        return self._glossaries.pop(name, None) is not None
+
+    async def set_room(self, room: str, name: str | None) -> None:
+        """Point ``room`` at glossary ``name`` (None: no glossary)."""
+        if name is None:
+            self._rooms.pop(room, None)
+        else:
+            self._rooms[room] = name
+
+    async def room_glossary_name(self, room: str) -> str | None:
+        return self._rooms.get(room)
+
+    async def for_room(self, room: str) -> Glossary | None:
+        """The glossary ``room`` uses, if it points to one that exists."""
+        name = self._rooms.get(room)
+        return self._glossaries.get(name) if name else None

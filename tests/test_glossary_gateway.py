@@ -1,0 +1,77 @@
+"""Glossaries through the gateway: REST management, a room using one, hits on comments,
+protected spans intact through the real embedded model."""
+
+from __future__ import annotations
+
+import json
+
+from tests.live import LiveServer
+
+BRAND = {
+    "terms": [
+        {"term": "Pink Friday Nails"},
+        {"term": "lip gloss", "translations": {"pt": "gloss labial"}},
+    ]
+}
+
+
+def test_glossary_crud_and_versions(server: LiveServer) -> None:
+    name = "crud-brand"
+    assert server.get(f"/v1/glossaries/{name}").status_code == 404
+    r = server.put(f"/v1/glossaries/{name}", json=BRAND)
+    assert r.status_code == 201 and r.json()["version"] == 1
+    same = server.put(f"/v1/glossaries/{name}", json=BRAND)
+    assert same.status_code == 200 and same.json()["version"] == 1  # unchanged content
+    changed = {"terms": [*BRAND["terms"], {"term": "Velvet Matte"}]}
+    assert server.put(f"/v1/glossaries/{name}", json=changed).json()["version"] == 2
+    got = server.get(f"/v1/glossaries/{name}").json()
+    assert [t["term"] for t in got["terms"]][-1] == "Velvet Matte"
+    listed = {g["name"]: g for g in server.get("/v1/glossaries").json()["glossaries"]}
+    assert listed[name]["version"] == 2 and listed[name]["terms"] == 3
+    assert server.delete(f"/v1/glossaries/{name}").status_code == 204
+    assert server.delete(f"/v1/glossaries/{name}").status_code == 404
+
+
+def test_bad_glossaries_get_clear_4xx_errors(server: LiveServer) -> None:
+    cases = [
+        (b"{not json", 400),
+        (json.dumps({"terms": [{"term": ""}]}).encode(), 422),
+        (json.dumps({"terms": [{"term": "x", "translations": {"klingon": "y"}}]}).encode(),
+         422),
+        (json.dumps({"terms": "lip gloss"}).encode(), 422),
+    ]
+    for body, status in cases:
+        r = server.put("/v1/glossaries/bad", content=body)
+        assert r.status_code == status, (body, r.text)
+        assert r.json()["error"]["code"] and r.json()["error"]["message"]
+    assert server.get("/v1/glossaries/bad").status_code == 404  # nothing half-stored
+
+
+def test_room_with_glossary_keeps_brands_and_reports_hits(server: LiveServer,
+                                                          room: str) -> None:
+    assert server.put("/v1/glossaries/nails", json=BRAND).status_code in (200, 201)
+    r = server.put(f"/v1/rooms/{room}/settings", json={"glossary": "nails"})
+    assert r.json() == {"room": room, "glossary": "nails"}
+    missing = server.put(f"/v1/rooms/{room}/settings", json={"glossary": "nope"})
+    assert missing.status_code == 422
+    assert server.get(f"/v1/rooms/{room}/settings").json()["glossary"] == "nails"
+
+    en = server.viewer(room, "en", "Host")
+    pt = server.viewer(room, "pt", "Ana")
+    text = "The Pink Friday Nails lip gloss is back @maria_silva 😍 https://shop.example.com/p/12"
+    en.comment(text)
+    got = pt.expect_comment(text)
+    if got["pending"]:
+        got = got | pt.expect(lambda f: f["type"] == "translation" and f["id"] == got["id"])
+    assert got["translated"] is True
+    for span in ("Pink Friday Nails", "gloss labial", "@maria_silva", "😍",
+                 "https://shop.example.com/p/12"):
+        assert got["text"].count(span) == 1, (span, got["text"])
+    assert got["glossary_hits"] == ["Pink Friday Nails", "lip gloss"]
+    own = en.expect_comment(text)
+    assert own["glossary_hits"] == ["Pink Friday Nails", "lip gloss"]
+
+    r = server.post("/v1/translate", json={"text": "I want the lip gloss", "source": "en",
+                                           "targets": ["pt"], "glossary": "nails"})
+    assert "gloss labial" in r.json()["translations"]["pt"]["text"]
+    assert r.json()["glossary_hits"] == ["lip gloss"]
