@@ -1,6 +1,7 @@
 """Language identification for short chat text."""
 
 from langid.codes import ISO_639_1, UNDETERMINED, normalize_lang
-from langid.detector import Detection, Detector, clean_text
+from langid.detector import Detection, Detector, Thresholds, clean_text
 
-__all__ = ["ISO_639_1", "UNDETERMINED", "Detection", "Detector", "clean_text", "normalize_lang"]
+__all__ = ["ISO_639_1", "UNDETERMINED", "Detection", "Detector", "Thresholds", "clean_text",
+           "normalize_lang"]

@@ -29,3 +29,39 @@ def normalize_lang(value: str) -> str | None:
     base = value.strip().replace("_", "-").split("-", 1)[0].lower()
     base = _ALIASES.get(base, base)
     return base if base in ISO_639_1 else None
+
+
+# lid.176 labels that are not ISO 639-1 codes, mapped to the closest ISO 639-1 language so that
+# a comment can still be translated (a Swiss German or Egyptian Arabic comment is better read
+# as German or Arabic than not at all). Labels missing here and not in ISO_639_1 are dropped
+# (Cebuano, Waray, Ilocano, Low German, Zazaki, ...): their probability mass is ignored.
+FASTTEXT_ALIASES: dict[str, str] = {
+    "arz": "ar",  # Egyptian Arabic
+    "azb": "az",  # South Azerbaijani
+    "ckb": "ku",  # Central Kurdish (Sorani)
+    "pnb": "pa",  # Western Punjabi (Shahmukhi)
+    "wuu": "zh", "yue": "zh",  # Wu, Cantonese
+    "als": "de", "bar": "de", "pfl": "de",  # Alemannic, Bavarian, Palatine German
+    "sco": "en",  # Scots
+    "sh": "hr",  # Serbo-Croatian (Latin-script wiki)
+    "mzn": "fa", "lrc": "fa",  # Mazanderani, Northern Luri
+    "min": "id",  # Minangkabau
+    "ast": "es", "mwl": "pt",  # Asturian, Mirandese
+    "vls": "nl",  # West Flemish
+    "eml": "it", "lmo": "it", "nap": "it", "pms": "it", "scn": "it", "vec": "it",
+    "dty": "ne", "mai": "hi", "bh": "hi",  # Doteli, Maithili, Bihari
+    "rue": "uk",  # Rusyn
+    "xmf": "ka",  # Mingrelian
+    "iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro",
+}
+
+# ISO 639-1 languages lid.176 knows but nobody chats in (dead or constructed); fastText
+# likes them for short, noisy text ("Quanto custa esse batom?" -> Latin).
+NOT_CHAT_LANGUAGES: frozenset[str] = frozenset({"la", "eo", "io", "ia", "ie", "vo", "sa", "cu"})
+
+
+def label_to_lang(label: str) -> str | None:
+    """ISO 639-1 code for a fastText label ("__label__wuu" -> "zh"), or None when it has none."""
+    code = label.removeprefix("__label__")
+    code = FASTTEXT_ALIASES.get(code, code)
+    return code if code in ISO_639_1 else None
