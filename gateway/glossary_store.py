@@ -1,4 +1,4 @@
-"""Glossaries known to the gateway and which room uses which.
+"""Glossaries known to the gateway (rooms name theirs in their ``RoomSettings``).
 
 In memory for one process; a shared backend (Redis) implements the same interface so that
 every node sees a change at once."""
@@ -12,11 +12,10 @@ from glossary import Glossary, next_version, parse_glossary
 
 
 class GlossaryStore:
-    """Named glossaries with versions, and the room -> glossary pointers."""
+    """Named glossaries with versions."""
 
     def __init__(self, initial: Mapping[str, Glossary] | None = None) -> None:
         self._glossaries: dict[str, Glossary] = dict(initial or {})
-        self._rooms: dict[str, str] = {}
 
     async def put(self, name: str, body: bytes) -> tuple[Glossary, bool]:
         """Validate and store ``body`` as glossary ``name``; returns it and whether it is new.
@@ -39,17 +38,3 @@ class GlossaryStore:
         """Remove a glossary; rooms that pointed to it translate without one."""
         return self._glossaries.pop(name, None) is not None
 
-    async def set_room(self, room: str, name: str | None) -> None:
-        """Point ``room`` at glossary ``name`` (None: no glossary)."""
-        if name is None:
-            self._rooms.pop(room, None)
-        else:
-            self._rooms[room] = name
-
-    async def room_glossary_name(self, room: str) -> str | None:
-        return self._rooms.get(room)
-
-    async def for_room(self, room: str) -> Glossary | None:
-        """The glossary ``room`` uses, if it points to one that exists."""
-        name = self._rooms.get(room)
-        return self._glossaries.get(name) if name else None

@@ -12,7 +12,8 @@ from gateway.bus import Bus, CommentDraft
 from gateway.events import ChatMessage
 from gateway.frames import needs_translation
 from gateway.glossary_store import GlossaryStore
-from glossary import glossary_hits
+from gateway.room_settings import RoomSettingsStore
+from glossary import Glossary, glossary_hits
 from langid import UNDETERMINED, Detection, Detector
 from translation import Translation, TranslationService
 
@@ -25,26 +26,36 @@ class CommentPipeline:
     """Turns accepted comments into published, translated messages."""
 
     def __init__(self, detector: Detector, translator: TranslationService, bus: Bus,
-                 glossaries: GlossaryStore, wait_s: float) -> None:
+                 glossaries: GlossaryStore, room_settings: RoomSettingsStore,
+                 wait_s: float) -> None:
         self.detector = detector
         self.translator = translator
         self.bus = bus
         self.glossaries = glossaries
+        self.room_settings = room_settings
         self.wait_s = wait_s
         self._inflight: dict[_Key, asyncio.Task[Translation]] = {}
         self._background: set[asyncio.Task[object]] = set()
 
-    def detect(self, text: str, declared: str | None) -> Detection:
-        """Language of a comment (fast enough to run on the event loop: tens of µs)."""
-        return self.detector.detect(text, declared)
+    def detect(self, text: str, declared: str | None,
+               candidates: tuple[str, ...] = ()) -> Detection:
+        """Language of a comment (fast enough to run on the event loop: tens of µs);
+        ``candidates`` are the room's languages, if it restricts them."""
+        return self.detector.detect(text, declared, candidates=candidates or None)
+
+    async def room_glossary(self, room: str) -> Glossary | None:
+        """The glossary the room uses, if it names one that exists."""
+        name = (await self.room_settings.get(room)).glossary
+        return await self.glossaries.get(name) if name else None
 
     async def submit(self, room: str, user: str, user_id: str, declared: str,
                      text: str) -> ChatMessage:
         """Detect, translate into each language present (waiting at most ``wait_s``), and
         publish. Returns the published message (with its id)."""
-        detection = self.detect(text, declared)
+        settings = await self.room_settings.get(room)
+        detection = self.detect(text, declared, settings.languages)
         src = detection.lang
-        glossary = await self.glossaries.for_room(room)
+        glossary = await self.glossaries.get(settings.glossary) if settings.glossary else None
         tasks: dict[str, asyncio.Task[Translation]] = {}
         if src != UNDETERMINED:
             for lang in await self.bus.viewers(room):
@@ -75,7 +86,7 @@ class CommentPipeline:
         return True
 
     async def _translate_late(self, msg: ChatMessage, lang: str) -> Translation:
-        glossary = await self.glossaries.for_room(msg.room)
+        glossary = await self.room_glossary(msg.room)
         return await self.translator.translate_one(msg.text, msg.src_lang, lang, glossary)
 
     def wait_for(self, msg: ChatMessage, lang: str) -> Awaitable[Translation] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from starlette.exceptions import HTTPException
@@ -231,20 +232,31 @@ def routes(gw: Gateway) -> list[BaseRoute]:
 
     async def room_settings(request: Request) -> Response:
         room = _room_param(request)
+        current = await gw.room_settings.get(room)
         if request.method == "PUT":
             data = await _json_body(request, MAX_TRANSLATE_BODY)
-            if not isinstance(data, dict) or set(data) - {"glossary"}:
+            if not isinstance(data, dict) or not data or set(data) - {"glossary", "languages"}:
                 raise ApiError(400, "invalid_body", 'room settings are {"glossary": name or '
-                               'null}')
-            name = data.get("glossary")
-            if name is not None and not isinstance(name, str):
-                raise ApiError(400, "invalid_field", "'glossary' must be a name or null")
-            if name is not None and await gw.glossaries.get(name) is None:
-                raise ApiError(422, "glossary_not_found", f"no glossary named {name[:64]!r}; "
-                               "PUT /v1/glossaries/{name} first")
-            await gw.glossaries.set_room(room, name)
-        return JSONResponse({"room": room,
-                             "glossary": await gw.glossaries.room_glossary_name(room)})
+                               'null, "languages": [ISO 639-1 codes]} (either or both)')
+            changes: dict[str, Any] = {}
+            if "glossary" in data:
+                name = data["glossary"]
+                if name is not None and not isinstance(name, str):
+                    raise ApiError(400, "invalid_field", "'glossary' must be a name or null")
+                if name is not None and await gw.glossaries.get(name) is None:
+                    raise ApiError(422, "glossary_not_found", f"no glossary named "
+                                   f"{name[:64]!r}; PUT /v1/glossaries/{{name}} first")
+                changes["glossary"] = name
+            if "languages" in data:
+                langs = data["languages"]
+                if not isinstance(langs, list) or len(langs) > 32:
+                    raise ApiError(400, "invalid_field", "'languages' must be a list of at "
+                                   "most 32 language codes ([] for any language)")
+                changes["languages"] = tuple(dict.fromkeys(_lang(v, "languages")
+                                                           for v in langs))
+            current = replace(current, **changes)
+            await gw.room_settings.put(room, current)
+        return JSONResponse({"room": room, **current.to_json()})
 
     return [
         Route("/healthz", healthz),

@@ -51,7 +51,7 @@ def test_room_with_glossary_keeps_brands_and_reports_hits(server: LiveServer,
                                                           room: str) -> None:
     assert server.put("/v1/glossaries/nails", json=BRAND).status_code in (200, 201)
     r = server.put(f"/v1/rooms/{room}/settings", json={"glossary": "nails"})
-    assert r.json() == {"room": room, "glossary": "nails"}
+    assert r.json() == {"room": room, "glossary": "nails", "languages": []}
     missing = server.put(f"/v1/rooms/{room}/settings", json={"glossary": "nope"})
     assert missing.status_code == 422
     assert server.get(f"/v1/rooms/{room}/settings").json()["glossary"] == "nails"
@@ -75,3 +75,22 @@ def test_room_with_glossary_keeps_brands_and_reports_hits(server: LiveServer,
                                            "targets": ["pt"], "glossary": "nails"})
     assert "gloss labial" in r.json()["translations"]["pt"]["text"]
     assert r.json()["glossary_hits"] == ["lip gloss"]
+
+
+def test_room_languages_narrow_language_id(server: LiveServer, room: str) -> None:
+    bad = [{"languages": ["pt", "zz"]}, {"languages": "pt"}, {"colour": "red"}, {}]
+    for body in bad:
+        r = server.put(f"/v1/rooms/{room}/settings", json=body)
+        assert r.status_code == 400 and r.json()["error"]["message"], body
+    r = server.put(f"/v1/rooms/{room}/settings", json={"languages": ["pt-BR", "ko"]})
+    assert r.json()["languages"] == ["pt", "ko"] and r.json()["glossary"] is None
+    en = server.viewer(room, "en")
+    viewer = server.viewer(room, "es")
+    # Alone, "muy bonito" is Spanish; this room is for Portuguese and Korean speakers only.
+    assert server.post("/v1/translate", json={"text": "muy bonito", "targets": ["en"]}
+                       ).json()["source"] == "es"
+    viewer.comment("muy bonito")
+    assert en.expect_comment("muy bonito")["src_lang"] == "pt"
+    server.put(f"/v1/rooms/{room}/settings", json={"languages": []})
+    viewer.comment("muy bonito")
+    assert en.expect_comment("muy bonito")["src_lang"] == "es"
