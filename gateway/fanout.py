@@ -11,27 +11,53 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import struct
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from gateway.protocol import Codec
 
 log = logging.getLogger("babelcast.fanout")
 
 # An ASGI "websocket.send" message, built once and shared by every connection it goes to.
+# It also carries the complete WebSocket frame under FRAME_KEY for the direct path.
 WireMessage = dict[str, Any]
 SendFn = Callable[[WireMessage], Awaitable[None]]
 CloseFn = Callable[[int, str], Awaitable[None]]
+FRAME_KEY = "babelcast.frame"
+
+
+class DirectWriter(Protocol):
+    """Writes pre-built frames straight to a socket (see gateway.ws_protocol.DirectSender)."""
+
+    def ready(self) -> bool: ...
+
+    def write(self, frame: bytes) -> None: ...
+
+
+def websocket_frame(payload: bytes, binary: bool) -> bytes:
+    """A complete, unfragmented, unmasked server-to-client WebSocket frame (RFC 6455 5.2)."""
+    first = 0x82 if binary else 0x81  # FIN + opcode
+    n = len(payload)
+    if n < 126:
+        header = struct.pack("!BB", first, n)
+    elif n < 1 << 16:
+        header = struct.pack("!BBH", first, 126, n)
+    else:
+        header = struct.pack("!BBQ", first, 127, n)
+    return header + payload
 
 
 def wire_message(frame: dict[str, Any], codec: Codec) -> WireMessage:
     """Encode ``frame`` for ``codec`` as the ASGI message handed to every recipient."""
     payload = codec.encode(frame)
     if isinstance(payload, bytes):
-        return {"type": "websocket.send", "bytes": payload}
-    return {"type": "websocket.send", "text": payload}
+        return {"type": "websocket.send", "bytes": payload,
+                FRAME_KEY: websocket_frame(payload, binary=True)}
+    return {"type": "websocket.send", "text": payload,
+            FRAME_KEY: websocket_frame(payload.encode("utf-8"), binary=False)}
 
 
 class SendQueue:
@@ -109,10 +135,12 @@ class Connection:
     """One viewer's socket as fan-out sees it: a queue and the task that drains it."""
 
     def __init__(self, info: ConnectionInfo, send: SendFn, close: CloseFn,
-                 queue_frames: int) -> None:
+                 queue_frames: int, direct: DirectWriter | None = None) -> None:
         self.id = next(_connection_ids)
         self.info = info
         self.queue = SendQueue(queue_frames)
+        self.direct = direct
+        self.direct_writes = 0  # frames that skipped the queue and the writer task
         self.skip_through = 0  # live comments up to this id were already sent in history
         self.send_started: float | None = None  # set while a send is in progress
         self.closing = False
@@ -134,9 +162,16 @@ class Connection:
         self.queue.put(wire_message(frame, self.codec))
 
     def push(self, message: WireMessage, message_id: int = 0) -> None:
-        """Queue an already-encoded message; live comments already sent in history are
-        skipped."""
+        """Send an already-encoded message: straight to the socket when nothing is queued or
+        being sent and the socket takes data now, else through the queue and writer task.
+        Live comments already sent in history are skipped."""
         if message_id and message_id <= self.skip_through:
+            return
+        direct = self.direct
+        if (direct is not None and self._writer is not None and self.send_started is None
+                and not self.queue and not self.closing and direct.ready()):
+            direct.write(message[FRAME_KEY])
+            self.direct_writes += 1
             return
         self.queue.put(message)
 

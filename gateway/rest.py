@@ -107,6 +107,7 @@ def routes(gw: Gateway) -> list[BaseRoute]:
             "rooms": len(gw.rooms.rooms) if gw.ready else 0,
             "connections": len(conns),
             "frames_dropped": gw.frames_dropped + sum(c.queue.dropped for c in conns),
+            "frames_direct": gw.direct_writes + sum(c.direct_writes for c in conns),
             "slow_consumers_closed": gw.watchdog.closed_count if gw.ready else 0,
             "bad_frames": gw.bad_frames,
             "rate_limited": gw.rate_limited,

@@ -17,6 +17,7 @@ from gateway import protocol as p
 from gateway.fanout import Connection, ConnectionInfo, wire_message
 from gateway.frames import comment_frame, needs_translation
 from gateway.room import LocalRoom
+from gateway.ws_protocol import DIRECT_SEND_EXTENSION
 
 if TYPE_CHECKING:
     from gateway.app import Gateway
@@ -46,8 +47,9 @@ class ViewerSession:
             await self.ws.send(wire_message(exc.frame(), codec))
             await self.ws.close(p.CLOSE_BAD_HANDSHAKE, exc.code)
             return
+        direct = self.ws.scope.get("extensions", {}).get(DIRECT_SEND_EXTENSION)
         conn = self.conn = Connection(info, self.ws.send, self._close_socket,
-                                      self.gw.settings.send_queue_frames)
+                                      self.gw.settings.send_queue_frames, direct)
         room = self.room = await self.gw.rooms.get_or_create(info.room)
         await room.join(conn)
         try:
@@ -59,6 +61,7 @@ class ViewerSession:
             await self.gw.rooms.release(room)
             await conn.finish()
             self.gw.frames_dropped += conn.queue.dropped
+            self.gw.direct_writes += conn.direct_writes
 
     def _handshake(self, codec: p.Codec) -> tuple[ConnectionInfo, int | None, bool]:
         s = self.gw.settings

@@ -31,6 +31,8 @@ def test_english_and_portuguese_viewers_read_each_other_translated(server: LiveS
     got = pt.expect_comment("I love this lipstick")
     assert got["translated"] is True and got["src_lang"] == "en"
     assert "batom" in got["text"].lower()
+    # Idle, writable viewers get frames written straight to their socket (no writer wake-up).
+    assert server.get("/v1/stats").json()["frames_direct"] > 0
 
 
 def test_msgpack_viewer_gets_binary_frames_translated(server: LiveServer, room: str) -> None:

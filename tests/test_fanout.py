@@ -106,3 +106,55 @@ def test_watchdog_closes_only_connections_whose_send_is_stuck() -> None:
             await c.finish()
 
     asyncio.run(run())
+
+
+def test_prebuilt_frames_match_the_websockets_library_framing() -> None:
+    from websockets.frames import Frame, Opcode
+
+    from gateway.fanout import websocket_frame
+
+    for size in (0, 125, 126, 65535, 65536, 70000):
+        payload = b"x" * size
+        for binary, op in ((False, Opcode.TEXT), (True, Opcode.BINARY)):
+            ours = websocket_frame(payload, binary)
+            theirs = Frame(op, payload).serialize(mask=False, extensions=[])
+            assert ours == theirs, size
+
+
+class DirectRecorder:
+    def __init__(self) -> None:
+        self.frames: list[bytes] = []
+        self.writable = True
+
+    def ready(self) -> bool:
+        return self.writable
+
+    def write(self, frame: bytes) -> None:
+        self.frames.append(frame)
+
+
+def test_direct_path_only_when_nothing_is_ahead_in_the_queue() -> None:
+    from gateway.fanout import wire_message
+
+    async def run() -> None:
+        rec, direct = Recorder(), DirectRecorder()
+        conn = Connection(ConnectionInfo("r", "u", "u-1", "en", Codec.JSON), rec.send,
+                          rec.close, 8, direct)
+        first = wire_message({"n": 0}, Codec.JSON)
+        conn.push(first)  # writer not started yet (welcome pending): must queue
+        assert len(conn.queue) == 1 and direct.frames == []
+        conn.start_writer()
+        while rec.sent == []:
+            await asyncio.sleep(0)
+        conn.push(wire_message({"n": 1}, Codec.JSON))  # idle, writable: direct
+        assert direct.frames == [b'\x81\x07{"n":1}'] and conn.direct_writes == 1
+        direct.writable = False  # the socket is backed up: queue, in order
+        conn.push(wire_message({"n": 2}, Codec.JSON))
+        direct.writable = True
+        conn.push(wire_message({"n": 3}, Codec.JSON))  # something queued ahead: queue too
+        while len(rec.sent) < 3:
+            await asyncio.sleep(0)
+        assert [m["text"] for m in rec.sent] == ['{"n":0}', '{"n":2}', '{"n":3}']
+        await conn.finish()
+
+    asyncio.run(run())
