@@ -23,6 +23,7 @@ import logging
 import secrets
 import time
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 import msgpack
@@ -87,6 +88,26 @@ def _unpack_translation(data: bytes) -> Translation:
     return Translation(lang, text, translated, reason, engine)
 
 
+def blocking_read_ms(client: aioredis.Redis, wanted_s: float) -> int:
+    """How long a blocking read may wait: under the client's socket timeout (redis-py 8
+    defaults to 5 s), else every idle wait ends in a socket timeout and a reconnect."""
+    timeout = client.connection_pool.connection_kwargs.get("socket_timeout")
+    if timeout:
+        wanted_s = min(wanted_s, timeout / 2)
+    return max(1, int(wanted_s * 1000))
+
+
+async def stop_tasks(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Cancel ``tasks`` and wait until they end. Cancelling again until they do: on Python
+    3.11, ``asyncio.wait_for`` (inside redis-py's send) can swallow a cancellation that
+    arrives as the command is sent."""
+    pending = {t for t in tasks if not t.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _done, pending = await asyncio.wait(pending, timeout=0.1)
+
+
 class RedisBus(Bus):
     """Rooms shared by every node connected to the same Redis."""
 
@@ -126,10 +147,8 @@ class RedisBus(Bus):
 
     async def close(self) -> None:
         """Stop readers and the heartbeat, withdraw this node's presence, disconnect."""
-        tasks = [*self._readers.values(), *([self._heartbeat] if self._heartbeat else [])]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks([*self._readers.values(),
+                          *([self._heartbeat] if self._heartbeat else [])])
         self._readers.clear()
         with contextlib.suppress(RedisError, OSError):
             pipe = self._redis.pipeline(transaction=False)
@@ -175,10 +194,11 @@ class RedisBus(Bus):
 
     async def _read(self, sub: Subscription, last: bytes) -> None:
         key = self._k(sub.room, "ev")
+        block = blocking_read_ms(self._redis, 2.0)
         backoff = 0.1
         while True:
             try:
-                batches = await self._redis.xread({key: last}, block=5000, count=500)
+                batches = await self._redis.xread({key: last}, block=block, count=500)
                 backoff = 0.1
             except (RedisError, OSError) as exc:
                 log.warning("reading %s failed (%s); retrying in %.1fs", key, exc, backoff)
