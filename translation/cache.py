@@ -1,17 +1,27 @@
-"""An in-process LRU cache of finished translations."""
+"""An in-process LRU cache of finished translations. Live chat repeats itself ("price?", "❤️",
+"link"), and a hit skips the model entirely."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
 
-CacheKey = tuple[str, str, str, str, int]  # (src, tgt, text, glossary name, glossary version)
+# (engine route, src, tgt, glossary name, glossary version, text). The route names the engine
+# (or both engines of a pivot), so a model swapped in under the same pair is never served the
+# old model's output.
+CacheKey = tuple[str, str, str, str, int, str]
 
 
 @dataclass
 class CacheStats:
     hits: int = 0
     misses: int = 0
+    evictions: int = 0
+
+    @property
+    def hit_rate(self) -> float:
+        total = self.hits + self.misses
+        return self.hits / total if total else 0.0
 
 
 class TranslationCache:
@@ -40,6 +50,7 @@ class TranslationCache:
         self._data.move_to_end(key)
         while len(self._data) > self.max_entries:
             self._data.popitem(last=False)
+            self.stats.evictions += 1
 
     def __len__(self) -> int:
         return len(self._data)

@@ -12,7 +12,11 @@ class EngineError(RuntimeError):
 
 @runtime_checkable
 class Engine(Protocol):
-    """A loaded translation model. Synchronous and thread-safe: called from worker threads."""
+    """A loaded translation model. Synchronous and thread-safe: called from worker threads.
+
+    Optional attributes the rest of the system reads with ``getattr``: ``multilingual``
+    (True for many-to-many models, which the router tries after pair models) and
+    ``max_concurrency`` (how many batches may run on it at once)."""
 
     name: str
 
@@ -30,6 +34,7 @@ NO_ROUTE = "no_route"          # no engine covers the pair, not even through Eng
 UNDETERMINED = "undetermined"  # the comment carries no language (emoji, numbers, links)
 ENGINE_ERROR = "engine_error"  # the engine raised; the original is delivered instead
 TIMEOUT = "timeout"            # the engine did not answer within the translation timeout
+OVERLOADED = "overloaded"      # shed: the engine fell behind and the queue was full
 
 
 @dataclass(frozen=True)
