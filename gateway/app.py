@@ -19,6 +19,9 @@ from gateway.bus import Bus, MemoryBus
 from gateway.fanout import StallWatchdog
 from gateway.glossary_store import GlossaryStore
 from gateway.pipeline import CommentPipeline
+from gateway.redis_bus import RedisBus
+from gateway.redis_stores import RedisGlossaryStore, RedisRoomSettingsStore
+from gateway.remote_translation import RemoteTranslator, TranslatorWorker
 from gateway.room import RoomRegistry
 from gateway.room_settings import RoomSettingsStore
 from gateway.session import run_session
@@ -58,17 +61,30 @@ def load_engines(settings: Settings) -> list[Engine]:
 
 
 class Gateway:
-    """Everything one gateway process runs. Parts are created here and nowhere else."""
+    """Everything one process runs, for its role. Parts are created here and nowhere else.
+
+    - ``all``: connections, rooms and models in one process (a MemoryBus, or Redis when
+      ``redis_url`` is set so several such nodes share rooms).
+    - ``gateway``: connections and rooms; translation jobs go to translators through Redis.
+    - ``translator``: models only; takes jobs from Redis (no WebSocket endpoint).
+    """
 
     def __init__(self, settings: Settings, *, bus: Bus | None = None,
                  engines: Sequence[Engine] | None = None) -> None:
         self.settings = settings
-        self.bus = bus or MemoryBus(settings.history_size)
-        self.glossaries = GlossaryStore()
-        self.room_settings = RoomSettingsStore()
+        self.role = settings.role
+        url = settings.redis_url
+        self.bus: Bus = bus or (RedisBus(url, history_size=settings.history_size) if url
+                                else MemoryBus(settings.history_size))
+        self.glossaries: GlossaryStore | RedisGlossaryStore = (
+            RedisGlossaryStore(url) if url else GlossaryStore())
+        self.room_settings: RoomSettingsStore | RedisRoomSettingsStore = (
+            RedisRoomSettingsStore(url) if url else RoomSettingsStore())
         self._given_engines = engines
         self.detector: Detector | None = None
-        self.translator: TranslationService | None = None
+        self.translator: TranslationService | RemoteTranslator | None = None
+        self.service: TranslationService | None = None  # local models (roles all, translator)
+        self.worker: TranslatorWorker | None = None
         self.pipeline: CommentPipeline
         self.rooms: RoomRegistry
         self.watchdog: StallWatchdog
@@ -79,40 +95,74 @@ class Gateway:
         self.bad_frames = 0
         self.rate_limited = 0
 
+    @property
+    def serves_viewers(self) -> bool:
+        return self.role != "translator"
+
     async def start(self) -> None:
-        """Load models (on a thread) and start the background tasks."""
+        """Connect to Redis (if used), load models (on a thread) and start background tasks.
+        Raises ``BusUnavailable`` when a role that needs Redis cannot reach it."""
         s = self.settings
-        engines = self._given_engines
-        await self.bus.start()
-        self.detector = await asyncio.to_thread(Detector)
-        if engines is None:
-            engines = await asyncio.to_thread(load_engines, s)
-        self.translator = TranslationService(
-            engines, threads=s.translation_threads, timeout_s=s.translation_timeout_ms / 1000,
-            cache_entries=s.cache_entries, max_batch_tokens=s.batch_max_tokens,
-            max_wait_ms=s.batch_max_wait_ms, max_queue=s.translation_queue_size,
-            priority_langs=s.priority_lang_set)
-        self.pipeline = CommentPipeline(self.detector, self.translator, self.bus, self.glossaries,
-                                        self.room_settings, wait_s=s.translation_wait_ms / 1000)
-        self.rooms = RoomRegistry(self.bus, self.pipeline, s.presence_interval_s)
-        self.watchdog = StallWatchdog(self.rooms.connections, s.stall_timeout_s,
-                                      p.CLOSE_SLOW_CONSUMER)
-        self.watchdog.start()
+        if self.serves_viewers:
+            await self.bus.start()
+        await self.glossaries.start()
+        await self.room_settings.start()
+        if self.role in ("all", "translator"):
+            engines = self._given_engines
+            if engines is None:
+                engines = await asyncio.to_thread(load_engines, s)
+            self.service = TranslationService(
+                engines, threads=s.translation_threads,
+                timeout_s=s.translation_timeout_ms / 1000, cache_entries=s.cache_entries,
+                max_batch_tokens=s.batch_max_tokens, max_wait_ms=s.batch_max_wait_ms,
+                max_queue=s.translation_queue_size, priority_langs=s.priority_lang_set)
+            self.translator = self.service
+            log.info("models loaded: %s", ", ".join(e.name for e in engines) or "none")
+        if self.role == "translator":
+            assert self.service is not None and isinstance(self.glossaries, RedisGlossaryStore)
+            self.worker = TranslatorWorker(
+                self.service, s.redis_url, concurrency=s.translator_concurrency,
+                claim_timeout_s=s.claim_timeout_ms / 1000,
+                heartbeat_s=s.translator_heartbeat_ms / 1000, cache_ttl_s=s.redis_cache_ttl_s,
+                glossaries=self.glossaries)
+            await self.worker.start()
+        if self.role == "gateway":
+            remote = RemoteTranslator(s.redis_url, timeout_s=s.translation_timeout_ms / 1000,
+                                      cache_entries=s.cache_entries)
+            await remote.start()
+            self.translator = remote
+        if self.serves_viewers:
+            assert self.translator is not None
+            self.detector = await asyncio.to_thread(Detector)
+            self.pipeline = CommentPipeline(self.detector, self.translator, self.bus,  # type: ignore[arg-type]
+                                            self.glossaries, self.room_settings,  # type: ignore[arg-type]
+                                            wait_s=s.translation_wait_ms / 1000)
+            self.rooms = RoomRegistry(self.bus, self.pipeline, s.presence_interval_s)
+            self.watchdog = StallWatchdog(self.rooms.connections, s.stall_timeout_s,
+                                          p.CLOSE_SLOW_CONSUMER)
+            self.watchdog.start()
         self.ready = True
-        log.info("babelcast ready: engines %s",
-                 ", ".join(e.name for e in engines) or "none (relay only)")
+        log.info("babelcast ready (role %s)", self.role)
 
     async def stop(self) -> None:
-        """Close connections and stop background work."""
+        """Close connections, finish or hand back work, disconnect."""
         self.ready = False
-        for conn in list(self.rooms.connections()):
-            conn.close(p.CLOSE_GOING_AWAY, "server shutting down")
-        await self.watchdog.stop()
-        await self.pipeline.close()
-        await self.rooms.close()
-        await self.bus.close()
-        if self.translator is not None:
-            self.translator.close()
+        if self.serves_viewers:
+            for conn in list(self.rooms.connections()):
+                conn.close(p.CLOSE_GOING_AWAY, "server shutting down")
+            await self.watchdog.stop()
+            await self.pipeline.close()
+            await self.rooms.close()
+        if self.worker is not None:
+            await self.worker.close()  # unfinished jobs stay pending for another translator
+        if isinstance(self.translator, RemoteTranslator):
+            await self.translator.aclose()
+        if self.service is not None:
+            self.service.close()
+        await self.room_settings.close()
+        await self.glossaries.close()
+        if self.serves_viewers:
+            await self.bus.close()
 
 
 def create_app(settings: Settings | None = None, *, bus: Bus | None = None,
@@ -131,13 +181,16 @@ def create_app(settings: Settings | None = None, *, bus: Bus | None = None,
     async def room_ws(websocket: WebSocket) -> None:
         await run_session(gateway, websocket)
 
-    routes = [
-        *rest.routes(gateway),
-        WebSocketRoute("/v1/rooms/{room}/ws", room_ws),
-        Route("/", rest.index),
-        Route("/favicon.ico", rest.no_favicon),
-        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
-    ]
+    if gateway.serves_viewers:
+        routes = [
+            *rest.routes(gateway),
+            WebSocketRoute("/v1/rooms/{room}/ws", room_ws),
+            Route("/", rest.index),
+            Route("/favicon.ico", rest.no_favicon),
+            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        ]
+    else:  # a translator only answers health checks and stats
+        routes = rest.translator_routes(gateway)
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers=rest.exception_handlers())
     app.state.gateway = gateway

@@ -150,8 +150,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         parser.exit(2, f"babelcast: invalid setting: {exc}\n")
     if args.command == "serve":
+        problem = redis_problem(settings.redis_url) if settings.redis_url else None
+        if problem:
+            parser.exit(2, f"babelcast: {problem}\n")
         serve(settings)
     return 0
+
+
+def redis_problem(url: str) -> str | None:
+    """Why Redis at ``url`` cannot be used, or None: checked before the server starts so
+    that a wrong URL is one clear line, not a start-up traceback."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
+        client.ping()
+        client.close()
+    except (redis.RedisError, OSError, ValueError) as exc:
+        return (f"cannot reach Redis at {url}: {exc}; start redis-server or fix --redis-url "
+                "(BABELCAST_REDIS_URL)")
+    return None
 
 
 if __name__ == "__main__":

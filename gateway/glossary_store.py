@@ -17,6 +17,12 @@ class GlossaryStore:
     def __init__(self, initial: Mapping[str, Glossary] | None = None) -> None:
         self._glossaries: dict[str, Glossary] = dict(initial or {})
 
+    async def start(self) -> None:
+        """Nothing to connect to (a shared store connects here)."""
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
     async def put(self, name: str, body: bytes) -> tuple[Glossary, bool]:
         """Validate and store ``body`` as glossary ``name``; returns it and whether it is new.
         Unchanged content keeps its version; changed content gets the next one, so translations

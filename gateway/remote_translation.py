@@ -48,6 +48,7 @@ from glossary import Glossary
 from translation import (
     ENGINE_ERROR,
     NO_ROUTE,
+    NO_TRANSLATOR,
     TIMEOUT,
     Engine,
     EngineError,
@@ -57,10 +58,6 @@ from translation import (
 )
 
 log = logging.getLogger("babelcast.remote")
-
-# Why a text passed through untranslated: no translator node is alive (the gateway answers at
-# once instead of queueing work nobody reads). Proposed for translation.engine's reasons.
-NO_TRANSLATOR = "no_translator"
 
 GROUP = "translators"
 

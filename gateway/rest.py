@@ -87,37 +87,48 @@ def _lang(value: Any, field: str) -> str:
         raise ApiError(400, exc.code, f"{field}: {exc.message}") from None
 
 
-def routes(gw: Gateway) -> list[BaseRoute]:
-    """The REST routes bound to ``gw``."""
+def _health_routes(gw: Gateway) -> list[BaseRoute]:
+    """Health, readiness and counters: every role serves these."""
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "ok", "role": gw.role})
 
     async def readyz(request: Request) -> Response:
         if not gw.ready or gw.translator is None:
-            return JSONResponse({"ready": False, "reason": "models are loading"},
+            return JSONResponse({"ready": False, "role": gw.role,
+                                 "reason": "starting: connecting and loading models"},
                                 status_code=503)
-        return JSONResponse({"ready": True,
+        return JSONResponse({"ready": True, "role": gw.role,
                              "engines": [e.name for e in gw.translator.engines]})
 
     async def stats(request: Request) -> Response:
-        t = gw.translator
-        conns = list(gw.rooms.connections()) if gw.ready else []
-        return JSONResponse({
-            "rooms": len(gw.rooms.rooms) if gw.ready else 0,
-            "connections": len(conns),
-            "frames_dropped": gw.frames_dropped + sum(c.queue.dropped for c in conns),
-            "frames_direct": gw.direct_writes + sum(c.direct_writes for c in conns),
-            "slow_consumers_closed": gw.watchdog.closed_count if gw.ready else 0,
-            "bad_frames": gw.bad_frames,
-            "rate_limited": gw.rate_limited,
-            "translation": {
-                "requests": t.stats.requests, "engine_calls": t.stats.engine_calls,
-                "coalesced": t.stats.coalesced, "errors": t.stats.errors,
-                "timeouts": t.stats.timeouts, "cache_hits": t.cache.stats.hits,
-                "cache_entries": len(t.cache),
-            } if t else None,
-        })
+        out: dict[str, Any] = {"role": gw.role}
+        if gw.ready and gw.serves_viewers:
+            conns = list(gw.rooms.connections())
+            out.update({
+                "rooms": len(gw.rooms.rooms),
+                "connections": len(conns),
+                "frames_dropped": gw.frames_dropped + sum(c.queue.dropped for c in conns),
+                "frames_direct": gw.direct_writes + sum(c.direct_writes for c in conns),
+                "slow_consumers_closed": gw.watchdog.closed_count,
+                "bad_frames": gw.bad_frames,
+                "rate_limited": gw.rate_limited,
+            })
+        out["translation"] = gw.translator.snapshot() if gw.translator is not None else None
+        if gw.worker is not None:
+            out["translator_worker"] = gw.worker.stats.to_json()
+        return JSONResponse(out)
+
+    return [Route("/healthz", healthz), Route("/readyz", readyz), Route("/v1/stats", stats)]
+
+
+def translator_routes(gw: Gateway) -> list[BaseRoute]:
+    """The routes of a translator-role process."""
+    return _health_routes(gw)
+
+
+def routes(gw: Gateway) -> list[BaseRoute]:
+    """The REST routes of a process that serves viewers, bound to ``gw``."""
 
     async def room_info(request: Request) -> Response:
         room = _room_param(request)
@@ -260,9 +271,7 @@ def routes(gw: Gateway) -> list[BaseRoute]:
         return JSONResponse({"room": room, **current.to_json()})
 
     return [
-        Route("/healthz", healthz),
-        Route("/readyz", readyz),
-        Route("/v1/stats", stats),
+        *_health_routes(gw),
         Route("/v1/rooms/{room}", room_info),
         Route("/v1/rooms/{room}/history", history),
         Route("/v1/translate", translate, methods=["POST"]),

@@ -26,6 +26,12 @@ class RoomSettingsStore:
     def __init__(self) -> None:
         self._rooms: dict[str, RoomSettings] = {}
 
+    async def start(self) -> None:
+        """Nothing to connect to (a shared store connects here)."""
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
     async def get(self, room: str) -> RoomSettings:
         return self._rooms.get(room) or RoomSettings()
 

@@ -57,6 +57,13 @@ class Settings:
     stall_timeout_s: float = 10.0  # a send blocked this long closes the connection
     presence_interval_s: float = 2.0  # at most one presence frame per room per interval
     ws_impl: str = "websockets-sansio"
+    # Several nodes (docs/architecture.md, "Several nodes")
+    role: str = "all"  # all (one process) | gateway (connections, no models) | translator
+    redis_url: str = ""  # e.g. redis://127.0.0.1:6379/0; needed by the gateway/translator roles
+    claim_timeout_ms: int = 2000  # a dead translator's job is claimed by another after this
+    translator_heartbeat_ms: int = 500  # translators refresh their registration this often
+    translator_concurrency: int = 64  # jobs one translator has in flight (its batcher batches)
+    redis_cache_ttl_s: int = 3600  # how long the shared translation cache keeps an entry
 
     def __post_init__(self) -> None:
         problems = []
@@ -84,6 +91,18 @@ class Settings:
         if self.compute_type not in compute_types:
             problems.append(f"compute_type must be one of {', '.join(compute_types)}, "
                             f"not {self.compute_type!r}")
+        if self.role not in ("all", "gateway", "translator"):
+            problems.append(f"role must be 'all', 'gateway' or 'translator', not {self.role!r}")
+        elif self.role != "all" and not self.redis_url:
+            problems.append(f"role {self.role!r} needs redis_url (--redis-url or "
+                            "BABELCAST_REDIS_URL): nodes share rooms and work through Redis")
+        for name in ("claim_timeout_ms", "translator_heartbeat_ms", "translator_concurrency",
+                     "redis_cache_ttl_s"):
+            if getattr(self, name) <= 0:
+                problems.append(f"{name} must be > 0")
+        if self.translator_heartbeat_ms * 2 > self.claim_timeout_ms:
+            problems.append("translator_heartbeat_ms must be at most half of claim_timeout_ms "
+                            "(a live translator's jobs would be claimed)")
         if problems:
             raise SettingsError("; ".join(problems))
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -97,6 +100,63 @@ def live_server(engines: list[Any] | None = None, bus: Any = None,
         yield server
     finally:
         server.stop()
+
+
+class ServeProcess:
+    """``python -m gateway serve`` in a subprocess, as a user (or an orchestrator) runs it."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        full_env = {**os.environ, "BABELCAST_LOG_LEVEL": "warning", **(env or {})}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1",
+             "--port", str(self.port), *args],
+            env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout: float = 60.0) -> ServeProcess:
+        """Poll /readyz until 200; fail with the process output if it exits."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                out = self.proc.stdout.read() if self.proc.stdout else ""
+                raise AssertionError(f"babelcast serve exited ({self.proc.returncode}): {out}")
+            try:
+                if httpx.get(self.http + "/readyz", timeout=2).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("babelcast serve did not become ready")
+            time.sleep(0.05)
+
+    def viewer(self, room: str, lang: str, name: str = "v", *, since: str | None = None,
+               epoch: str | None = None) -> Viewer:
+        """A viewer connected to this process (resuming after ``since`` when given)."""
+        url = f"ws://127.0.0.1:{self.port}/v1/rooms/{room}/ws?lang={lang}&name={name}"
+        if since is not None:
+            url += f"&since={since}" + (f"&epoch={epoch}" if epoch else "")
+        return Viewer(connect(url, open_timeout=10, max_size=None, legacy=True), False)
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, with no chance to clean up."""
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def wait_exit(self, timeout: float = 60.0) -> str:
+        """Wait for the process to exit by itself; returns everything it printed."""
+        out, _ = self.proc.communicate(timeout=timeout)
+        return out
+
+    def stop(self) -> str:
+        """SIGTERM and wait; returns everything the process printed."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        out, _ = self.proc.communicate(timeout=30)
+        return out
 
 
 class Viewer:

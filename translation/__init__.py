@@ -16,6 +16,7 @@ from translation.embedded import EmbeddedEngine
 from translation.engine import (
     ENGINE_ERROR,
     NO_ROUTE,
+    NO_TRANSLATOR,
     OVERLOADED,
     TIMEOUT,
     UNDETERMINED,
@@ -30,6 +31,7 @@ from translation.service import TranslationService
 __all__ = [
     "ENGINE_ERROR",
     "NO_ROUTE",
+    "NO_TRANSLATOR",
     "OVERLOADED",
     "TIMEOUT",
     "UNDETERMINED",

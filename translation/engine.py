@@ -35,6 +35,7 @@ UNDETERMINED = "undetermined"  # the comment carries no language (emoji, numbers
 ENGINE_ERROR = "engine_error"  # the engine raised; the original is delivered instead
 TIMEOUT = "timeout"            # the engine did not answer within the translation timeout
 OVERLOADED = "overloaded"      # shed: the engine fell behind and the queue was full
+NO_TRANSLATOR = "no_translator"  # role gateway: no translator node is alive to do the work
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,121 @@
+"""Several processes on one real Redis, started with the CLI as an operator would:
+two gateway nodes (no models) and translator nodes (models only)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.live import ServeProcess, free_port
+
+FAST_CLAIM = ["--claim-timeout-ms", "1000", "--translator-heartbeat-ms", "200"]
+
+
+@pytest.fixture
+def processes() -> Iterator[list[ServeProcess]]:
+    started: list[ServeProcess] = []
+    yield started
+    for proc in started:
+        proc.stop()
+
+
+def start(processes: list[ServeProcess], *args: str) -> ServeProcess:
+    proc = ServeProcess(*args)
+    processes.append(proc)
+    return proc
+
+
+def test_two_gateways_and_a_translator_chat_across_nodes(redis_url: str,
+                                                          processes: list[ServeProcess]) -> None:
+    translator = start(processes, "--role", "translator", "--redis-url", redis_url, *FAST_CLAIM)
+    node_a = start(processes, "--role", "gateway", "--redis-url", redis_url)
+    node_b = start(processes, "--role", "gateway", "--redis-url", redis_url)
+    for proc in (translator, node_a, node_b):
+        proc.wait_ready()
+    wait_for_translators(node_a, node_b)
+
+    en = node_a.viewer("sale", "en", "Bob")
+    pt = node_b.viewer("sale", "pt", "Ana")
+    assert pt.welcome["presence"]["viewers"] == {"en": 1, "pt": 1}
+
+    pt.comment("tem frete grátis?")
+    got = en.expect_comment("tem frete grátis?")
+    if got["pending"]:
+        got = en.expect(lambda f: f["type"] == "translation" and f["id"] == got["id"])
+    assert got["translated"] is True and "free shipping" in got["text"].lower()
+
+    en.comment("I love this lipstick")
+    got = pt.expect_comment("I love this lipstick")
+    if got["pending"]:
+        got = pt.expect(lambda f: f["type"] == "translation" and f["id"] == got["id"])
+    assert got["translated"] is True and "batom" in got["text"].lower()
+
+    # The translator did the work; the gateways loaded no models.
+    stats = translator_stats(translator)
+    assert stats["translator_worker"]["jobs"] >= 2
+    assert httpx_get(node_a, "/readyz")["role"] == "gateway"
+
+
+def test_a_killed_translator_is_replaced_and_a_resume_works_on_the_other_node(
+        redis_url: str, processes: list[ServeProcess]) -> None:
+    first = start(processes, "--role", "translator", "--redis-url", redis_url, *FAST_CLAIM)
+    node_a = start(processes, "--role", "gateway", "--redis-url", redis_url)
+    node_b = start(processes, "--role", "gateway", "--redis-url", redis_url)
+    for proc in (first, node_a, node_b):
+        proc.wait_ready()
+    wait_for_translators(node_a, node_b)
+    en = node_a.viewer("live", "en", "Bob")
+    pt = node_a.viewer("live", "pt", "Ana")
+    en.comment("first comment")
+    last_seen = pt.expect_comment("first comment")["id"]
+    epoch = pt.welcome["epoch"]
+    pt.close()
+
+    first.kill()  # crash: no clean-up, its registration must expire
+    second = start(processes, "--role", "translator", "--redis-url", redis_url, *FAST_CLAIM)
+    second.wait_ready()
+    en.comment("Is it waterproof?")
+    en.expect_comment("Is it waterproof?")
+
+    back = node_b.viewer("live", "pt", "Ana", since=last_seen, epoch=epoch)
+    assert [f["original"] for f in back.welcome["history"]] == ["Is it waterproof?"]
+    assert back.welcome["gap"] is False
+    en.comment("I love this lipstick")
+    got = back.expect_comment("I love this lipstick")
+    if got["pending"]:
+        got = back.expect(lambda f: f["type"] == "translation" and f["id"] == got["id"])
+    assert got["translated"] is True and "batom" in got["text"].lower()
+    assert translator_stats(second)["translator_worker"]["jobs"] >= 1
+
+
+def test_roles_without_redis_fail_clearly() -> None:
+    proc = ServeProcess("--role", "gateway")
+    out = proc.wait_exit()
+    assert proc.proc.returncode == 2 and "needs redis_url" in out
+
+    nobody = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    proc = ServeProcess("--role", "gateway", "--redis-url", nobody)
+    out = proc.wait_exit()
+    assert proc.proc.returncode != 0
+    assert "cannot reach Redis at" in out and "Traceback" not in out
+
+
+def wait_for_translators(*nodes: ServeProcess, timeout: float = 20.0) -> None:
+    """Until every gateway node has seen a live translator's registration."""
+    deadline = time.monotonic() + timeout
+    for node in nodes:
+        while not httpx_get(node, "/readyz")["engines"]:
+            assert time.monotonic() < deadline, "gateway never saw a translator"
+            time.sleep(0.05)
+
+
+def httpx_get(proc: ServeProcess, path: str) -> dict:
+    import httpx
+
+    return httpx.get(proc.http + path, timeout=10).json()
+
+
+def translator_stats(proc: ServeProcess) -> dict:
+    return httpx_get(proc, "/v1/stats")
