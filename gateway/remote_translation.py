@@ -33,7 +33,6 @@ import os
 import secrets
 import socket
 import time
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +55,7 @@ from translation import (
     Translation,
     TranslationService,
 )
+from translation.cache import LRUCache
 
 log = logging.getLogger("babelcast.remote")
 
@@ -167,36 +167,6 @@ class RemoteStats:
     no_route: int = 0        # requests no live translator covers
 
 
-class _LRU:
-    """Finished translations of this node (a hit costs no round trip). Event-loop only."""
-
-    def __init__(self, max_entries: int) -> None:
-        self.max_entries = max_entries
-        self._data: OrderedDict[tuple[str, ...], Translation] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: tuple[str, ...]) -> Translation | None:
-        value = self._data.get(key)
-        if value is None:
-            self.misses += 1
-            return None
-        self._data.move_to_end(key)
-        self.hits += 1
-        return value
-
-    def put(self, key: tuple[str, ...], value: Translation) -> None:
-        if self.max_entries <= 0:
-            return
-        self._data[key] = value
-        self._data.move_to_end(key)
-        while len(self._data) > self.max_entries:
-            self._data.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
 @dataclass
 class _Pending:
     future: asyncio.Future[Translation]
@@ -235,7 +205,7 @@ class RemoteTranslator:
         self.refresh_s = refresh_s
         self.jobs_maxlen = jobs_maxlen
         self.reply_key = self.keys.reply(self.node_id)
-        self.cache = _LRU(cache_entries)
+        self.cache: LRUCache[tuple[str, ...], Translation] = LRUCache(cache_entries)
         self.stats = RemoteStats()
         self.redis_ok = True
         self.backlog = 0  # jobs queued or in progress (the jobs stream's length)
@@ -498,7 +468,7 @@ class RemoteTranslator:
         return {
             "mode": "remote", "requests": s.requests, "jobs": s.jobs,
             "coalesced": s.coalesced, "redis_cache_hits": s.redis_cache_hits,
-            "cache_hits": self.cache.hits, "cache_misses": self.cache.misses,
+            "cache_hits": self.cache.stats.hits, "cache_misses": self.cache.stats.misses,
             "cache_entries": len(self.cache), "replies": s.replies,
             "late_replies": s.late_replies, "timeouts": s.timeouts, "errors": s.errors,
             "no_translator": s.no_translator, "no_route": s.no_route,

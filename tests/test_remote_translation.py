@@ -174,7 +174,7 @@ def test_shared_cache_answers_without_the_translator(redis_url: str) -> None:
             assert node_b.stats.redis_cache_hits == 1 and node_b.stats.jobs == 0
             # The same node again: its own cache, no round trip at all.
             again = await node_a.translate_one("where is the link?", "en", "pt")
-            assert again == first and node_a.cache.hits == 1
+            assert again == first and node_a.cache.stats.hits == 1
             assert worker.stats.jobs == 1
 
     asyncio.run(run())

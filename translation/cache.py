@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 # (engine route, src, tgt, glossary name, glossary version, text). The route names the engine
 # (or both engines of a pivot), so a model swapped in under the same pair is never served the
@@ -24,16 +28,16 @@ class CacheStats:
         return self.hits / total if total else 0.0
 
 
-class TranslationCache:
-    """Least-recently-used map from ``CacheKey`` to translated text. Event-loop only."""
+class LRUCache(Generic[K, V]):
+    """Least-recently-used map with hit/miss/eviction counters. Event-loop only."""
 
     def __init__(self, max_entries: int = 10_000) -> None:
         self.max_entries = max_entries
-        self._data: OrderedDict[CacheKey, str] = OrderedDict()
+        self._data: OrderedDict[K, V] = OrderedDict()
         self.stats = CacheStats()
 
-    def get(self, key: CacheKey) -> str | None:
-        """The cached text, refreshed as most recent, or None."""
+    def get(self, key: K) -> V | None:
+        """The cached value, refreshed as most recent, or None."""
         value = self._data.get(key)
         if value is None:
             self.stats.misses += 1
@@ -42,7 +46,7 @@ class TranslationCache:
         self.stats.hits += 1
         return value
 
-    def put(self, key: CacheKey, value: str) -> None:
+    def put(self, key: K, value: V) -> None:
         """Store ``value``, evicting the least recently used entry when full."""
         if self.max_entries <= 0:
             return
@@ -54,3 +58,7 @@ class TranslationCache:
 
     def __len__(self) -> int:
         return len(self._data)
+
+
+class TranslationCache(LRUCache[CacheKey, str]):
+    """Translated text by ``CacheKey``, in front of every engine."""
