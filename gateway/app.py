@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ from gateway.room import RoomRegistry
 from gateway.room_settings import RoomSettingsStore
 from gateway.session import run_session
 from gateway.settings import Settings
+from glossary import load_glossaries
 from langid import Detector
 from translation import EmbeddedEngine, Engine, TranslationService
 
@@ -107,6 +109,11 @@ class Gateway:
             await self.bus.start()
         await self.glossaries.start()
         await self.room_settings.start()
+        if s.glossaries:
+            # Validated by the CLI before start-up; a PUT over REST later replaces a file's.
+            for g in (await asyncio.to_thread(load_glossaries, [s.glossaries])).values():
+                await self.glossaries.put(g.name, json.dumps(g.to_json()).encode())
+            log.info("glossaries loaded from %s", s.glossaries)
         if self.role in ("all", "translator"):
             engines = self._given_engines
             if engines is None:

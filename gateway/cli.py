@@ -151,10 +151,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.exit(2, f"babelcast: invalid setting: {exc}\n")
     if args.command == "serve":
         problem = redis_problem(settings.redis_url) if settings.redis_url else None
+        problem = problem or (glossaries_problem(settings.glossaries)
+                              if settings.glossaries else None)
         if problem:
             parser.exit(2, f"babelcast: {problem}\n")
         serve(settings)
     return 0
+
+
+def glossaries_problem(path: str) -> str | None:
+    """Why the glossary files at ``path`` cannot be loaded, or None (checked before start)."""
+    from glossary import GlossaryError, load_glossaries
+
+    try:
+        load_glossaries([path])
+    except GlossaryError as exc:
+        return f"cannot load glossaries from {path}: {exc.message}"
+    return None
 
 
 def redis_problem(url: str) -> str | None:

@@ -42,6 +42,7 @@ class Settings:
     batch_max_wait_ms: float = 5.0  # ...or when its oldest comment has waited this long
     translation_queue_size: int = 2048  # queued translations; beyond, the oldest are shed
     priority_langs: str = ""  # comma-separated: translations into these go first (the host's)
+    glossaries: str = ""  # a glossary JSON file, or a directory of them, loaded at start
     # Rooms and history
     history_size: int = 500  # messages kept per room for resume
     welcome_history: int = 50  # messages sent in `welcome`
@@ -91,6 +92,8 @@ class Settings:
         if self.compute_type not in compute_types:
             problems.append(f"compute_type must be one of {', '.join(compute_types)}, "
                             f"not {self.compute_type!r}")
+        if self.glossaries and not os.path.exists(self.glossaries):
+            problems.append(f"glossaries path {self.glossaries!r} does not exist")
         if self.role not in ("all", "gateway", "translator"):
             problems.append(f"role must be 'all', 'gateway' or 'translator', not {self.role!r}")
         elif self.role != "all" and not self.redis_url:

@@ -4,6 +4,9 @@ protected spans intact through the real embedded model."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import httpx
 
 from tests.live import LiveServer
 
@@ -94,3 +97,38 @@ def test_room_languages_narrow_language_id(server: LiveServer, room: str) -> Non
     server.put(f"/v1/rooms/{room}/settings", json={"languages": []})
     viewer.comment("muy bonito")
     assert en.expect_comment("muy bonito")["src_lang"] == "es"
+
+
+def test_a_recreated_glossary_is_never_served_old_cached_translations(server: LiveServer
+                                                                      ) -> None:
+    name = "recreated"
+    body = {"terms": [{"term": "lip gloss", "translations": {"pt": "gloss labial"}}]}
+    assert server.put(f"/v1/glossaries/{name}", json=body).status_code == 201
+    req = {"text": "I want the lip gloss", "source": "en", "targets": ["pt"], "glossary": name}
+    assert "gloss labial" in server.post("/v1/translate", json=req).json()[
+        "translations"]["pt"]["text"]
+    server.delete(f"/v1/glossaries/{name}")
+    other = {"terms": [{"term": "lip gloss", "translations": {"pt": "brilho mágico"}}]}
+    created = server.put(f"/v1/glossaries/{name}", json=other).json()
+    assert created["version"] == 1  # the same name and version as before, other content
+    text = server.post("/v1/translate", json=req).json()["translations"]["pt"]["text"]
+    assert "brilho mágico" in text and "gloss labial" not in text
+
+
+def test_glossaries_load_from_files_at_start(tmp_path: Path) -> None:
+    from tests.live import ServeProcess
+
+    data = Path(__file__).parent / "data" / "glossary_chat_glossary.json"
+    node = ServeProcess("--glossaries", str(data)).wait_ready()
+    try:
+        loaded = httpx.get(node.http + "/v1/glossaries", timeout=10).json()["glossaries"]
+        assert [g["name"] for g in loaded] == ["glowshop"] and loaded[0]["terms"] > 10
+    finally:
+        node.stop()
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"name": "bad", "terms": [{"term": ""}]}')
+    proc = ServeProcess("--glossaries", str(bad))
+    out = proc.wait_exit()
+    assert proc.proc.returncode == 2
+    assert "cannot load glossaries from" in out and "bad.json" in out
+    assert "Traceback" not in out

@@ -92,6 +92,8 @@ class BatcherStats:
     shed_overload: int = 0    # shed because the queue was full
     shed_deadline: int = 0    # dropped at cut time because their deadline had passed
     batch_errors: int = 0     # engine calls that raised
+    glossary_fallbacks: int = 0  # texts translated piece by piece (a placeholder was lost)
+    glossary_errors: int = 0  # texts translated without their glossary (it failed)
     size_histogram: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(_BUCKETS, 0))
 
@@ -372,6 +374,8 @@ class TranslationBatcher:
                 outcomes = result.results
                 self.stats.deduplicated += result.deduplicated
                 self.stats.batch_errors += result.failed_calls
+                self.stats.glossary_fallbacks += result.glossary_fallbacks
+                self.stats.glossary_errors += result.glossary_errors
             for req, outcome in zip(batch, outcomes, strict=True):
                 if req.future.done():
                     continue
@@ -406,6 +410,8 @@ class BatchOutcome:
     results: list[HopResult | EngineError]
     deduplicated: int = 0
     failed_calls: int = 0
+    glossary_fallbacks: int = 0  # placeholders lost by the model: translated piece by piece
+    glossary_errors: int = 0     # glossary failures: translated without it
 
 
 def run_batch(engine: Engine, src: str, tgt: str, jobs: list[HopJob]) -> BatchOutcome:
@@ -431,8 +437,10 @@ def run_batch(engine: Engine, src: str, tgt: str, jobs: list[HopJob]) -> BatchOu
             outcome.results.append(HopResult(out, p, done=False))
         else:
             try:
-                outcome.results.append(HopResult(finish(p, out, _route_runner(job.hops)), p,
-                                                 done=True))
+                final = finish(p, out, _route_runner(job.hops))
+                outcome.glossary_fallbacks += final.fallback_used
+                outcome.glossary_errors += final.glossary_error is not None
+                outcome.results.append(HopResult(final.text, p, done=True))
             except EngineError as exc:
                 outcome.results.append(exc)
             except Exception as exc:

@@ -10,9 +10,9 @@ from typing import Generic, TypeVar
 K = TypeVar("K")
 V = TypeVar("V")
 
-# (engine route, src, tgt, glossary name, glossary version, text). The route names the engine
-# (or both engines of a pivot), so a model swapped in under the same pair is never served the
-# old model's output.
+# (engine route, src, tgt, glossary cache_id, glossary version, text). The route names the
+# engine (or both engines of a pivot), so a model swapped in under the same pair is never served
+# the old model's output; the cache_id (name:version:fingerprint) names the glossary's content.
 CacheKey = tuple[str, str, str, str, int, str]
 
 

@@ -95,7 +95,9 @@ class TranslationService:
         route = self.router.route(src, tgt)
         if route is None:
             return Translation(tgt, text, False, NO_ROUTE)
-        key: CacheKey = (route.name, src, tgt, glossary.name if glossary else "",
+        # cache_id names the glossary's content too: a glossary deleted and created again
+        # restarts at version 1 with other terms, and must not be served the old entries.
+        key: CacheKey = (route.name, src, tgt, glossary.cache_id if glossary else "",
                          glossary.version if glossary else 0, text)
         cached = self.cache.get(key)
         if cached is not None:
@@ -175,6 +177,7 @@ class TranslationService:
             "mean_batch": round(b.mean_batch, 2), "max_batch": b.max_batch,
             "batch_sizes": dict(b.size_histogram), "deduplicated": b.deduplicated,
             "shed_overload": b.shed_overload, "shed_deadline": b.shed_deadline,
+            "glossary_fallbacks": b.glossary_fallbacks, "glossary_errors": b.glossary_errors,
             "queued": self.batcher.queued, "running_batches": self.batcher.running,
         }
 
