@@ -68,6 +68,7 @@ class Bus(ABC):
     history instead of a wrong slice."""
 
     epoch: str
+    degraded: bool = False  # the backing service is failing; operations are being retried
 
     async def start(self) -> None:  # noqa: B027 - optional hook, no-op for in-process buses
         """Connect to whatever backs the bus (nothing for the memory bus)."""

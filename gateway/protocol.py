@@ -23,6 +23,7 @@ CLOSE_BAD_HANDSHAKE = 4400  # invalid room, lang, name or since: an error frame 
 CLOSE_SLOW_CONSUMER = 4408  # the viewer stopped reading for longer than stall_timeout_s
 CLOSE_RATE_LIMITED = 4429  # kept flooding after rate_limited errors
 CLOSE_GOING_AWAY = 1001  # server shutting down
+CLOSE_TRY_AGAIN_LATER = 1013  # the shared backend (Redis) is unreachable
 
 # Error codes carried by `error` frames.
 INVALID_FRAME = "invalid_frame"
@@ -38,6 +39,7 @@ INVALID_ROOM = "invalid_room"
 INVALID_NAME = "invalid_name"
 INVALID_SINCE = "invalid_since"
 INTERNAL_ERROR = "internal_error"
+UNAVAILABLE = "unavailable"
 
 HOST_ONLY_TYPES = frozenset({"delete", "ban", "pin"})
 _ROOM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

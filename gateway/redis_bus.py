@@ -23,8 +23,8 @@ import logging
 import secrets
 import time
 from collections import Counter
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 
 import msgpack
 import redis.asyncio as aioredis
@@ -35,9 +35,13 @@ from gateway.events import ChatMessage, CommentPublished, RoomEvent, Translation
 from translation import Translation
 
 log = logging.getLogger("babelcast.redis")
+T = TypeVar("T")
 
 _PUBLISH_COMMENT = """
+local prev = redis.call('GET', KEYS[5])
+if prev then return tonumber(prev) end
 local id = redis.call('INCR', KEYS[1])
+redis.call('SET', KEYS[5], id, 'EX', 600)
 redis.call('HSET', KEYS[2], id, ARGV[1])
 redis.call('ZADD', KEYS[3], id, id)
 local keep = tonumber(ARGV[2])
@@ -113,7 +117,7 @@ class RedisBus(Bus):
 
     def __init__(self, url: str, *, history_size: int = 500, prefix: str = "bc",
                  presence_ttl_s: float = 10.0, viewers_cache_s: float = 0.0,
-                 node_id: str | None = None) -> None:
+                 node_id: str | None = None, outage_limit_s: float = 30.0) -> None:
         self.url = url
         self.history_size = history_size
         self.prefix = prefix
@@ -121,6 +125,9 @@ class RedisBus(Bus):
         self.viewers_cache_s = viewers_cache_s
         self.node_id = node_id or secrets.token_hex(4)
         self.epoch = ""
+        # How long an operation keeps retrying through a Redis outage before giving up.
+        self.outage_limit_s = outage_limit_s
+        self.degraded = False  # the last Redis call failed; we are retrying
         # Events and translations are capped in the stream; history is capped separately.
         self.stream_maxlen = history_size * 8
         self._redis: aioredis.Redis = aioredis.Redis.from_url(url)
@@ -133,6 +140,32 @@ class RedisBus(Bus):
 
     def _k(self, room: str, *parts: str) -> str:
         return ":".join((self.prefix, "r", room, *parts))
+
+    async def _retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        """Run ``call`` until Redis answers, with backoff: during a brief outage an event is
+        delayed, never lost (publishing is idempotent, so a retry after a lost reply does not
+        publish twice). After ``outage_limit_s`` it raises ``BusUnavailable``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.outage_limit_s
+        backoff = 0.05
+        while True:
+            try:
+                result = await call()
+            except (RedisError, OSError) as exc:
+                if not self.degraded:
+                    log.warning("Redis at %s failed during %s (%s); degraded, retrying",
+                                self.url, what, exc)
+                self.degraded = True
+                if loop.time() + backoff > deadline:
+                    raise BusUnavailable(f"Redis at {self.url} unreachable for "
+                                         f"{self.outage_limit_s:.0f}s ({what}): {exc}") from exc
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 1.0)
+                continue
+            if self.degraded:
+                log.warning("Redis at %s is back", self.url)
+                self.degraded = False
+            return result
 
     async def start(self) -> None:
         """Connect (raises ``BusUnavailable`` with the URL when Redis cannot be reached)."""
@@ -165,9 +198,12 @@ class RedisBus(Bus):
                            self._k(draft.room, "tr", "")]
         for lang, t in draft.translations.items():
             args += [lang, _pack_translation(t)]
+        # One token per comment: a retry whose first attempt did run gets the same id back.
         keys = [self._k(draft.room, "seq"), self._k(draft.room, "msgs"),
-                self._k(draft.room, "ids"), self._k(draft.room, "ev")]
-        mid = int(await self._publish_comment(keys=keys, args=args))
+                self._k(draft.room, "ids"), self._k(draft.room, "ev"),
+                self._k(draft.room, "pub", secrets.token_hex(8))]
+        mid = int(await self._retrying(
+            "publish_comment", lambda: self._publish_comment(keys=keys, args=args)))
         return ChatMessage(id=mid, room=draft.room, user=draft.user, user_id=draft.user_id,
                            text=draft.text, src_lang=draft.src_lang, ts=ts,
                            translations=dict(draft.translations),
@@ -177,11 +213,14 @@ class RedisBus(Bus):
                                   translation: Translation) -> bool:
         keys = [self._k(room, "tr", str(message_id)), self._k(room, "msgs"), self._k(room, "ev")]
         args = [message_id, translation.lang, _pack_translation(translation), self.stream_maxlen]
-        return bool(await self._publish_translation(keys=keys, args=args))
+        # HSETNX makes a repeated attempt a no-op.
+        return bool(await self._retrying(
+            "publish_translation", lambda: self._publish_translation(keys=keys, args=args)))
 
     async def subscribe(self, room: str) -> Subscription:
         # Start after the newest entry now, so every later event is read and none before.
-        last = await self._redis.xrevrange(self._k(room, "ev"), count=1)
+        last = await self._retrying(
+            "subscribe", lambda: self._redis.xrevrange(self._k(room, "ev"), count=1))
         start = last[0][0] if last else b"0-0"
         sub = Subscription(room, self._unsubscribe)
         self._readers[sub] = asyncio.create_task(self._read(sub, start), name=f"xread-{room}")
@@ -203,12 +242,13 @@ class RedisBus(Bus):
             except (RedisError, OSError) as exc:
                 log.warning("reading %s failed (%s); retrying in %.1fs", key, exc, backoff)
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                backoff = min(backoff * 2, 1.0)
                 continue
             for _key, entries in batches:
                 for entry_id, fields in entries:
                     last = entry_id
-                    event = await self._decode(sub.room, fields)
+                    event = await self._retrying(
+                        "read", lambda f=fields: self._decode(sub.room, f))
                     if event is not None:
                         sub.queue.put_nowait(event)
 
@@ -227,6 +267,10 @@ class RedisBus(Bus):
 
     async def history(self, room: str, since: int | None = None,
                       limit: int | None = None) -> tuple[list[ChatMessage], bool]:
+        return await self._retrying("history", lambda: self._history(room, since, limit))
+
+    async def _history(self, room: str, since: int | None,
+                       limit: int | None) -> tuple[list[ChatMessage], bool]:
         ids_key = self._k(room, "ids")
         pipe = self._redis.pipeline(transaction=True)
         pipe.get(self._k(room, "seq"))
@@ -281,6 +325,9 @@ class RedisBus(Bus):
             del self._local[room]
 
     async def _write_presence(self, room: str) -> None:
+        await self._retrying("presence", lambda: self._write_presence_once(room))
+
+    async def _write_presence_once(self, room: str) -> None:
         self._viewers_cache.pop(room, None)
         counts = self._local.get(room) or Counter()
         key = self._k(room, "p", self.node_id)
@@ -301,10 +348,13 @@ class RedisBus(Bus):
             try:
                 for room in list(self._local):
                     await self._write_presence(room)
-            except (RedisError, OSError) as exc:
+            except (RedisError, OSError, BusUnavailable) as exc:
                 log.warning("refreshing presence failed: %s", exc)
 
     async def viewers(self, room: str) -> dict[str, int]:
+        return await self._retrying("viewers", lambda: self._viewers(room))
+
+    async def _viewers(self, room: str) -> dict[str, int]:
         cached = self._viewers_cache.get(room)
         now = time.monotonic()
         if cached is not None and now - cached[0] < self.viewers_cache_s:
@@ -328,7 +378,7 @@ class RedisBus(Bus):
         return dict(result)
 
     async def stats(self, room: str) -> RoomStats | None:
-        last = await self._redis.get(self._k(room, "seq"))
+        last = await self._retrying("stats", lambda: self._redis.get(self._k(room, "seq")))
         viewers = await self.viewers(room)
         if last is None and not viewers:
             return None

@@ -98,6 +98,12 @@ def _health_routes(gw: Gateway) -> list[BaseRoute]:
             return JSONResponse({"ready": False, "role": gw.role,
                                  "reason": "starting: connecting and loading models"},
                                 status_code=503)
+        if gw.serves_viewers and gw.bus.degraded:
+            # Connected viewers are still served; a load balancer should send new ones
+            # elsewhere until Redis is back.
+            return JSONResponse({"ready": False, "role": gw.role, "degraded": True,
+                                 "reason": "Redis unreachable: serving connected viewers, "
+                                           "retrying"}, status_code=503)
         return JSONResponse({"ready": True, "role": gw.role,
                              "engines": [e.name for e in gw.translator.engines]})
 
@@ -106,6 +112,7 @@ def _health_routes(gw: Gateway) -> list[BaseRoute]:
         if gw.ready and gw.serves_viewers:
             conns = list(gw.rooms.connections())
             out.update({
+                "degraded": gw.bus.degraded,
                 "rooms": len(gw.rooms.rooms),
                 "connections": len(conns),
                 "frames_dropped": gw.frames_dropped + sum(c.queue.dropped for c in conns),

@@ -16,6 +16,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from gateway import protocol as p
 from gateway.fanout import Connection, ConnectionInfo, wire_message
 from gateway.frames import comment_frame, needs_translation
+from gateway.redis_bus import BusUnavailable
 from gateway.room import LocalRoom
 from gateway.ws_protocol import DIRECT_SEND_EXTENSION
 
@@ -50,8 +51,15 @@ class ViewerSession:
         direct = self.ws.scope.get("extensions", {}).get(DIRECT_SEND_EXTENSION)
         conn = self.conn = Connection(info, self.ws.send, self._close_socket,
                                       self.gw.settings.send_queue_frames, direct)
-        room = self.room = await self.gw.rooms.get_or_create(info.room)
-        await room.join(conn)
+        try:
+            room = self.room = await self.gw.rooms.get_or_create(info.room)
+            await room.join(conn)
+        except BusUnavailable as exc:
+            await self.ws.send(wire_message(p.error_frame(
+                p.UNAVAILABLE, f"the chat is unavailable right now ({exc}); reconnect later"),
+                codec))
+            await self.ws.close(p.CLOSE_TRY_AGAIN_LATER, "unavailable")
+            return
         try:
             await self._welcome(since, stale)
             conn.start_writer()

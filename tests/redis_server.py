@@ -17,7 +17,10 @@ from tests.live import free_port
 class RedisServer:
     """``redis-server`` started with no persistence in a temporary directory."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        # durable: every write is fsynced to an append-only file, so a restart keeps the data
+        # (an outage, not a wipe).
+        self.durable = durable
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="babelcast-redis-")
         self.proc: subprocess.Popen[bytes] | None = None
@@ -35,7 +38,8 @@ class RedisServer:
             pytest.skip("redis-server is not installed (apt-get install redis-server)")
         self.proc = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir],
+             "--appendonly", "yes" if self.durable else "no", "--appendfsync", "always",
+             "--dir", self.dir],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis(port=self.port)
         deadline = time.monotonic() + timeout
@@ -50,11 +54,15 @@ class RedisServer:
         client.close()
         return self
 
-    def stop(self) -> None:
+    def halt(self) -> None:
+        """Stop the server, keeping its directory (a durable server restarts with its data)."""
         if self.proc is not None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
             self.proc = None
+
+    def stop(self) -> None:
+        self.halt()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def flush(self) -> None:
