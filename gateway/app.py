@@ -76,7 +76,8 @@ class Gateway:
         self.settings = settings
         self.role = settings.role
         url = settings.redis_url
-        self.bus: Bus = bus or (RedisBus(url, history_size=settings.history_size) if url
+        self.bus: Bus = bus or (RedisBus(url, history_size=settings.history_size,
+                                         presence_ttl_s=settings.presence_ttl_s) if url
                                 else MemoryBus(settings.history_size))
         self.glossaries: GlossaryStore | RedisGlossaryStore = (
             RedisGlossaryStore(url) if url else GlossaryStore())

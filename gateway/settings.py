@@ -65,6 +65,7 @@ class Settings:
     translator_heartbeat_ms: int = 500  # translators refresh their registration this often
     translator_concurrency: int = 64  # jobs one translator has in flight (its batcher batches)
     redis_cache_ttl_s: int = 3600  # how long the shared translation cache keeps an entry
+    presence_ttl_s: float = 10.0  # a crashed node's viewers disappear after this
 
     def __post_init__(self) -> None:
         problems = []
@@ -100,7 +101,7 @@ class Settings:
             problems.append(f"role {self.role!r} needs redis_url (--redis-url or "
                             "BABELCAST_REDIS_URL): nodes share rooms and work through Redis")
         for name in ("claim_timeout_ms", "translator_heartbeat_ms", "translator_concurrency",
-                     "redis_cache_ttl_s"):
+                     "redis_cache_ttl_s", "presence_ttl_s"):
             if getattr(self, name) <= 0:
                 problems.append(f"{name} must be > 0")
         if self.translator_heartbeat_ms * 2 > self.claim_timeout_ms:

@@ -90,6 +90,29 @@ def test_a_killed_translator_is_replaced_and_a_resume_works_on_the_other_node(
     assert translator_stats(second)["translator_worker"]["jobs"] >= 1
 
 
+def test_a_crashed_gateway_nodes_viewers_disappear_from_presence(
+        redis_url: str, processes: list[ServeProcess]) -> None:
+    # role all + Redis: nodes share rooms and each translates its own viewers' comments.
+    args = ["--redis-url", redis_url, "--presence-ttl-s", "1", "--engine", "none"]
+    node_a, node_b = start(processes, *args), start(processes, *args)
+    node_a.wait_ready()
+    node_b.wait_ready()
+    ko = node_a.viewer("expiry", "ko", "Kim")
+    pt = node_b.viewer("expiry", "pt", "Ana")
+    assert pt.welcome["presence"]["viewers"] == {"ko": 1, "pt": 1}
+    node_a.kill()  # no goodbye: only the expiry can remove its viewer
+    ko.ws.close()
+    deadline = time.monotonic() + 20
+    while httpx_get(node_b, "/v1/rooms/expiry")["viewers"] != {"pt": 1}:
+        assert time.monotonic() < deadline, "the dead node's viewers never expired"
+        time.sleep(0.1)
+    # A comment now costs no translation into the departed viewers' language.
+    before = httpx_get(node_b, "/v1/stats")["translation"]["requests"]
+    pt.comment("ainda tem?")
+    assert pt.expect_comment("ainda tem?")["src_lang"] == "pt"
+    assert httpx_get(node_b, "/v1/stats")["translation"]["requests"] == before
+
+
 def test_roles_without_redis_fail_clearly() -> None:
     proc = ServeProcess("--role", "gateway")
     out = proc.wait_exit()
