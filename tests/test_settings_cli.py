@@ -47,3 +47,15 @@ def test_help_on_everything(argv: list[str]) -> None:
     assert "babelcast" in out.stdout
     if argv[0] == "serve":
         assert "--translation-wait-ms" in out.stdout and "BABELCAST_PORT" in out.stdout
+
+
+def test_the_gateway_never_imports_torch() -> None:
+    # torch is only for `babelcast models convert` (the [convert] extra).
+    code = ("import sys; from gateway.app import create_app; from gateway.settings import "
+            "Settings; import gateway.cli, translation.ct2, translation.config; "
+            "create_app(Settings()); print('torch' in sys.modules, "
+            "'transformers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "False"]
