@@ -130,7 +130,10 @@ class RedisBus(Bus):
         self.degraded = False  # the last Redis call failed; we are retrying
         # Events and translations are capped in the stream; history is capped separately.
         self.stream_maxlen = history_size * 8
-        self._redis: aioredis.Redis = aioredis.Redis.from_url(url)
+        # A blocking pool waits for a free connection instead of failing a burst of joins
+        # with "Too many connections" (redis-py's default pool raises at 100).
+        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=200, timeout=10)
+        self._redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
         self._local: dict[str, Counter[str]] = {}  # this node's viewers, the source of truth
         self._viewers_cache: dict[str, tuple[float, dict[str, int]]] = {}
         self._readers: dict[Subscription, asyncio.Task[None]] = {}
@@ -189,7 +192,7 @@ class RedisBus(Bus):
                 pipe.delete(self._k(room, "p", self.node_id))
                 pipe.srem(self._k(room, "nodes"), self.node_id)
             await pipe.execute()
-        await self._redis.aclose()
+        await self._redis.aclose(close_connection_pool=True)  # the pool is ours
 
     async def publish_comment(self, draft: CommentDraft) -> ChatMessage:
         ts = time.time()
@@ -320,9 +323,9 @@ class RedisBus(Bus):
         counts[lang] -= 1
         if counts[lang] <= 0:
             del counts[lang]
-        await self._write_presence(room)
         if not counts:
-            del self._local[room]
+            del self._local[room]  # before the await: concurrent leaves must not race on it
+        await self._write_presence(room)
 
     async def _write_presence(self, room: str) -> None:
         await self._retrying("presence", lambda: self._write_presence_once(room))

@@ -211,6 +211,17 @@ class Viewer:
         return self.expect(lambda f: f["type"] == "comment"
                            and text_or_id in (f["original"], f["id"]), timeout)
 
+    def expect_final(self, text: str, timeout: float = 20.0) -> Frame:
+        """The comment with original ``text`` as the viewer ends up showing it: when it came
+        ``pending``, merged with the ``translation`` frame that completes it."""
+        got = self.expect_comment(text, timeout)
+        if got["pending"]:
+            done = self.expect(lambda f: f["type"] == "translation" and f["id"] == got["id"],
+                               timeout)
+            got = got | {k: done[k] for k in ("text", "translated", "reason")} | {
+                "pending": False}
+        return got
+
     def expect_error(self, timeout: float = 10.0) -> Frame:
         """The next ``error`` frame."""
         return self.expect(lambda f: f["type"] == "error", timeout)

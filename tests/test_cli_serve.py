@@ -17,9 +17,7 @@ def test_babelcast_serve_starts_translates_and_stops_cleanly() -> None:
         pt = node.viewer("cli", "pt", "Ana")
         en = node.viewer("cli", "en", "Bob")
         en.comment("I love this lipstick")
-        got = pt.expect_comment("I love this lipstick")
-        if got["pending"]:
-            got = pt.expect(lambda f: f["type"] == "translation" and f["id"] == got["id"])
+        got = pt.expect_final("I love this lipstick")
         assert "batom" in got["text"].lower()
     finally:
         out = node.stop()

