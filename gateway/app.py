@@ -19,6 +19,7 @@ from gateway import rest
 from gateway.bus import Bus, MemoryBus
 from gateway.fanout import StallWatchdog
 from gateway.glossary_store import GlossaryStore
+from gateway.metrics import GatewayMetrics
 from gateway.pipeline import CommentPipeline
 from gateway.redis_bus import RedisBus
 from gateway.redis_stores import RedisGlossaryStore, RedisRoomSettingsStore
@@ -92,6 +93,7 @@ class Gateway:
         self.rooms: RoomRegistry
         self.watchdog: StallWatchdog
         self.ready = False
+        self.metrics = GatewayMetrics(self)
         # Counters for /v1/stats.
         self.frames_dropped = 0
         self.direct_writes = 0
@@ -144,7 +146,8 @@ class Gateway:
             self.detector = await asyncio.to_thread(Detector)
             self.pipeline = CommentPipeline(self.detector, self.translator, self.bus,  # type: ignore[arg-type]
                                             self.glossaries, self.room_settings,  # type: ignore[arg-type]
-                                            wait_s=s.translation_wait_ms / 1000)
+                                            wait_s=s.translation_wait_ms / 1000,
+                                            metrics=self.metrics)
             self.rooms = RoomRegistry(self.bus, self.pipeline, s.presence_interval_s)
             self.watchdog = StallWatchdog(self.rooms.connections, s.stall_timeout_s,
                                           p.CLOSE_SLOW_CONSUMER)
@@ -195,6 +198,7 @@ def create_app(settings: Settings | None = None, *, bus: Bus | None = None,
             WebSocketRoute("/v1/rooms/{room}/ws", room_ws),
             Route("/", rest.index),
             Route("/favicon.ico", rest.no_favicon),
+            Route("/widget.js", rest.widget_script),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ]
     else:  # a translator only answers health checks and stats

@@ -12,6 +12,7 @@ from gateway.bus import Bus, CommentDraft
 from gateway.events import ChatMessage
 from gateway.frames import needs_translation
 from gateway.glossary_store import GlossaryStore
+from gateway.metrics import GatewayMetrics
 from gateway.room_settings import RoomSettingsStore
 from glossary import Glossary, glossary_hits
 from langid import UNDETERMINED, Detection, Detector
@@ -27,7 +28,8 @@ class CommentPipeline:
 
     def __init__(self, detector: Detector, translator: TranslationService, bus: Bus,
                  glossaries: GlossaryStore, room_settings: RoomSettingsStore,
-                 wait_s: float) -> None:
+                 wait_s: float, metrics: GatewayMetrics | None = None) -> None:
+        self.metrics = metrics
         self.detector = detector
         self.translator = translator
         self.bus = bus
@@ -41,7 +43,10 @@ class CommentPipeline:
                candidates: tuple[str, ...] = ()) -> Detection:
         """Language of a comment (fast enough to run on the event loop: tens of µs);
         ``candidates`` are the room's languages, if it restricts them."""
-        return self.detector.detect(text, declared, candidates=candidates or None)
+        detection = self.detector.detect(text, declared, candidates=candidates or None)
+        if self.metrics is not None:
+            self.metrics.langid.labels(detection.reason).inc()
+        return detection
 
     async def room_glossary(self, room: str) -> Glossary | None:
         """The glossary the room uses, if it names one that exists."""
@@ -52,6 +57,7 @@ class CommentPipeline:
                      text: str) -> ChatMessage:
         """Detect, translate into each language present (waiting at most ``wait_s``), and
         publish. Returns the published message (with its id)."""
+        started = asyncio.get_running_loop().time()
         settings = await self.room_settings.get(room)
         detection = self.detect(text, declared, settings.languages)
         src = detection.lang
@@ -61,7 +67,7 @@ class CommentPipeline:
             for lang in await self.bus.viewers(room):
                 if lang != src:
                     tasks[lang] = asyncio.create_task(
-                        self.translator.translate_one(text, src, lang, glossary))
+                        self._translate(text, src, lang, glossary))
         if tasks:
             await asyncio.wait(tasks.values(), timeout=self.wait_s)
         ready = {lang: t.result() for lang, t in tasks.items() if t.done()}
@@ -71,7 +77,22 @@ class CommentPipeline:
         for lang, task in tasks.items():
             if lang not in ready:
                 self._follow(msg, lang, task)
+        if self.metrics is not None:
+            self.metrics.comments.inc()
+            self.metrics.publish_seconds.observe(asyncio.get_running_loop().time() - started)
         return msg
+
+    async def _translate(self, text: str, src: str, tgt: str,
+                         glossary: Glossary | None) -> Translation:
+        """``translate_one``, timed for /metrics."""
+        if self.metrics is None:
+            return await self.translator.translate_one(text, src, tgt, glossary)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        result = await self.translator.translate_one(text, src, tgt, glossary)
+        outcome = "translated" if result.translated else (result.reason or "untranslated")
+        self.metrics.translation_seconds.labels(outcome).observe(loop.time() - started)
+        return result
 
     def request(self, msg: ChatMessage, lang: str) -> bool:
         """Make sure a translation of ``msg`` into ``lang`` is on its way (once per pair).
@@ -87,7 +108,7 @@ class CommentPipeline:
 
     async def _translate_late(self, msg: ChatMessage, lang: str) -> Translation:
         glossary = await self.room_glossary(msg.room)
-        return await self.translator.translate_one(msg.text, msg.src_lang, lang, glossary)
+        return await self._translate(msg.text, msg.src_lang, lang, glossary)
 
     def wait_for(self, msg: ChatMessage, lang: str) -> Awaitable[Translation] | None:
         """The in-flight translation of ``msg`` into ``lang``, if any."""

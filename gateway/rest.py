@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from gateway import protocol as p
 from gateway.frames import comment_frame, needs_translation
+from gateway.metrics import CONTENT_TYPE
 from glossary import MAX_JSON_BYTES, GlossaryError, glossary_hits
 
 if TYPE_CHECKING:
@@ -66,6 +67,16 @@ async def _json_body(request: Request, limit: int) -> Any:
         return json.loads(body)
     except ValueError as exc:
         raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc}") from None
+
+
+async def widget_script(request: Request) -> Response:
+    """The embeddable chat widget: one script tag and a <babelcast-chat> element."""
+    from gateway.app import STATIC_DIR
+
+    path = STATIC_DIR / "widget.js"
+    if not path.exists():
+        raise ApiError(404, "not_found", "this build has no widget")
+    return FileResponse(path, media_type="application/javascript")
 
 
 async def no_favicon(request: Request) -> Response:
@@ -126,7 +137,11 @@ def _health_routes(gw: Gateway) -> list[BaseRoute]:
             out["translator_worker"] = gw.worker.stats.to_json()
         return JSONResponse(out)
 
-    return [Route("/healthz", healthz), Route("/readyz", readyz), Route("/v1/stats", stats)]
+    async def metrics(request: Request) -> Response:
+        return Response(gw.metrics.render(), media_type=CONTENT_TYPE)
+
+    return [Route("/healthz", healthz), Route("/readyz", readyz), Route("/v1/stats", stats),
+            Route("/metrics", metrics)]
 
 
 def translator_routes(gw: Gateway) -> list[BaseRoute]:

@@ -1,0 +1,92 @@
+"""Prometheus metrics of one process, in a registry the app owns (no global registry).
+
+Counters the gateway already keeps (connections, drops, direct writes, translation snapshot)
+are read at scrape time by a collector, so the hot paths pay nothing for them; only comment
+and translation latencies and language-ID outcomes are observed as they happen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from gateway.app import Gateway
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class GatewayMetrics:
+    """What ``/metrics`` serves."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.comments = Counter("babelcast_comments", "Comments accepted and published",
+                                registry=self.registry)
+        self.publish_seconds = Histogram(
+            "babelcast_comment_publish_seconds",
+            "From a comment's arrival to its publication (language ID, the translation wait, "
+            "the bus)", buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.translation_seconds = Histogram(
+            "babelcast_translation_seconds",
+            "One (comment, target language) translation, by outcome (translated or the "
+            "reason it was not)", ["outcome"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.langid = Counter("babelcast_langid", "Language-ID decisions by the rule that "
+                              "decided", ["reason"], registry=self.registry)
+        self.registry.register(_StateCollector(gateway))
+
+    def render(self) -> bytes:
+        """The exposition text."""
+        return generate_latest(self.registry)
+
+
+class _StateCollector(Collector):
+    """Reads the gateway's own counters at scrape time."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gw = gateway
+
+    def collect(self) -> Iterator[Metric]:
+        gw = self.gw
+        if gw.ready and gw.serves_viewers:
+            conns = list(gw.rooms.connections())
+            yield GaugeMetricFamily("babelcast_connections", "Open viewer connections",
+                                    value=len(conns))
+            yield GaugeMetricFamily("babelcast_rooms", "Rooms with viewers on this node",
+                                    value=len(gw.rooms.rooms))
+            yield GaugeMetricFamily("babelcast_send_queue_frames", "Frames queued for "
+                                    "viewers that are behind", value=sum(len(c.queue)
+                                                                         for c in conns))
+            yield CounterMetricFamily("babelcast_frames_dropped", "Oldest frames dropped from "
+                                      "full send queues", value=gw.frames_dropped
+                                      + sum(c.queue.dropped for c in conns))
+            yield CounterMetricFamily("babelcast_frames_direct", "Frames written straight to "
+                                      "an idle viewer's socket", value=gw.direct_writes
+                                      + sum(c.direct_writes for c in conns))
+            yield CounterMetricFamily("babelcast_slow_consumers_closed", "Viewers closed for "
+                                      "not reading", value=gw.watchdog.closed_count)
+            yield CounterMetricFamily("babelcast_bad_frames", "Client frames refused with an "
+                                      "error", value=gw.bad_frames)
+            yield CounterMetricFamily("babelcast_rate_limited", "Client frames refused by the "
+                                      "rate limit", value=gw.rate_limited)
+            yield GaugeMetricFamily("babelcast_degraded", "1 while the shared bus (Redis) is "
+                                    "failing", value=int(gw.bus.degraded))
+        if gw.translator is not None:
+            snap = gw.translator.snapshot()
+            for key, value in snap.items():
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    continue
+                yield GaugeMetricFamily(f"babelcast_translation_{key}",
+                                        f"Translation service: {key.replace('_', ' ')}",
+                                        value=value)
+            sizes = snap.get("batch_sizes")
+            if isinstance(sizes, dict):
+                family = GaugeMetricFamily("babelcast_translation_batches_by_size",
+                                           "Engine batches by number of texts", labels=["size"])
+                for size, count in sizes.items():
+                    family.add_metric([str(size)], count)
+                yield family
