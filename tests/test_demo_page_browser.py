@@ -9,31 +9,25 @@ driver and the browser are given by path, so nothing is downloaded.
 
 from __future__ import annotations
 
-import os
 import secrets
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.live import live_server
+from tests.browser import wait
+
+# The browser_tools, base_url and browser fixtures.
+pytest_plugins = ["tests.browser"]
 
 try:
-    from selenium import webdriver
-    from selenium.common.exceptions import WebDriverException
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support.ui import Select, WebDriverWait
+    from selenium.webdriver.support.ui import Select
 except ImportError:  # pragma: no cover - depends on the environment
-    webdriver = None  # type: ignore[assignment]
+    pass  # the browser_tools fixture skips (or fails under CI) before these are used
 
 pytestmark = pytest.mark.e2e
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-WAIT_S = 20.0  # the longest any single UI condition may take (translation included)
 
 LIPSTICK = "I love this lipstick"
 SHIPPING = "tem frete grátis?"
@@ -56,68 +50,6 @@ return Array.from(document.querySelectorAll('#messages [data-testid="message"]')
 """
 
 Message = dict[str, Any]
-
-
-def _missing(why: str) -> None:
-    """Skip, or fail under CI, when the browser tooling is not installed."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{why}; CI must run the browser test (apt-get install chromium "
-                    "chromium-driver; pip install selenium)", pytrace=False)
-    pytest.skip(why)
-
-
-@pytest.fixture(scope="module")
-def browser_tools() -> None:
-    """Skip (or fail under CI) before anything starts when the tooling is missing."""
-    if webdriver is None:
-        _missing("selenium is not installed")
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not os.access(path, os.X_OK):
-            _missing(f"{path} is not installed")
-
-
-@pytest.fixture(scope="module")
-def base_url(browser_tools: None) -> Iterator[str]:
-    """The real gateway (real models) served by uvicorn on a free loopback port."""
-    with live_server() as server:
-        yield server.http
-
-
-@pytest.fixture
-def browser(browser_tools: None, tmp_path: Path) -> Iterator[Callable[[], Any]]:
-    """A factory of headless Debian chromium drivers, all quit at teardown."""
-    drivers: list[Any] = []
-
-    def make() -> Any:
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        profile = tmp_path / f"profile-{len(drivers)}"
-        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                    "--disable-dev-shm-usage", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", f"--user-data-dir={profile}",
-                    "--window-size=480,900", "--lang=en-US"):
-            options.add_argument(arg)
-        try:
-            driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER),
-                                      options=options)
-        except WebDriverException as exc:
-            pytest.fail(f"chromium did not start: {exc.msg}", pytrace=False)
-        driver.set_page_load_timeout(WAIT_S)
-        drivers.append(driver)
-        return driver
-
-    try:
-        yield make
-    finally:
-        for driver in drivers:
-            driver.quit()
-
-
-def wait(driver: Any, what: str, condition: Callable[[Any], Any]) -> Any:
-    """Wait until ``condition(driver)`` is truthy and return it; fail saying ``what``."""
-    return WebDriverWait(driver, WAIT_S, poll_frequency=0.05).until(
-        condition, message=f"timed out waiting for {what}")
 
 
 def messages(driver: Any) -> list[Message]:

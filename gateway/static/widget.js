@@ -1,0 +1,750 @@
+/* babelcast embeddable chat widget: <babelcast-chat room="demo" lang="pt" name="Ana">.
+ *
+ *   <script src="https://gateway.example/widget.js"></script>
+ *   <babelcast-chat room="demo"></babelcast-chat>
+ *
+ * A custom element with its own Shadow DOM: no dependencies, no build step, no external
+ * resources. Every piece of text from users or the server is inserted with textContent (never
+ * innerHTML), so markup in a comment shows as text. Wire protocol: JSON text frames on
+ * /v1/rooms/<room>/ws (docs/protocol.md). Theming and attributes: docs/widget.md.
+ */
+(function () {
+  "use strict";
+
+  if (typeof customElements === "undefined" || customElements.get("babelcast-chat")) return;
+
+  // The gateway this script came from: the default for the `server` attribute.
+  const SCRIPT_ORIGIN = (function () {
+    try {
+      const src = document.currentScript && document.currentScript.src;
+      if (src) return new URL(src, location.href).origin;
+    } catch (_) { /* fall through */ }
+    return location.origin;
+  })();
+
+  const LANGUAGES = [
+    ["en", "English"], ["pt", "Português"], ["es", "Español"], ["fr", "Français"],
+    ["de", "Deutsch"], ["it", "Italiano"], ["ko", "한국어"], ["ja", "日本語"],
+    ["zh", "中文"], ["ar", "العربية"], ["hi", "हिन्दी"], ["ru", "Русский"],
+    ["id", "Bahasa Indonesia"], ["vi", "Tiếng Việt"], ["th", "ไทย"], ["tr", "Türkçe"],
+  ];
+  const CLOSE_BAD_HANDSHAKE = 4400;
+  const CLOSE_SLOW_CONSUMER = 4408;
+  const CLOSE_RATE_LIMITED = 4429;
+  const BACKOFF_BASE_MS = 500;
+  const BACKOFF_MAX_MS = 15000;
+  const PING_EVERY_MS = 25000;
+  const SILENCE_LIMIT_MS = 60000;
+  const MAX_MESSAGES = 300;
+  const ERROR_SHOW_MS = 8000;
+
+  const ERROR_TEXT = {
+    rate_limited: "You are sending too fast. Wait a moment and try again.",
+    text_too_long: "Your message is too long.",
+    empty_text: "Your message is empty.",
+    frame_too_large: "Your message is too large.",
+    invalid_lang: "That language is not supported.",
+    forbidden: "You are not allowed to do that.",
+    internal_error: "The server failed on that message; it was not delivered.",
+    unavailable: "The chat is temporarily unavailable.",
+    invalid_room: "This chat room name is not valid.",
+    invalid_name: "This name is not valid.",
+  };
+
+  const STYLE = `
+:host {
+  display: block; box-sizing: border-box; height: var(--babelcast-height, 480px);
+  min-width: 0; max-width: 100%;
+  font-family: var(--babelcast-font, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif);
+  font-size: var(--babelcast-font-size, 14px);
+  color: var(--babelcast-fg, #1d1f24);
+  background: var(--babelcast-bg, #ffffff);
+  border: 1px solid var(--babelcast-border, #d9dce3);
+  border-radius: var(--babelcast-radius, 10px);
+  overflow: hidden;
+}
+:host([hidden]) { display: none; }
+* { box-sizing: border-box; }
+.root { display: flex; flex-direction: column; height: 100%; min-height: 0; }
+header {
+  display: flex; flex-wrap: wrap; align-items: center; gap: 4px 8px; padding: 6px 10px;
+  border-bottom: 1px solid var(--babelcast-border, #d9dce3);
+  background: var(--babelcast-header-bg, transparent);
+}
+.room { font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+  min-width: 0; flex: 1 1 auto; }
+.status { font-size: 0.8em; color: var(--babelcast-muted, #6b7080); }
+.status::before { content: "●"; margin-right: 3px; color: #b0b4bf; }
+.status[data-state="connected"]::before { color: #21a366; }
+.status[data-state="offline"]::before { color: #d64545; }
+.status[data-state="connecting"]::before { color: #e0a020; }
+select { font: inherit; font-size: 0.9em; max-width: 11em; color: inherit;
+  background: var(--babelcast-input-bg, transparent); border: 1px solid var(--babelcast-border, #d9dce3);
+  border-radius: 6px; padding: 2px 4px; }
+.presence { flex-basis: 100%; font-size: 0.8em; color: var(--babelcast-muted, #6b7080); }
+.presence:empty { display: none; }
+ol { list-style: none; margin: 0; padding: 6px 10px; overflow-y: auto; flex: 1 1 auto;
+  min-height: 0; overscroll-behavior: contain; }
+li { padding: 4px 0; overflow-wrap: anywhere; word-break: break-word; }
+li.pending .text { opacity: 0.7; font-style: italic; }
+.user { font-weight: 600; margin-inline-end: 6px; color: var(--babelcast-accent, #3d5afe); }
+li.mine .user { color: var(--babelcast-mine, var(--babelcast-fg, #1d1f24)); }
+.text { white-space: pre-wrap; }
+.original { display: block; margin-top: 2px; padding-inline-start: 8px; white-space: pre-wrap;
+  border-inline-start: 2px solid var(--babelcast-border, #d9dce3);
+  color: var(--babelcast-muted, #6b7080); }
+.original[hidden], .meta[hidden], .error[hidden] { display: none; }
+.meta { display: block; font-size: 0.78em; color: var(--babelcast-muted, #6b7080); }
+button.link { font: inherit; background: none; border: 0; padding: 0; cursor: pointer;
+  color: var(--babelcast-accent, #3d5afe); text-decoration: underline; }
+.error { margin: 0 10px 6px; padding: 6px 8px; border-radius: 6px; font-size: 0.85em;
+  background: var(--babelcast-error-bg, #fdecec); color: var(--babelcast-error-fg, #a61b1b); }
+form { display: flex; gap: 6px; align-items: flex-end; padding: 8px 10px;
+  border-top: 1px solid var(--babelcast-border, #d9dce3); }
+.box { flex: 1 1 auto; min-width: 0; display: flex; flex-direction: column; }
+textarea { font: inherit; resize: none; width: 100%; min-height: 2.2em; max-height: 8em;
+  padding: 6px 8px; color: inherit; background: var(--babelcast-input-bg, transparent);
+  border: 1px solid var(--babelcast-border, #d9dce3); border-radius: 6px; }
+textarea:focus, select:focus, button:focus-visible {
+  outline: 2px solid var(--babelcast-accent, #3d5afe); outline-offset: 1px; }
+.count { align-self: flex-end; font-size: 0.75em; color: var(--babelcast-muted, #6b7080); }
+.count.near { color: #b26a00; }
+.count.over { color: var(--babelcast-error-fg, #a61b1b); font-weight: 600; }
+.send { font: inherit; font-weight: 600; padding: 7px 12px; border: 0; border-radius: 6px;
+  cursor: pointer; color: var(--babelcast-accent-fg, #ffffff);
+  background: var(--babelcast-accent, #3d5afe); }
+.send:disabled { opacity: 0.45; cursor: default; }
+`;
+
+  // ---------------------------------------------------------------- helpers
+
+  function cmpId(a, b) {
+    if (a.length !== b.length) return a.length - b.length;
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
+
+  function isId(value) {
+    return typeof value === "string" && /^\d{1,18}$/.test(value);
+  }
+
+  function normalizeLang(tag) {
+    if (typeof tag !== "string") return null;
+    const base = tag.trim().replace("_", "-").split("-")[0].toLowerCase();
+    return /^[a-z]{2}$/.test(base) ? base : null;
+  }
+
+  let displayNames = null;
+  try {
+    displayNames = new Intl.DisplayNames(["en"], { type: "language" });
+  } catch (_) { /* old browser: codes are shown instead */ }
+
+  /** The language's name in English, for "translated from English". */
+  function langName(code) {
+    if (!code || code === "und") return "an unknown language";
+    try {
+      const name = displayNames && displayNames.of(code);
+      if (name && name !== code) return name;
+    } catch (_) { /* invalid code */ }
+    return code;
+  }
+
+  function countChars(text) {
+    // eslint-disable-next-line no-control-regex
+    const cleaned = text.replace(/[\n\r\t]/g, " ").replace(/[\u0000-\u001f\u007f-\u009f]/g, "");
+    return Array.from(cleaned.trim()).length;
+  }
+
+  function el(tag, props, text) {
+    const node = document.createElement(tag);
+    if (props) Object.assign(node, props);
+    if (text !== undefined) node.textContent = String(text);
+    return node;
+  }
+
+  function testid(node, id) {
+    node.setAttribute("data-testid", id);
+    return node;
+  }
+
+  function browserLang() {
+    return normalizeLang((navigator.languages && navigator.languages[0]) || navigator.language)
+      || "en";
+  }
+
+  // ---------------------------------------------------------------- the element
+
+  class BabelcastChat extends HTMLElement {
+    static get observedAttributes() { return ["room", "lang", "name", "server"]; }
+
+    constructor() {
+      super();
+      this._s = {
+        lang: "en", ws: null, welcomed: false, handshakeError: null, attempt: 0,
+        reconnectTimer: null, pingTimer: null, errorTimer: null, lastRx: 0,
+        lastId: null, epoch: null, messages: new Map(), myUserIds: new Set(),
+        limits: { max_text_chars: 500 }, unacked: new Map(), nextClientId: 1,
+        switchingTo: null, stick: true, live: false, held: false, fatal: false,
+      };
+      this._built = false;
+    }
+
+    // ---- lifecycle
+
+    connectedCallback() {
+      if (!this._built) this._build();
+      const s = this._s;
+      s.lang = normalizeLang(this.getAttribute("lang")) || browserLang();
+      this._fillLanguages(s.lang);
+      this._ui.room.textContent = this.room;
+      s.live = true;
+      s.fatal = false;
+      s.attempt = 0;
+      this._connect();
+    }
+
+    disconnectedCallback() {
+      const s = this._s;
+      s.live = false;
+      clearTimeout(s.reconnectTimer);
+      clearInterval(s.pingTimer);
+      s.reconnectTimer = null;
+      this._disconnect(1000);
+    }
+
+    attributeChangedCallback(name, oldValue, newValue) {
+      if (!this._s.live || oldValue === newValue) return;
+      if (name === "lang") {
+        const lang = normalizeLang(newValue);
+        if (lang) this._switchLanguage(lang);
+        return;
+      }
+      // Another room, name or server: start over with a fresh connection.
+      this._ui.room.textContent = this.room;
+      this._restart(true);
+    }
+
+    get room() { return (this.getAttribute("room") || "demo").trim() || "demo"; }
+
+    get server() {
+      const attr = (this.getAttribute("server") || "").trim();
+      if (!attr) return SCRIPT_ORIGIN;
+      try { return new URL(attr, location.href).origin; } catch (_) { return SCRIPT_ORIGIN; }
+    }
+
+    /** "connecting", "connected", "offline" or "closed" (refused by the server). */
+    get status() { return this._ui ? this._ui.status.dataset.state : "idle"; }
+
+    get language() { return this._s.lang; }
+
+    // ---- debug hooks (tests and troubleshooting; not a stable API)
+
+    /** Drop the socket as a network failure would; with `hold`, wait for _debugReconnect(). */
+    _debugDropConnection(hold) {
+      const s = this._s;
+      s.held = Boolean(hold);
+      const ws = s.ws;
+      if (ws) ws.close(4000, "debug drop");
+    }
+
+    _debugReconnect() {
+      const s = this._s;
+      s.held = false;
+      if (s.live && !s.ws) {
+        s.attempt = 0;
+        this._connect();
+      }
+    }
+
+    // ---- DOM
+
+    _build() {
+      const root = this.attachShadow({ mode: "open" });
+      const style = el("style");
+      style.textContent = STYLE;
+
+      const wrap = el("div", { className: "root" });
+      const header = el("header");
+      const room = testid(el("span", { className: "room" }), "room");
+      room.dir = "auto";
+      const status = testid(el("span", { className: "status", role: "status" }), "status");
+      const langSelect = testid(el("select", { className: "lang" }), "lang");
+      langSelect.setAttribute("aria-label", "Language");
+      const presence = testid(el("span", { className: "presence" }), "presence");
+      header.append(room, status, langSelect, presence);
+
+      const list = testid(el("ol", { className: "messages" }), "messages");
+      list.setAttribute("aria-live", "polite");
+      const error = testid(el("div", { className: "error", role: "alert" }), "error");
+      error.hidden = true;
+
+      const form = el("form");
+      const box = el("div", { className: "box" });
+      const text = testid(el("textarea", { rows: 1, placeholder: "Say something…" }), "input");
+      text.dir = "auto";
+      text.setAttribute("aria-label", "Message");
+      const count = testid(el("span", { className: "count" }), "count");
+      box.append(text, count);
+      const send = testid(el("button", { type: "submit", className: "send" }, "Send"), "send");
+      form.append(box, send);
+
+      wrap.append(header, list, error, form);
+      root.append(style, wrap);
+      this._ui = { room, status, langSelect, presence, list, error, form, text, count, send };
+      this._built = true;
+
+      langSelect.addEventListener("change", () => this._switchLanguage(langSelect.value));
+      form.addEventListener("submit", (ev) => { ev.preventDefault(); this._submit(); });
+      text.addEventListener("input", () => this._updateComposer());
+      text.addEventListener("keydown", (ev) => {
+        if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing && ev.keyCode !== 229) {
+          ev.preventDefault();
+          this._submit();
+        }
+      });
+      list.addEventListener("scroll", () => { this._s.stick = this._nearBottom(); },
+        { passive: true });
+      window.addEventListener("online", () => {
+        if (this._s.live && this._s.reconnectTimer !== null) {
+          this._s.attempt = 0;
+          this._connect();
+        }
+      });
+      this._updateComposer();
+    }
+
+    _fillLanguages(selected) {
+      const select = this._ui.langSelect;
+      select.replaceChildren();
+      const known = LANGUAGES.some(([c]) => c === selected);
+      for (const [code, label] of known ? LANGUAGES : [...LANGUAGES, [selected, selected]]) {
+        const option = el("option", { value: code }, label);
+        option.lang = code;
+        select.append(option);
+      }
+      select.value = selected;
+    }
+
+    _setStatus(kind, text) {
+      this._ui.status.dataset.state = kind;
+      this._ui.status.textContent = text;
+      this.setAttribute("data-status", kind);
+    }
+
+    _showError(code, message) {
+      const box = this._ui.error;
+      let text = ERROR_TEXT[code] || message || "Something went wrong.";
+      if (code === "text_too_long") {
+        text = `Your message is too long (limit ${this._s.limits.max_text_chars} characters).`;
+      }
+      box.dataset.code = code || "error";
+      box.textContent = text;
+      box.hidden = false;
+      clearTimeout(this._s.errorTimer);
+      this._s.errorTimer = setTimeout(() => { box.hidden = true; }, ERROR_SHOW_MS);
+    }
+
+    _clearError() {
+      clearTimeout(this._s.errorTimer);
+      this._ui.error.hidden = true;
+    }
+
+    _renderPresence(viewers, total) {
+      const parts = Object.entries(viewers || {})
+        .filter(([, n]) => n > 0)
+        .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+        .map(([code, n]) => `${code}\u00a0${n}`);
+      const count = typeof total === "number" ? total : parts.length;
+      const noun = count === 1 ? "viewer" : "viewers";
+      this._ui.presence.textContent = parts.length
+        ? `${count} ${noun}: ${parts.join(" · ")}` : `${count} ${noun}`;
+    }
+
+    // ---- messages
+
+    _nearBottom() {
+      const m = this._ui.list;
+      return m.scrollHeight - m.scrollTop - m.clientHeight < 48;
+    }
+
+    _scrollToBottom() {
+      this._ui.list.scrollTop = this._ui.list.scrollHeight;
+      this._s.stick = true;
+    }
+
+    _clearMessages() {
+      this._s.lastId = null;
+      this._s.messages.clear();
+      this._ui.list.replaceChildren();
+    }
+
+    _newMessageNode() {
+      const li = testid(el("li"), "message");
+      const user = testid(el("span", { className: "user" }), "message-user");
+      user.dir = "auto";
+      const text = testid(el("span", { className: "text" }), "message-text");
+      text.dir = "auto";
+      const original = testid(el("span", { className: "original" }), "message-original");
+      original.dir = "auto";
+      const meta = testid(el("span", { className: "meta" }), "message-meta");
+      li.append(user, text, original, meta);
+      return li;
+    }
+
+    _render(entry) {
+      const f = entry.frame;
+      const node = entry.el;
+      node.dataset.id = f.id;
+      node.dataset.pending = f.pending ? "true" : "false";
+      node.dataset.translated = f.translated ? "true" : "false";
+      node.classList.toggle("pending", Boolean(f.pending));
+      node.classList.toggle("mine", this._s.myUserIds.has(f.user_id));
+      const [user, text, original, meta] = node.children;
+      user.textContent = f.user || "?";
+      if (typeof f.ts === "number") {
+        user.title = new Date(f.ts * 1000).toLocaleTimeString([],
+          { hour: "2-digit", minute: "2-digit" });
+      }
+      text.textContent = typeof f.text === "string" ? f.text : "";
+      const textLang = f.translated ? f.lang : f.src_lang;
+      if (textLang && textLang !== "und") text.lang = textLang; else text.removeAttribute("lang");
+      original.textContent = typeof f.original === "string" ? f.original : "";
+      if (f.src_lang && f.src_lang !== "und") original.lang = f.src_lang;
+      original.hidden = !(f.translated && entry.showOriginal);
+
+      meta.replaceChildren();
+      if (f.pending) {
+        meta.append(el("span", { className: "tag-pending" }, "translating…"));
+      } else if (f.translated) {
+        const toggle = testid(el("button", { type: "button", className: "link" },
+          entry.showOriginal ? "hide original" : "show original"), "toggle-original");
+        toggle.setAttribute("aria-expanded", entry.showOriginal ? "true" : "false");
+        toggle.addEventListener("click", () => {
+          entry.showOriginal = !entry.showOriginal;
+          this._render(entry);
+        });
+        meta.append(`translated from ${langName(f.src_lang)} · `, toggle);
+      } else if (f.reason && f.reason !== "undetermined") {
+        meta.append(`not translated (${f.reason})`);
+      }
+      meta.hidden = meta.childNodes.length === 0;
+    }
+
+    _upsert(frame) {
+      const s = this._s;
+      if (!frame || !isId(frame.id)) return;
+      if (s.lastId === null || cmpId(frame.id, s.lastId) > 0) s.lastId = frame.id;
+      const existing = s.messages.get(frame.id);
+      if (existing) {
+        if (frame.pending && !existing.frame.pending) return;
+        existing.frame = frame;
+        this._render(existing);
+        return;
+      }
+      const stick = s.stick || s.myUserIds.has(frame.user_id);
+      const entry = { frame, el: this._newMessageNode(), showOriginal: false };
+      s.messages.set(frame.id, entry);
+      this._render(entry);
+      const list = this._ui.list;
+      let before = null;
+      for (let n = list.lastElementChild; n; n = n.previousElementSibling) {
+        if (cmpId(n.dataset.id, frame.id) < 0) break;
+        before = n;
+      }
+      list.insertBefore(entry.el, before);
+      while (s.messages.size > MAX_MESSAGES) {
+        const oldest = list.firstElementChild;
+        s.messages.delete(oldest.dataset.id);
+        oldest.remove();
+      }
+      if (stick) this._scrollToBottom();
+    }
+
+    _applyTranslation(frame) {
+      const s = this._s;
+      if (frame.lang !== s.lang) return;
+      const entry = s.messages.get(frame.id);
+      if (!entry) return;
+      const stick = s.stick;
+      entry.frame = Object.assign({}, entry.frame, {
+        lang: frame.lang, text: frame.text, translated: Boolean(frame.translated),
+        reason: frame.reason ?? null, pending: false,
+      });
+      this._render(entry);
+      if (stick) this._scrollToBottom();
+    }
+
+    _replaceHistory(history) {
+      this._clearMessages();
+      for (const frame of history || []) this._upsert(frame);
+      this._scrollToBottom();
+    }
+
+    // ---- socket
+
+    _socketUrl() {
+      const s = this._s;
+      const params = new URLSearchParams({ lang: s.lang });
+      const name = (this.getAttribute("name") || "").trim();
+      if (name) params.set("name", name);
+      if (s.lastId !== null) params.set("since", s.lastId);
+      if (s.lastId !== null && s.epoch) params.set("epoch", s.epoch);
+      const base = this.server.replace(/^http/, "ws");
+      return `${base}/v1/rooms/${encodeURIComponent(this.room)}/ws?${params}`;
+    }
+
+    _isOpen() {
+      const s = this._s;
+      return s.ws !== null && s.ws.readyState === WebSocket.OPEN && s.welcomed;
+    }
+
+    _send(frame) {
+      if (!this._isOpen()) return false;
+      this._s.ws.send(JSON.stringify(frame));
+      return true;
+    }
+
+    _connect() {
+      const s = this._s;
+      clearTimeout(s.reconnectTimer);
+      s.reconnectTimer = null;
+      s.welcomed = false;
+      s.handshakeError = null;
+      this._setStatus("connecting", s.attempt ? "reconnecting…" : "connecting…");
+      this._updateComposer();
+      let ws;
+      try {
+        ws = new WebSocket(this._socketUrl());
+      } catch (err) {
+        this._onClosed({ code: 0 });
+        return;
+      }
+      s.ws = ws;
+      s.lastRx = Date.now();
+      ws.addEventListener("message", (ev) => {
+        if (s.ws !== ws) return;
+        s.lastRx = Date.now();
+        let frame;
+        try { frame = JSON.parse(ev.data); } catch (_) { return; }
+        if (frame && typeof frame === "object") this._handle(frame);
+      });
+      ws.addEventListener("close", (ev) => {
+        if (s.ws !== ws) return;
+        this._onClosed(ev);
+      });
+    }
+
+    _disconnect(code) {
+      const s = this._s;
+      const ws = s.ws;
+      s.ws = null;
+      s.welcomed = false;
+      if (ws && ws.readyState <= WebSocket.OPEN) {
+        try { ws.close(code || 1000); } catch (_) { /* already closing */ }
+      }
+    }
+
+    _restart(fresh) {
+      const s = this._s;
+      this._disconnect(1000);
+      if (fresh) {
+        s.lastId = null;
+        s.epoch = null;
+        s.unacked.clear();
+        this._clearMessages();
+      }
+      s.attempt = 0;
+      s.fatal = false;
+      if (s.live) this._connect();
+    }
+
+    _onClosed(ev) {
+      const s = this._s;
+      s.ws = null;
+      s.welcomed = false;
+      clearInterval(s.pingTimer);
+      if (s.switchingTo !== null) {
+        s.lang = s.switchingTo;
+        s.switchingTo = null;
+        s.lastId = null;
+      }
+      this._updateComposer();
+      if (!s.live) return;
+      if (ev.code === CLOSE_BAD_HANDSHAKE) {
+        s.fatal = true;
+        const err = s.handshakeError;
+        this._setStatus("closed", "not connected");
+        this._showError(err ? err.code : "error",
+          err ? err.message : "The server refused to join this room.");
+        clearTimeout(s.errorTimer); // keep a fatal error on screen
+        return;
+      }
+      this._giveBackUnacked();
+      if (s.held) {
+        this._setStatus("offline", "offline");
+        return;
+      }
+      let delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** s.attempt);
+      delay = delay / 2 + Math.random() * delay / 2;
+      if (ev.code === CLOSE_RATE_LIMITED) {
+        delay = Math.max(delay, 5000);
+        this._showError("rate_limited");
+      } else if (ev.code === CLOSE_SLOW_CONSUMER) {
+        delay = Math.min(delay, 1000);
+      }
+      s.attempt += 1;
+      this._setStatus("offline", `offline · retrying in ${Math.max(1, Math.round(delay / 1000))}s`);
+      s.reconnectTimer = setTimeout(() => this._connect(), delay);
+    }
+
+    _giveBackUnacked() {
+      const s = this._s;
+      if (s.unacked.size === 0) return;
+      const texts = [...s.unacked.values()];
+      s.unacked.clear();
+      if (!this._ui.text.value.trim()) {
+        this._ui.text.value = texts[texts.length - 1];
+        this._updateComposer();
+        this._showError("unacked", "The connection dropped before your last message was "
+          + "confirmed; check and resend.");
+      }
+    }
+
+    _startPing() {
+      const s = this._s;
+      clearInterval(s.pingTimer);
+      s.pingTimer = setInterval(() => {
+        if (!s.ws) return;
+        if (Date.now() - s.lastRx > SILENCE_LIMIT_MS) {
+          this._disconnect(4000);
+          this._onClosed({ code: 1006 });
+          return;
+        }
+        this._send({ type: "ping" });
+      }, PING_EVERY_MS);
+    }
+
+    _handle(f) {
+      switch (f.type) {
+        case "welcome": return this._onWelcome(f);
+        case "comment": return this._upsert(f);
+        case "translation": return this._applyTranslation(f);
+        case "ack":
+          if (f.client_id) this._s.unacked.delete(f.client_id);
+          return undefined;
+        case "error": return this._onError(f);
+        case "presence": return this._renderPresence(f.viewers, f.total);
+        case "lang_changed": return this._onLangChanged(f);
+        default: return undefined;
+      }
+    }
+
+    _onWelcome(f) {
+      const s = this._s;
+      const resumed = s.lastId !== null && s.messages.size > 0;
+      s.welcomed = true;
+      s.attempt = 0;
+      if (f.epoch) s.epoch = f.epoch;
+      if (f.you) {
+        s.myUserIds.add(f.you.user_id);
+        if (f.you.lang) s.lang = f.you.lang;
+      }
+      if (f.limits) s.limits = Object.assign({}, s.limits, f.limits);
+      if (this._ui.langSelect.value !== s.lang) this._fillLanguages(s.lang);
+      if (resumed && !f.gap) {
+        for (const frame of f.history || []) this._upsert(frame);
+      } else {
+        this._replaceHistory(f.history);
+      }
+      for (const entry of s.messages.values()) {
+        entry.el.classList.toggle("mine", s.myUserIds.has(entry.frame.user_id));
+      }
+      if (f.presence) this._renderPresence(f.presence.viewers, f.presence.total);
+      this._setStatus("connected", "connected");
+      this._updateComposer();
+      this._startPing();
+    }
+
+    _onError(f) {
+      const s = this._s;
+      if (!s.welcomed) s.handshakeError = f;
+      if (f.client_id && s.unacked.has(f.client_id)) {
+        const text = s.unacked.get(f.client_id);
+        s.unacked.delete(f.client_id);
+        if (!this._ui.text.value.trim()) {
+          this._ui.text.value = text;
+          this._updateComposer();
+        }
+      }
+      if (s.switchingTo !== null && f.client_id && f.client_id.startsWith("l")) {
+        s.switchingTo = null;
+        this._ui.langSelect.value = s.lang;
+        this._setStatus("connected", "connected");
+      }
+      this._showError(f.code, f.message);
+    }
+
+    _onLangChanged(f) {
+      const s = this._s;
+      s.switchingTo = null;
+      if (f.lang) s.lang = f.lang;
+      if (this._ui.langSelect.value !== s.lang) this._fillLanguages(s.lang);
+      this._replaceHistory(f.history);
+      this._setStatus("connected", "connected");
+      this.dispatchEvent(new CustomEvent("babelcast-lang", { detail: { lang: s.lang } }));
+    }
+
+    _switchLanguage(lang) {
+      const s = this._s;
+      if (lang === s.lang && s.switchingTo === null) return;
+      if (this._ui.langSelect.value !== lang) {
+        if (![...this._ui.langSelect.options].some((o) => o.value === lang)) {
+          this._fillLanguages(lang);
+        }
+        this._ui.langSelect.value = lang;
+      }
+      if (this._isOpen()) {
+        s.switchingTo = lang;
+        this._setStatus("connecting", "switching language…");
+        this._send({ type: "set_lang", lang, client_id: `l${s.nextClientId++}` });
+        return;
+      }
+      s.lang = lang;
+      if (s.live && !s.fatal) this._restart(true);
+    }
+
+    // ---- composer
+
+    _updateComposer() {
+      const ui = this._ui;
+      const limit = this._s.limits.max_text_chars || 500;
+      const n = countChars(ui.text.value);
+      ui.count.textContent = `${n} / ${limit}`;
+      ui.count.classList.toggle("over", n > limit);
+      ui.count.classList.toggle("near", n <= limit && n > limit * 0.9);
+      ui.send.disabled = !this._isOpen() || n === 0 || n > limit;
+      ui.text.style.height = "auto";
+      ui.text.style.height = `${Math.min(ui.text.scrollHeight || 0, 128) || 34}px`;
+    }
+
+    _submit() {
+      const s = this._s;
+      const text = this._ui.text.value;
+      const n = countChars(text);
+      const limit = s.limits.max_text_chars || 500;
+      if (n > limit) {
+        this._showError("text_too_long");
+        return;
+      }
+      if (n === 0 || !this._isOpen()) return;
+      const clientId = `c${s.nextClientId++}`;
+      if (!this._send({ type: "comment", text, client_id: clientId })) return;
+      s.unacked.set(clientId, text);
+      this._clearError();
+      this._ui.text.value = "";
+      this._updateComposer();
+      this._ui.text.focus();
+    }
+  }
+
+  customElements.define("babelcast-chat", BabelcastChat);
+})();

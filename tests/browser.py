@@ -1,0 +1,105 @@
+"""Shared helpers for the tests that drive a real browser (Debian chromium + chromedriver).
+
+Without chromium, chromedriver or the ``selenium`` package the browser tests are skipped,
+except under CI (``CI`` set), where they fail so that a broken image cannot pass silently.
+selenium-manager never runs: the driver and the browser are given by path, so nothing is
+downloaded. Test modules get the fixtures (``browser_tools``, ``base_url``, ``browser``) with::
+
+    pytest_plugins = ["tests.browser"]
+
+PYTEST_DONT_REWRITE: the helpers assert nothing, and test modules import them before pytest
+loads this module as their plugin.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.live import live_server
+
+try:
+    from selenium import webdriver
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.support.ui import WebDriverWait
+except ImportError:  # pragma: no cover - depends on the environment
+    webdriver = None  # type: ignore[assignment]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+WAIT_S = 20.0  # the longest any single UI condition may take (translation included)
+
+
+def _missing(why: str) -> None:
+    """Skip, or fail under CI, when the browser tooling is not installed."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{why}; CI must run the browser test (apt-get install chromium "
+                    "chromium-driver; pip install selenium)", pytrace=False)
+    pytest.skip(why)
+
+
+@pytest.fixture(scope="module")
+def browser_tools() -> None:
+    """Skip (or fail under CI) before anything starts when the tooling is missing."""
+    if webdriver is None:
+        _missing("selenium is not installed")
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not os.access(path, os.X_OK):
+            _missing(f"{path} is not installed")
+
+
+@pytest.fixture(scope="module")
+def base_url(browser_tools: None) -> Iterator[str]:
+    """The real gateway (real models) served by uvicorn on a free loopback port."""
+    with live_server() as server:
+        yield server.http
+
+
+@pytest.fixture
+def browser(browser_tools: None, tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """A factory of headless Debian chromium drivers, all quit at teardown.
+
+    ``browser(lang="pt-BR", size=(360, 740))`` sets the browser's language and window size.
+    """
+    drivers: list[Any] = []
+
+    def make(lang: str = "en-US", size: tuple[int, int] = (480, 900)) -> Any:
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        profile = tmp_path / f"profile-{len(drivers)}"
+        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                    "--disable-dev-shm-usage", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", f"--user-data-dir={profile}",
+                    f"--window-size={size[0]},{size[1]}", f"--lang={lang}"):
+            options.add_argument(arg)
+        try:
+            driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER),
+                                      options=options)
+        except WebDriverException as exc:
+            pytest.fail(f"chromium did not start: {exc.msg}", pytrace=False)
+        driver.set_page_load_timeout(WAIT_S)
+        drivers.append(driver)
+        return driver
+
+    try:
+        yield make
+    finally:
+        for driver in drivers:
+            driver.quit()
+
+
+def wait(driver: Any, what: str, condition: Callable[[Any], Any]) -> Any:
+    """Wait until ``condition(driver)`` is truthy and return it; fail saying ``what``."""
+    return WebDriverWait(driver, WAIT_S, poll_frequency=0.05).until(
+        condition, message=f"timed out waiting for {what}")
+
+
+def severe_logs(driver: Any) -> list[dict[str, Any]]:
+    """The browser console's errors (script errors, failed loads) so far."""
+    return [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]

@@ -1,0 +1,209 @@
+"""The embeddable widget (/widget.js, <babelcast-chat>) in a real browser: two widgets, English
+and Portuguese, on a host page of their own (a file:// page, so the widget runs cross-origin
+as it would on a customer's site), chat through the real gateway and the real en<->pt models.
+
+Browser tooling as in tests/browser.py (skipped without it, failed under CI). Set
+``BROWSER_ARTIFACTS`` to a folder to keep the widget's screenshot there (docs/widget.png is
+made this way).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser import severe_logs, wait
+
+try:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+except ImportError:  # pragma: no cover - depends on the environment
+    pass  # the browser_tools fixture skips (or fails under CI) before these are used
+
+# The browser_tools, base_url and browser fixtures.
+pytest_plugins = ["tests.browser"]
+
+pytestmark = pytest.mark.e2e
+
+LIPSTICK = "I love this lipstick"
+SHIPPING = "tem frete grátis?"
+XSS = "<img src=x onerror=alert(1)>"  # an alert would also fail every later driver call
+WHILE_AWAY = "obrigada pela live 😍"
+
+HOST = "document.querySelector('babelcast-chat')"
+
+# Everything the widget shows about its messages, read from its shadow root in one go.
+MESSAGES_JS = f"""
+const root = {HOST}.shadowRoot;
+return Array.from(root.querySelectorAll('[data-testid="message"]')).map(li => ({{
+  id: li.dataset.id,
+  pending: li.dataset.pending === 'true',
+  translated: li.dataset.translated === 'true',
+  mine: li.classList.contains('mine'),
+  user: li.querySelector('[data-testid="message-user"]').textContent,
+  text: li.querySelector('[data-testid="message-text"]').textContent,
+  dir: li.querySelector('[data-testid="message-text"]').dir,
+  original: li.querySelector('[data-testid="message-original"]').textContent,
+  original_shown: !li.querySelector('[data-testid="message-original"]').hidden,
+  meta: li.querySelector('[data-testid="message-meta"]').textContent,
+}}));
+"""
+
+Message = dict[str, Any]
+
+
+def host_page(path: Path, base_url: str, room: str, **attrs: str) -> str:
+    """A customer's page: one script tag and one element, in a phone-width column."""
+    attr_text = " ".join(f"{k}={json.dumps(v)}" for k, v in {"room": room, **attrs}.items())
+    path.write_text(f"""<!doctype html>
+<html><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>host page</title>
+<style>
+  body {{ margin: 0; padding: 8px; background: #f3f4f8; }}
+  babelcast-chat {{ --babelcast-accent: #c2185b; --babelcast-height: 560px; }}
+</style>
+<script src="{base_url}/widget.js"></script>
+</head><body>
+<babelcast-chat {attr_text}></babelcast-chat>
+</body></html>
+""", encoding="utf-8")
+    return path.as_uri()
+
+
+def open_widget(driver: Any, url: str) -> Any:
+    driver.get(url)
+    wait(driver, "the widget to connect", lambda d: d.execute_script(
+        f"return {HOST}.getAttribute('data-status')") == "connected")
+    return driver.find_element(By.CSS_SELECTOR, "babelcast-chat")
+
+
+def messages(driver: Any) -> list[Message]:
+    return list(driver.execute_script(MESSAGES_JS))
+
+
+def settled(driver: Any, original: str) -> Message | None:
+    for m in messages(driver):
+        if m["original"] == original and not m["pending"]:
+            return m
+    return None
+
+
+def shadow(driver: Any, css: str) -> Any:
+    return driver.find_element(By.CSS_SELECTOR, "babelcast-chat").shadow_root.find_element(
+        By.CSS_SELECTOR, css)
+
+
+def say(driver: Any, text: str) -> None:
+    box = shadow(driver, '[data-testid="input"]')
+    box.send_keys(text)
+    assert shadow(driver, '[data-testid="count"]').text == f"{len(text)} / 500"
+    box.send_keys(Keys.ENTER)
+    wait(driver, "the send box to clear", lambda d: box.get_attribute("value") == "")
+
+
+def test_two_widgets_chat_across_languages(base_url: str, browser: Callable[..., Any],
+                                           tmp_path: Path) -> None:
+    room = "widget-" + secrets.token_hex(4)
+    # English comes from the browser's language; Portuguese from the attribute. The English
+    # widget finds its gateway from the script's own URL; the Portuguese one is told.
+    en_url = host_page(tmp_path / "en.html", base_url, room, name="Emma")
+    pt_url = host_page(tmp_path / "pt.html", base_url, room, name="Ana", lang="pt",
+                       server=base_url)
+    en, pt = browser(lang="en-US", size=(360, 740)), browser(lang="en-US", size=(360, 740))
+    open_widget(en, en_url)
+    open_widget(pt, pt_url)
+    assert shadow(en, '[data-testid="lang"]').get_attribute("value") == "en"
+    assert shadow(pt, '[data-testid="lang"]').get_attribute("value") == "pt"
+    for driver in (en, pt):
+        wait(driver, "presence to count both viewers", lambda d: shadow(
+            d, '[data-testid="presence"]').text == "2 viewers: en 1 · pt 1")
+
+    # English -> Portuguese.
+    say(en, LIPSTICK)
+    seen = wait(pt, "the Portuguese widget to show the translated comment",
+                lambda d: settled(d, LIPSTICK))
+    assert seen["user"] == "Emma" and seen["translated"], seen
+    assert "batom" in seen["text"].lower(), seen
+    assert "translated from English" in seen["meta"] and "show original" in seen["meta"], seen
+    assert not seen["original_shown"] and seen["dir"] == "auto"
+    own = wait(en, "the English widget to show its own comment", lambda d: settled(d, LIPSTICK))
+    assert own["text"] == LIPSTICK and not own["translated"] and own["mine"], own
+
+    # "show original" reveals the English text.
+    shadow(pt, f'[data-id="{seen["id"]}"] [data-testid="toggle-original"]').click()
+    shown = wait(pt, "the original to be shown", lambda d: (
+        m := settled(d, LIPSTICK)) is not None and m["original_shown"] and m)
+    assert shown["original"] == LIPSTICK and "hide original" in shown["meta"]
+
+    # Portuguese -> English.
+    say(pt, SHIPPING)
+    seen = wait(en, "the English widget to show the translated comment",
+                lambda d: settled(d, SHIPPING))
+    assert seen["user"] == "Ana" and seen["translated"], seen
+    assert "free shipping" in seen["text"].lower(), seen
+    assert "translated from Portuguese" in seen["meta"], seen
+
+    # Markup in a comment is shown as text and never becomes an element.
+    say(en, XSS)
+    own = wait(en, "the English widget to show the markup comment", lambda d: settled(d, XSS))
+    assert own["text"] == XSS
+    other = wait(pt, "the Portuguese widget to show the markup comment",
+                 lambda d: settled(d, XSS))
+    assert other["original"] == XSS
+    for driver in (en, pt):
+        assert driver.execute_script(
+            f"return {HOST}.shadowRoot.querySelectorAll('img').length"
+            " + document.querySelectorAll('img').length") == 0
+
+    # Too long: the counter says so, the send button is off, and Enter explains why.
+    en.execute_script(f"""
+        const t = {HOST}.shadowRoot.querySelector('[data-testid="input"]');
+        t.value = 'x'.repeat(501); t.dispatchEvent(new Event('input'));""")
+    assert shadow(en, '[data-testid="count"]').text == "501 / 500"
+    assert not shadow(en, '[data-testid="send"]').is_enabled()
+    shadow(en, '[data-testid="input"]').send_keys(Keys.ENTER)
+    error = wait(en, "the too-long error", lambda d: (
+        e := shadow(d, '[data-testid="error"]')).is_displayed() and e)
+    assert error.get_attribute("data-code") == "text_too_long"
+    assert "too long" in error.text and "500" in error.text
+    en.execute_script(f"""
+        const t = {HOST}.shadowRoot.querySelector('[data-testid="input"]');
+        t.value = ''; t.dispatchEvent(new Event('input'));""")
+
+    # A dropped connection resumes without duplicates or gaps: the English widget goes
+    # offline, the Portuguese viewer writes meanwhile, the English widget comes back.
+    before = [m["id"] for m in messages(en)]
+    en.execute_script(f"{HOST}._debugDropConnection(true)")
+    wait(en, "the widget to go offline", lambda d: d.execute_script(
+        f"return {HOST}.getAttribute('data-status')") == "offline")
+    say(pt, WHILE_AWAY)
+    wait(pt, "the Portuguese widget to show its own comment", lambda d: settled(d, WHILE_AWAY))
+    assert settled(en, WHILE_AWAY) is None
+    en.execute_script(f"{HOST}._debugReconnect()")
+    back = wait(en, "the English widget to get the comment written while it was away",
+                lambda d: settled(d, WHILE_AWAY))
+    assert "😍" in back["text"] and "😍" in back["original"], back
+    after = messages(en)
+    ids = [m["id"] for m in after]
+    assert len(ids) == len(set(ids)), ids
+    assert ids == sorted(ids, key=int), ids
+    assert ids[:len(before)] == before and len(ids) == len(before) + 1, (before, ids)
+    assert [m["original"] for m in after].count(WHILE_AWAY) == 1
+
+    for driver in (en, pt):
+        assert not severe_logs(driver)
+
+    # A picture of the Portuguese widget for the docs.
+    png = pt.find_element(By.CSS_SELECTOR, "babelcast-chat").screenshot_as_png
+    assert png.startswith(b"\x89PNG") and len(png) < 200_000
+    (tmp_path / "widget.png").write_bytes(png)
+    if out := os.environ.get("BROWSER_ARTIFACTS"):
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / "widget.png").write_bytes(png)
