@@ -144,8 +144,8 @@ class Gateway:
         if self.serves_viewers:
             assert self.translator is not None
             self.detector = await asyncio.to_thread(Detector)
-            self.pipeline = CommentPipeline(self.detector, self.translator, self.bus,  # type: ignore[arg-type]
-                                            self.glossaries, self.room_settings,  # type: ignore[arg-type]
+            self.pipeline = CommentPipeline(self.detector, self.translator, self.bus,
+                                            self.glossaries, self.room_settings,
                                             wait_s=s.translation_wait_ms / 1000,
                                             metrics=self.metrics)
             self.rooms = RoomRegistry(self.bus, self.pipeline, s.presence_interval_s)

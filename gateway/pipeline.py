@@ -7,27 +7,43 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
+from typing import Protocol
 
 from gateway.bus import Bus, CommentDraft
 from gateway.events import ChatMessage
 from gateway.frames import needs_translation
-from gateway.glossary_store import GlossaryStore
 from gateway.metrics import GatewayMetrics
-from gateway.room_settings import RoomSettingsStore
+from gateway.room_settings import RoomSettings
 from glossary import Glossary, glossary_hits
 from langid import UNDETERMINED, Detection, Detector
-from translation import Translation, TranslationService
+from translation import Translation
 
 log = logging.getLogger("babelcast.pipeline")
 
 _Key = tuple[str, int, str]  # (room, message id, target language)
 
 
+class Translator(Protocol):
+    """What the pipeline needs of translation: the local ``TranslationService`` or, on a
+    gateway-role node, the ``RemoteTranslator``."""
+
+    async def translate_one(self, text: str, src: str, tgt: str,
+                            glossary: Glossary | None = None) -> Translation: ...
+
+
+class GlossaryLookup(Protocol):
+    async def get(self, name: str) -> Glossary | None: ...
+
+
+class RoomSettingsLookup(Protocol):
+    async def get(self, room: str) -> RoomSettings: ...
+
+
 class CommentPipeline:
     """Turns accepted comments into published, translated messages."""
 
-    def __init__(self, detector: Detector, translator: TranslationService, bus: Bus,
-                 glossaries: GlossaryStore, room_settings: RoomSettingsStore,
+    def __init__(self, detector: Detector, translator: Translator, bus: Bus,
+                 glossaries: GlossaryLookup, room_settings: RoomSettingsLookup,
                  wait_s: float, metrics: GatewayMetrics | None = None) -> None:
         self.metrics = metrics
         self.detector = detector
@@ -50,7 +66,9 @@ class CommentPipeline:
 
     async def room_glossary(self, room: str) -> Glossary | None:
         """The glossary the room uses, if it names one that exists."""
-        name = (await self.room_settings.get(room)).glossary
+        return await self._glossary_named((await self.room_settings.get(room)).glossary)
+
+    async def _glossary_named(self, name: str | None) -> Glossary | None:
         return await self.glossaries.get(name) if name else None
 
     async def submit(self, room: str, user: str, user_id: str, declared: str,
@@ -61,7 +79,7 @@ class CommentPipeline:
         settings = await self.room_settings.get(room)
         detection = self.detect(text, declared, settings.languages)
         src = detection.lang
-        glossary = await self.glossaries.get(settings.glossary) if settings.glossary else None
+        glossary = await self._glossary_named(settings.glossary)
         tasks: dict[str, asyncio.Task[Translation]] = {}
         if src != UNDETERMINED:
             for lang in await self.bus.viewers(room):
