@@ -14,7 +14,14 @@ from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from gateway.events import ChatMessage, CommentPublished, RoomEvent, TranslationPublished
+from gateway.events import (
+    ChatMessage,
+    CommentPublished,
+    MessageDeleted,
+    PinChanged,
+    RoomEvent,
+    TranslationPublished,
+)
 from translation import Translation
 
 
@@ -39,6 +46,10 @@ class RoomStats:
     messages: int
     translations: int
     last_id: int
+
+
+class UnknownMessage(LookupError):
+    """The message id is not (or no longer) in the room's history."""
 
 
 class Subscription:
@@ -87,6 +98,28 @@ class Bus(ABC):
         Returns False when the message has left history or already had that language."""
 
     @abstractmethod
+    async def delete_message(self, room: str, message_id: int) -> bool:
+        """Remove a message from history (and the pin, if it was pinned) and deliver
+        ``MessageDeleted``. Returns False when the message is not in history."""
+
+    @abstractmethod
+    async def set_pinned(self, room: str, message_id: int | None) -> ChatMessage | None:
+        """Pin a message of history (None: unpin) and deliver ``PinChanged``. Returns the
+        pinned message; raises ``UnknownMessage`` when it is not in history."""
+
+    @abstractmethod
+    async def pinned(self, room: str) -> ChatMessage | None:
+        """The pinned message, if any (a pin lapses when its message leaves history)."""
+
+    @abstractmethod
+    async def mute(self, room: str, user_id: str) -> None:
+        """Mute ``user_id`` in ``room``: their later comments are refused."""
+
+    @abstractmethod
+    async def is_muted(self, room: str, user_id: str) -> bool:
+        """Whether ``user_id`` is muted in ``room``."""
+
+    @abstractmethod
     async def subscribe(self, room: str) -> Subscription:
         """Start receiving the room's events: every event published after this returns."""
 
@@ -118,6 +151,9 @@ class _RoomLog:
         self.messages: deque[ChatMessage] = deque(maxlen=size)
         self.by_id: dict[int, ChatMessage] = {}
         self.last_id = 0
+        self.trimmed_through = 0  # the newest id that left history because it was full
+        self.pinned: int | None = None
+        self.muted: set[str] = set()
         self.viewers: Counter[str] = Counter()
         self.subscribers: list[Subscription] = []
 
@@ -148,6 +184,7 @@ class MemoryBus(Bus):
                           ts=time.time(), translations=dict(draft.translations),
                           glossary_hits=draft.glossary_hits)
         if len(log.messages) == log.messages.maxlen:
+            log.trimmed_through = log.messages[0].id
             log.by_id.pop(log.messages[0].id, None)
         log.messages.append(msg)
         log.by_id[msg.id] = msg
@@ -163,6 +200,43 @@ class MemoryBus(Bus):
         msg.translations[translation.lang] = translation
         self._deliver(log, TranslationPublished(room, message_id, translation))  # type: ignore[arg-type]
         return True
+
+    async def delete_message(self, room: str, message_id: int) -> bool:
+        log = self._rooms.get(room)
+        msg = log.by_id.pop(message_id, None) if log else None
+        if msg is None:
+            return False
+        assert log is not None
+        log.messages.remove(msg)
+        self._deliver(log, MessageDeleted(room, message_id))
+        if log.pinned == message_id:
+            log.pinned = None
+            self._deliver(log, PinChanged(room, None))
+        return True
+
+    async def set_pinned(self, room: str, message_id: int | None) -> ChatMessage | None:
+        log = self._room(room)
+        msg = None
+        if message_id is not None:
+            msg = log.by_id.get(message_id)
+            if msg is None:
+                raise UnknownMessage(message_id)
+        log.pinned = message_id
+        self._deliver(log, PinChanged(room, msg))
+        return msg
+
+    async def pinned(self, room: str) -> ChatMessage | None:
+        log = self._rooms.get(room)
+        if log is None or log.pinned is None:
+            return None
+        return log.by_id.get(log.pinned)
+
+    async def mute(self, room: str, user_id: str) -> None:
+        self._room(room).muted.add(user_id)
+
+    async def is_muted(self, room: str, user_id: str) -> bool:
+        log = self._rooms.get(room)
+        return log is not None and user_id in log.muted
 
     async def subscribe(self, room: str) -> Subscription:
         sub = Subscription(room, self._unsubscribe)
@@ -186,8 +260,8 @@ class MemoryBus(Bus):
             # A client ahead of the room (ids restarted with this process): send everything.
             msgs = list(log.messages)
             return (msgs[-limit:] if limit else msgs), True
-        oldest = log.messages[0].id if log.messages else log.last_id + 1
-        gap = since + 1 < oldest and since < log.last_id
+        # Deleted messages are not a gap; only those trimmed from a full history are.
+        gap = since < log.trimmed_through
         msgs = [m for m in log.messages if m.id > since]
         return (msgs[:limit] if limit else msgs), gap
 

@@ -38,4 +38,20 @@ class TranslationPublished:
     translation: Translation
 
 
-RoomEvent = CommentPublished | TranslationPublished
+@dataclass(frozen=True)
+class MessageDeleted:
+    """A host deleted a message: it has left history; viewers remove it."""
+
+    room: str
+    message_id: int
+
+
+@dataclass(frozen=True)
+class PinChanged:
+    """A host pinned a message (with its translations so far), or unpinned (None)."""
+
+    room: str
+    message: ChatMessage | None
+
+
+RoomEvent = CommentPublished | TranslationPublished | MessageDeleted | PinChanged

@@ -43,6 +43,19 @@ def translation_frame(message_id: int, t: Translation) -> dict[str, Any]:
             "translated": t.translated, "reason": t.reason}
 
 
+def deleted_frame(message_id: int) -> dict[str, Any]:
+    """The ``deleted`` frame: message ``message_id`` was removed by a host."""
+    return {"type": "deleted", "id": str(message_id)}
+
+
+def pinned_frame(msg: ChatMessage | None, lang: str, pending: bool = False) -> dict[str, Any]:
+    """The ``pinned`` frame for readers of ``lang``: the pinned comment, or ``id: null`` when
+    the pin was removed."""
+    if msg is None:
+        return {"type": "pinned", "id": None}
+    return {"type": "pinned", "id": str(msg.id), "comment": comment_frame(msg, lang, pending)}
+
+
 def needs_translation(msg: ChatMessage, lang: str) -> bool:
     """Whether readers of ``lang`` still lack a translation of ``msg``."""
     return (lang != msg.src_lang and msg.src_lang != UND_LANG

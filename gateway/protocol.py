@@ -40,10 +40,14 @@ INVALID_NAME = "invalid_name"
 INVALID_SINCE = "invalid_since"
 INTERNAL_ERROR = "internal_error"
 UNAVAILABLE = "unavailable"
+NOT_FOUND = "not_found"
+MUTED = "muted"
 
 HOST_ONLY_TYPES = frozenset({"delete", "ban", "pin"})
 _ROOM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _MAX_CLIENT_ID = 64
+_MAX_USER_ID = 64
+_MAX_ID_DIGITS = 18
 
 
 class Codec(enum.Enum):
@@ -126,7 +130,31 @@ class PingIn:
     client_id: str | None
 
 
-ClientFrame = CommentIn | SetLangIn | PingIn
+@dataclass(frozen=True)
+class DeleteIn:
+    """Host action: remove message ``id`` from the room."""
+
+    id: int
+    client_id: str | None
+
+
+@dataclass(frozen=True)
+class PinIn:
+    """Host action: pin message ``id`` (None: unpin)."""
+
+    id: int | None
+    client_id: str | None
+
+
+@dataclass(frozen=True)
+class BanIn:
+    """Host action: mute ``user_id`` in the room."""
+
+    user_id: str
+    client_id: str | None
+
+
+ClientFrame = CommentIn | SetLangIn | PingIn | DeleteIn | PinIn | BanIn
 
 
 def strip_controls(text: str) -> str:
@@ -142,8 +170,10 @@ def strip_controls(text: str) -> str:
     return "".join(out)
 
 
-def parse_client_frame(data: str | bytes, codec: Codec, limits: InputLimits) -> ClientFrame:
-    """Decode and validate one client frame; raises ``ProtocolError`` naming the problem."""
+def parse_client_frame(data: str | bytes, codec: Codec, limits: InputLimits,
+                       host: bool = False) -> ClientFrame:
+    """Decode and validate one client frame; raises ``ProtocolError`` naming the problem.
+    Host-only frames are ``forbidden`` unless ``host``."""
     size = len(data.encode("utf-8")) if isinstance(data, str) else len(data)
     if size > limits.max_frame_bytes:
         raise ProtocolError(FRAME_TOO_LARGE,
@@ -165,10 +195,38 @@ def parse_client_frame(data: str | bytes, codec: Codec, limits: InputLimits) -> 
         return SetLangIn(validate_lang(obj.get("lang"), client_id), client_id)
     if kind == "ping":
         return PingIn(client_id)
+    if kind in HOST_ONLY_TYPES and host:
+        return _parse_host_frame(kind, obj, client_id)
     if kind in HOST_ONLY_TYPES:
         raise ProtocolError(FORBIDDEN, f"'{kind}' is for hosts and moderators only", client_id)
     raise ProtocolError(UNKNOWN_TYPE, f"unknown frame type {kind[:40]!r}; expected comment, "
                         "set_lang or ping", client_id)
+
+
+def _parse_host_frame(kind: str, obj: dict[str, Any], client_id: str | None) -> ClientFrame:
+    if kind == "delete":
+        return DeleteIn(validate_message_id(obj.get("id"), client_id), client_id)
+    if kind == "pin":
+        if "id" not in obj:
+            raise ProtocolError(INVALID_FIELD, "'pin' needs 'id': a message id like \"17\", "
+                                "or null to unpin", client_id)
+        value = obj["id"]
+        return PinIn(None if value is None else validate_message_id(value, client_id),
+                     client_id)
+    user_id = obj.get("user_id")
+    if not isinstance(user_id, str) or not 1 <= len(user_id) <= _MAX_USER_ID:
+        raise ProtocolError(INVALID_FIELD, f"'user_id' must be a string of 1-{_MAX_USER_ID} "
+                            "characters (a comment's user_id)", client_id)
+    return BanIn(user_id, client_id)
+
+
+def validate_message_id(value: Any, client_id: str | None = None) -> int:
+    """A message id as the wire carries it: a string of digits ("17")."""
+    if (not isinstance(value, str) or not value.isascii() or not value.isdigit()
+            or len(value) > _MAX_ID_DIGITS):
+        raise ProtocolError(INVALID_FIELD, f"'id' must be a message id, a string of digits "
+                            f"like \"17\"; got {repr(value)[:40]}", client_id)
+    return int(value)
 
 
 def peek_client_id(data: str | bytes, codec: Codec, limits: InputLimits) -> str | None:

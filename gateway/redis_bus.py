@@ -7,6 +7,9 @@ Keys (``{p}`` is the key prefix, ``{r}`` the room):
 - ``{p}:r:{r}:msgs``       hash id -> msgpack message (history), capped at ``history_size``
 - ``{p}:r:{r}:ids``        sorted set of the ids in history (score = id)
 - ``{p}:r:{r}:tr:{id}``    hash lang -> msgpack translation (HSETNX: translated once)
+- ``{p}:r:{r}:trimmed``    the newest id trimmed from a full history (resume gaps)
+- ``{p}:r:{r}:pin``        the pinned message id (absent: nothing pinned)
+- ``{p}:r:{r}:muted``      set of muted user ids
 - ``{p}:r:{r}:ev``         stream of room events, capped (``MAXLEN ~``)
 - ``{p}:r:{r}:nodes``      set of node ids with viewers in the room
 - ``{p}:r:{r}:p:{node}``   hash lang -> viewers on that node, expiring unless refreshed
@@ -30,8 +33,15 @@ import msgpack
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from gateway.bus import Bus, CommentDraft, RoomStats, Subscription
-from gateway.events import ChatMessage, CommentPublished, RoomEvent, TranslationPublished
+from gateway.bus import Bus, CommentDraft, RoomStats, Subscription, UnknownMessage
+from gateway.events import (
+    ChatMessage,
+    CommentPublished,
+    MessageDeleted,
+    PinChanged,
+    RoomEvent,
+    TranslationPublished,
+)
 from translation import Translation
 
 log = logging.getLogger("babelcast.redis")
@@ -52,6 +62,7 @@ if n > keep then
     redis.call('HDEL', KEYS[2], old[i])
     redis.call('DEL', ARGV[4] .. old[i])
   end
+  redis.call('SET', KEYS[6], old[#old - 1])
 end
 local i = 5
 while i < #ARGV do
@@ -68,6 +79,32 @@ if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
 if redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3]) == 0 then return 0 end
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'k', 't', 'id', ARGV[1],
            'l', ARGV[2], 't', ARGV[3])
+return 1
+"""
+
+_DELETE_MESSAGE = """
+local prev = redis.call('GET', KEYS[5])
+if prev then return tonumber(prev) end
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('SET', KEYS[5], 1, 'EX', 600)
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('DEL', ARGV[3] .. ARGV[1])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'k', 'd', 'id', ARGV[1])
+if redis.call('GET', KEYS[4]) == ARGV[1] then
+  redis.call('DEL', KEYS[4])
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'k', 'p', 'id', '')
+end
+return 1
+"""
+
+_SET_PINNED = """
+if ARGV[1] == '' then
+  redis.call('DEL', KEYS[2])
+else
+  if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+  redis.call('SET', KEYS[2], ARGV[1])
+end
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'k', 'p', 'id', ARGV[1])
 return 1
 """
 
@@ -140,6 +177,8 @@ class RedisBus(Bus):
         self._heartbeat: asyncio.Task[None] | None = None
         self._publish_comment = self._redis.register_script(_PUBLISH_COMMENT)
         self._publish_translation = self._redis.register_script(_PUBLISH_TRANSLATION)
+        self._delete_message = self._redis.register_script(_DELETE_MESSAGE)
+        self._set_pinned = self._redis.register_script(_SET_PINNED)
 
     def _k(self, room: str, *parts: str) -> str:
         return ":".join((self.prefix, "r", room, *parts))
@@ -204,7 +243,8 @@ class RedisBus(Bus):
         # One token per comment: a retry whose first attempt did run gets the same id back.
         keys = [self._k(draft.room, "seq"), self._k(draft.room, "msgs"),
                 self._k(draft.room, "ids"), self._k(draft.room, "ev"),
-                self._k(draft.room, "pub", secrets.token_hex(8))]
+                self._k(draft.room, "pub", secrets.token_hex(8)),
+                self._k(draft.room, "trimmed")]
         mid = int(await self._retrying(
             "publish_comment", lambda: self._publish_comment(keys=keys, args=args)))
         return ChatMessage(id=mid, room=draft.room, user=draft.user, user_id=draft.user_id,
@@ -219,6 +259,50 @@ class RedisBus(Bus):
         # HSETNX makes a repeated attempt a no-op.
         return bool(await self._retrying(
             "publish_translation", lambda: self._publish_translation(keys=keys, args=args)))
+
+    async def delete_message(self, room: str, message_id: int) -> bool:
+        # The token makes a retry whose first attempt did run answer True again.
+        keys = [self._k(room, "msgs"), self._k(room, "ids"), self._k(room, "ev"),
+                self._k(room, "pin"), self._k(room, "del", secrets.token_hex(8))]
+        args = [message_id, self.stream_maxlen, self._k(room, "tr", "")]
+        return bool(await self._retrying(
+            "delete_message", lambda: self._delete_message(keys=keys, args=args)))
+
+    async def set_pinned(self, room: str, message_id: int | None) -> ChatMessage | None:
+        keys = [self._k(room, "msgs"), self._k(room, "pin"), self._k(room, "ev")]
+        args = ["" if message_id is None else message_id, self.stream_maxlen]
+        # Setting the same pin again is harmless, so a retry needs no token.
+        if not await self._retrying("set_pinned",
+                                    lambda: self._set_pinned(keys=keys, args=args)):
+            raise UnknownMessage(message_id)
+        if message_id is None:
+            return None
+        return await self._retrying("set_pinned", lambda: self._message(room, message_id))
+
+    async def pinned(self, room: str) -> ChatMessage | None:
+        raw = await self._retrying("pinned", lambda: self._redis.get(self._k(room, "pin")))
+        if raw is None:
+            return None
+        return await self._retrying("pinned", lambda: self._message(room, int(raw)))
+
+    async def _message(self, room: str, mid: int) -> ChatMessage | None:
+        """One message of history with its translations, or None if it has left."""
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hget(self._k(room, "msgs"), mid)
+        pipe.hgetall(self._k(room, "tr", str(mid)))
+        data, trs = await pipe.execute()
+        if data is None:
+            return None
+        msg = _unpack_message(room, mid, data)
+        msg.translations = {k.decode(): _unpack_translation(v) for k, v in trs.items()}
+        return msg
+
+    async def mute(self, room: str, user_id: str) -> None:
+        await self._retrying("mute", lambda: self._redis.sadd(self._k(room, "muted"), user_id))
+
+    async def is_muted(self, room: str, user_id: str) -> bool:
+        return bool(await self._retrying(
+            "is_muted", lambda: self._redis.sismember(self._k(room, "muted"), user_id)))
 
     async def subscribe(self, room: str) -> Subscription:
         # Start after the newest entry now, so every later event is read and none before.
@@ -256,7 +340,13 @@ class RedisBus(Bus):
                         sub.queue.put_nowait(event)
 
     async def _decode(self, room: str, f: dict[bytes, bytes]) -> RoomEvent | None:
+        if f[b"k"] == b"p":
+            pin = int(f[b"id"]) if f[b"id"] else None
+            # The message as it is now (deleted since: read as unpinned).
+            return PinChanged(room, await self._message(room, pin) if pin is not None else None)
         mid = int(f[b"id"])
+        if f[b"k"] == b"d":
+            return MessageDeleted(room, mid)
         if f[b"k"] == b"t":
             return TranslationPublished(room, mid, _unpack_translation(f[b"t"]))
         msg = _unpack_message(room, mid, f[b"m"])
@@ -277,12 +367,12 @@ class RedisBus(Bus):
         ids_key = self._k(room, "ids")
         pipe = self._redis.pipeline(transaction=True)
         pipe.get(self._k(room, "seq"))
-        pipe.zrange(ids_key, 0, 0)
+        pipe.get(self._k(room, "trimmed"))
         if since is None:
             pipe.zrange(ids_key, -(limit or self.history_size), -1)
         else:
             pipe.zrangebyscore(ids_key, f"({since}", "+inf")
-        last_raw, oldest_raw, ids_raw = await pipe.execute()
+        last_raw, trimmed_raw, ids_raw = await pipe.execute()
         last_id = int(last_raw or 0)
         gap = False
         if since is not None:
@@ -291,8 +381,8 @@ class RedisBus(Bus):
                 ids_raw = await self._redis.zrange(ids_key, -(limit or self.history_size), -1)
                 gap = True
             else:
-                oldest = int(oldest_raw[0]) if oldest_raw else last_id + 1
-                gap = since + 1 < oldest and since < last_id
+                # Deleted messages are not a gap; only those trimmed from a full history are.
+                gap = since < int(trimmed_raw or 0)
             if limit:
                 ids_raw = ids_raw[:limit]
         ids = [int(i) for i in ids_raw]

@@ -8,9 +8,15 @@ import logging
 from collections.abc import Iterator
 
 from gateway.bus import Bus, Subscription
-from gateway.events import CommentPublished, TranslationPublished
+from gateway.events import CommentPublished, MessageDeleted, PinChanged, TranslationPublished
 from gateway.fanout import Connection, LanguageGroup, broadcast
-from gateway.frames import comment_frame, needs_translation, translation_frame
+from gateway.frames import (
+    comment_frame,
+    deleted_frame,
+    needs_translation,
+    pinned_frame,
+    translation_frame,
+)
 from gateway.pipeline import CommentPipeline
 
 log = logging.getLogger("babelcast.room")
@@ -79,6 +85,14 @@ class LocalRoom:
                     group = self.groups.get(event.translation.lang)
                     if group is not None:
                         group.broadcast(translation_frame(event.message_id, event.translation))
+                elif isinstance(event, MessageDeleted):
+                    broadcast(self.connections(), deleted_frame(event.message_id))
+                elif isinstance(event, PinChanged):
+                    msg = event.message
+                    for lang, group in list(self.groups.items()):
+                        pending = (msg is not None and needs_translation(msg, lang)
+                                   and self.pipeline.request(msg, lang))
+                        group.broadcast(pinned_frame(msg, lang, pending))
             except Exception:  # one bad event must not stop the room
                 log.exception("dispatch failed in room %s", self.name)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import secrets
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from gateway import protocol as p
+from gateway.bus import UnknownMessage
+from gateway.events import ChatMessage
 from gateway.fanout import Connection, ConnectionInfo, wire_message
 from gateway.frames import comment_frame, needs_translation
 from gateway.redis_bus import BusUnavailable
@@ -37,6 +40,7 @@ class ViewerSession:
                                     max_frame_bytes=s.max_frame_bytes)
         self.conn: Connection | None = None
         self.room: LocalRoom | None = None
+        self.host = False  # role=host with the right host_key: may delete, pin and ban
 
     async def run(self) -> None:
         offered = self.ws.scope.get("subprotocols", [])
@@ -79,10 +83,39 @@ class ViewerSession:
         user_id = "u-" + secrets.token_hex(4)
         name = p.validate_name(q.get("name"), s.max_name_chars, fallback="guest-" + user_id[2:])
         since = p.validate_since(q.get("since"))
+        self.host = self._host_role(q.get("role"), q.get("host_key"))
         # An id from another epoch (the server restarted) says nothing about what was missed.
         stale = since is not None and q.get("epoch", self.gw.bus.epoch) != self.gw.bus.epoch
         info = ConnectionInfo(room=room, user=name, user_id=user_id, lang=lang, codec=codec)
         return info, (None if stale else since), stale
+
+    def _host_role(self, role: str | None, key: str | None) -> bool:
+        """Whether the connection asked for, and may have, the host role. A stopgap until
+        authentication (#9): the host proves itself with the configured ``host_key``."""
+        if role in (None, "", "viewer"):
+            return False
+        if role != "host":
+            raise p.ProtocolError(p.INVALID_FIELD, f"role={role[:40]!r}: expected 'viewer' or "
+                                  "'host'")
+        expected = self.gw.settings.host_key
+        if not expected:
+            raise p.ProtocolError(p.FORBIDDEN, "the host role is disabled on this server "
+                                  "(no --host-key / BABELCAST_HOST_KEY set)")
+        if key is None or not hmac.compare_digest(key.encode(), expected.encode()):
+            raise p.ProtocolError(p.FORBIDDEN, "role=host needs the right host_key")
+        return True
+
+    async def _pinned_frame(self) -> dict[str, Any] | None:
+        """The room's pinned comment in the connection's language, or None."""
+        assert self.conn is not None
+        msg = await self.gw.bus.pinned(self.conn.info.room)
+        return None if msg is None else self._comment_frame(msg)
+
+    def _comment_frame(self, msg: ChatMessage) -> dict[str, Any]:
+        assert self.conn is not None
+        lang = self.conn.lang
+        pending = needs_translation(msg, lang) and self.gw.pipeline.request(msg, lang)
+        return comment_frame(msg, lang, pending)
 
     async def _history_frames(self, since: int | None) -> tuple[list[dict[str, Any]], bool]:
         """History in the connection's language; missing translations are requested and
@@ -91,11 +124,7 @@ class ViewerSession:
         s = self.gw.settings
         limit = None if since is not None else s.welcome_history
         messages, gap = await self.gw.bus.history(self.conn.info.room, since=since, limit=limit)
-        lang = self.conn.lang
-        frames = []
-        for msg in messages:
-            pending = needs_translation(msg, lang) and self.gw.pipeline.request(msg, lang)
-            frames.append(comment_frame(msg, lang, pending))
+        frames = [self._comment_frame(msg) for msg in messages]
         if messages:
             self.conn.skip_through = messages[-1].id
         return frames, gap
@@ -105,12 +134,14 @@ class ViewerSession:
         info = self.conn.info
         history, gap = await self._history_frames(since)
         gap = gap or stale
+        pinned = await self._pinned_frame()
         viewers = await self.gw.bus.viewers(info.room)
         s = self.gw.settings
         frame = {
             "type": "welcome", "protocol": 1, "room": info.room, "epoch": self.gw.bus.epoch,
-            "you": {"user_id": info.user_id, "name": info.user, "lang": info.lang},
-            "history": history, "gap": gap,
+            "you": {"user_id": info.user_id, "name": info.user, "lang": info.lang,
+                    "role": "host" if self.host else "viewer"},
+            "history": history, "gap": gap, "pinned": pinned,
             "presence": {"viewers": viewers, "total": sum(viewers.values())},
             "limits": {"max_text_chars": s.max_text_chars, "max_frame_bytes": s.max_frame_bytes,
                        "rate_limit_per_s": s.rate_limit_per_s,
@@ -145,7 +176,7 @@ class ViewerSession:
                 continue
             strikes = 0
             try:
-                frame = p.parse_client_frame(data, self.conn.codec, self.limits)
+                frame = p.parse_client_frame(data, self.conn.codec, self.limits, self.host)
                 await self._handle(frame)
             except p.ProtocolError as exc:
                 self.gw.bad_frames += 1
@@ -160,7 +191,11 @@ class ViewerSession:
     async def _handle(self, frame: p.ClientFrame) -> None:
         conn, room = self.conn, self.room
         assert conn is not None and room is not None
+        info = conn.info
         if isinstance(frame, p.CommentIn):
+            if await self.gw.bus.is_muted(info.room, info.user_id):
+                raise p.ProtocolError(p.MUTED, "you are muted in this room; your comment was "
+                                      "not published", frame.client_id)
             msg = await self.gw.pipeline.submit(conn.info.room, conn.info.user,
                                                 conn.info.user_id, conn.lang, frame.text)
             conn.push_frame({"type": "ack", "client_id": frame.client_id, "id": str(msg.id),
@@ -170,9 +205,32 @@ class ViewerSession:
                 await room.move(conn, frame.lang)
             history, _ = await self._history_frames(None)
             conn.push_frame({"type": "lang_changed", "lang": conn.lang,
-                             "client_id": frame.client_id, "history": history})
+                             "client_id": frame.client_id, "history": history,
+                             "pinned": await self._pinned_frame()})
         elif isinstance(frame, p.PingIn):
             conn.push_frame({"type": "pong", "client_id": frame.client_id})
+        elif isinstance(frame, p.DeleteIn):
+            if not await self.gw.bus.delete_message(info.room, frame.id):
+                raise self._not_found(frame.id, frame.client_id)
+            self._ack(frame.client_id, str(frame.id))
+        elif isinstance(frame, p.PinIn):
+            try:
+                await self.gw.bus.set_pinned(info.room, frame.id)
+            except UnknownMessage:
+                raise self._not_found(frame.id, frame.client_id) from None
+            self._ack(frame.client_id, None if frame.id is None else str(frame.id))
+        elif isinstance(frame, p.BanIn):
+            await self.gw.bus.mute(info.room, frame.user_id)
+            self._ack(frame.client_id, frame.user_id)
+
+    def _ack(self, client_id: str | None, target: str | None) -> None:
+        assert self.conn is not None
+        self.conn.push_frame({"type": "ack", "client_id": client_id, "id": target})
+
+    @staticmethod
+    def _not_found(message_id: int | None, client_id: str | None) -> p.ProtocolError:
+        return p.ProtocolError(p.NOT_FOUND, f"message {message_id} is not in this room's "
+                               "history (deleted, or too old)", client_id)
 
     async def _close_socket(self, code: int, reason: str) -> None:
         await self.ws.close(code, reason)

@@ -53,6 +53,9 @@ class Settings:
     rate_limit_per_s: float = 2.0  # comments per second, per connection (token bucket)
     rate_limit_burst: int = 8
     rate_limit_strikes: int = 20  # rejected frames in a row before the connection is closed
+    # Host actions (a stopgap until authentication, #9): `role=host&host_key=...` in the
+    # WebSocket URL; empty: nobody can be host
+    host_key: str = ""
     # Fan-out
     send_queue_frames: int = 256  # per connection; the oldest frame is dropped when full
     stall_timeout_s: float = 10.0  # a send blocked this long closes the connection

@@ -71,9 +71,17 @@ def test_a_killed_translator_is_replaced_and_a_resume_works_on_the_other_node(
     epoch = pt.welcome["epoch"]
     pt.close()
 
+    old = live_translators(node_a)
+    assert len(old) == 1
     first.kill()  # crash: no clean-up, its registration must expire
     second = start(processes, "--role", "translator", "--redis-url", redis_url, *FAST_CLAIM)
     second.wait_ready()
+    # Both gateways have seen the crash (expired registration) and the replacement.
+    deadline = time.monotonic() + 20
+    for node in (node_a, node_b):
+        while not ((names := live_translators(node)) and not names & old):
+            assert time.monotonic() < deadline, "gateways never saw the new translator"
+            time.sleep(0.05)
     en.comment("Is it waterproof?")
     en.expect_comment("Is it waterproof?")
 
@@ -128,6 +136,11 @@ def wait_for_translators(*nodes: ServeProcess, timeout: float = 20.0) -> None:
         while not httpx_get(node, "/readyz")["engines"]:
             assert time.monotonic() < deadline, "gateway never saw a translator"
             time.sleep(0.05)
+
+
+def live_translators(node: ServeProcess) -> set[str]:
+    """The translator nodes a gateway currently sees alive."""
+    return set(httpx_get(node, "/v1/stats")["translation"]["translators"])
 
 
 def httpx_get(proc: ServeProcess, path: str) -> dict:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from gateway.bus import CommentDraft, MemoryBus
-from gateway.events import CommentPublished, TranslationPublished
+import pytest
+
+from gateway.bus import CommentDraft, MemoryBus, UnknownMessage
+from gateway.events import CommentPublished, MessageDeleted, PinChanged, TranslationPublished
 from translation import Translation
 
 
@@ -61,5 +63,29 @@ def test_presence_counts() -> None:
         await bus.remove_viewer("r", "pt")
         assert await bus.viewers("r") == {"en": 1}
         assert await bus.viewers("nowhere") == {}
+
+    asyncio.run(run())
+
+
+def test_delete_pin_and_mute() -> None:
+    async def run() -> None:
+        bus = MemoryBus(history_size=3)
+        sub = await bus.subscribe("r")
+        for text in ("a", "b", "c"):
+            await bus.publish_comment(draft(text))
+        assert await bus.set_pinned("r", 2) is not None
+        assert await bus.delete_message("r", 2) is True
+        assert await bus.delete_message("r", 2) is False
+        msgs, gap = await bus.history("r", since=0)
+        assert [m.id for m in msgs] == [1, 3] and gap is False  # deleted is not a gap
+        assert await bus.pinned("r") is None
+        with pytest.raises(UnknownMessage):
+            await bus.set_pinned("r", 2)
+        events = [sub.queue.get_nowait() for _ in range(sub.queue.qsize())]
+        assert [type(e) for e in events[3:]] == [PinChanged, MessageDeleted, PinChanged]
+        assert events[5] == PinChanged("r", None)
+        await bus.mute("r", "u-1")
+        assert await bus.is_muted("r", "u-1") and not await bus.is_muted("r", "u-2")
+        assert not await bus.is_muted("other", "u-1")
 
     asyncio.run(run())

@@ -105,3 +105,25 @@ def test_token_bucket_allows_bursts_then_refills_at_rate() -> None:
     assert bucket.take(0.4) is False  # 0.8 token
     assert bucket.take(0.5) is True   # 1.0 token
     assert [bucket.take(100.0) for _ in range(4)] == [True, True, True, False]  # capped
+
+
+def test_host_frames_parse_for_hosts_and_are_forbidden_for_viewers() -> None:
+    frames = [({"type": "delete", "id": "17", "client_id": "d"}, p.DeleteIn(17, "d")),
+              ({"type": "pin", "id": "3"}, p.PinIn(3, None)),
+              ({"type": "pin", "id": None}, p.PinIn(None, None)),
+              ({"type": "ban", "user_id": "u-5c019e0f"}, p.BanIn("u-5c019e0f", None))]
+    for obj, want in frames:
+        assert p.parse_client_frame(json.dumps(obj), p.Codec.JSON, LIMITS, host=True) == want
+        with pytest.raises(p.ProtocolError) as err:
+            parse(obj)
+        assert err.value.code == p.FORBIDDEN
+
+
+def test_host_frames_with_bad_targets_name_the_field() -> None:
+    for obj in ({"type": "delete", "id": 17}, {"type": "delete", "id": "１７"},
+                {"type": "delete", "id": "1" * 19}, {"type": "pin"},
+                {"type": "ban", "user_id": None}, {"type": "ban", "user_id": "x" * 65}):
+        with pytest.raises(p.ProtocolError) as err:
+            p.parse_client_frame(json.dumps(obj | {"client_id": "c"}), p.Codec.JSON, LIMITS,
+                                 host=True)
+        assert err.value.code == p.INVALID_FIELD and err.value.client_id == "c"

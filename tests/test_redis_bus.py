@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from gateway.bus import CommentDraft
-from gateway.events import CommentPublished, TranslationPublished
+from gateway.bus import CommentDraft, UnknownMessage
+from gateway.events import CommentPublished, MessageDeleted, PinChanged, TranslationPublished
 from gateway.redis_bus import BusUnavailable, RedisBus
 from tests.live import free_port
 from translation import Translation
@@ -42,6 +42,37 @@ def test_ids_history_and_gaps(redis_url: str) -> None:
             assert await bus.stats("never-used") is None
         finally:
             await bus.close()
+
+    asyncio.run(run())
+
+
+def test_delete_pin_and_mute_are_shared_and_delivered(redis_url: str) -> None:
+    async def run() -> None:
+        a, b = RedisBus(redis_url, history_size=3), RedisBus(redis_url, history_size=3)
+        await a.start()
+        await b.start()
+        try:
+            sub = await b.subscribe("r")
+            for text in ("m1", "m2", "m3"):
+                await a.publish_comment(draft(text, pt=Translation("pt", text, False)))
+            pinned = await a.set_pinned("r", 2)
+            assert pinned is not None and pinned.text == "m2" and "pt" in pinned.translations
+            assert (await b.pinned("r")).id == 2  # type: ignore[union-attr]
+            assert await a.delete_message("r", 2) is True
+            assert await b.delete_message("r", 2) is False
+            msgs, gap = await b.history("r", since=0)
+            assert [m.id for m in msgs] == [1, 3] and gap is False  # deleted is not a gap
+            assert await b.pinned("r") is None
+            with pytest.raises(UnknownMessage):
+                await b.set_pinned("r", 2)
+            events = [await asyncio.wait_for(sub.queue.get(), 10) for _ in range(6)]
+            assert [type(e) for e in events[3:]] == [PinChanged, MessageDeleted, PinChanged]
+            assert events[4] == MessageDeleted("r", 2) and events[5] == PinChanged("r", None)
+            await a.mute("r", "u-9")
+            assert await b.is_muted("r", "u-9") and not await b.is_muted("r", "u-1")
+        finally:
+            await a.close()
+            await b.close()
 
     asyncio.run(run())
 
