@@ -103,3 +103,28 @@ def wait(driver: Any, what: str, condition: Callable[[Any], Any]) -> Any:
 def severe_logs(driver: Any) -> list[dict[str, Any]]:
     """The browser console's errors (script errors, failed loads) so far."""
     return [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+
+
+Message = dict[str, Any]
+
+
+def messages_script(root: str) -> str:
+    """JavaScript returning everything a chat UI shows about its messages, read in one go
+    under ``root`` (a JS expression: the page's list, or a widget's shadow root), so that no
+    element goes stale between reads while messages are re-rendered in place."""
+    return f"""
+const root = {root};
+return Array.from(root.querySelectorAll('[data-testid="message"]')).map(li => ({{
+  id: li.dataset.id,
+  pending: li.dataset.pending === 'true',
+  translated: li.dataset.translated === 'true',
+  mine: li.classList.contains('mine'),
+  user: li.querySelector('[data-testid="message-user"]').textContent,
+  text: li.querySelector('[data-testid="message-text"]').textContent,
+  dir: li.querySelector('[data-testid="message-text"]').dir,
+  original: li.querySelector('[data-testid="message-original"]').textContent,
+  original_shown: !li.querySelector('[data-testid="message-original"]').hidden,
+  meta: li.querySelector('[data-testid="message-meta"]').textContent,
+}}));
+"""
+

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import wait
+from tests.browser import Message, messages_script, wait
 
 # The browser_tools, base_url and browser fixtures.
 pytest_plugins = ["tests.browser"]
@@ -33,23 +33,8 @@ LIPSTICK = "I love this lipstick"
 SHIPPING = "tem frete grátis?"
 XSS = "<img src=x onerror=alert(1)>"  # an alert would also fail every later driver call
 
-# Everything the page shows about its messages, read in one go (no stale element races:
-# messages are re-rendered in place when their translation arrives).
-MESSAGES_JS = """
-return Array.from(document.querySelectorAll('#messages [data-testid="message"]')).map(li => ({
-  id: li.dataset.id,
-  pending: li.dataset.pending === 'true',
-  translated: li.dataset.translated === 'true',
-  mine: li.classList.contains('mine'),
-  user: li.querySelector('[data-testid="message-user"]').textContent,
-  text: li.querySelector('[data-testid="message-text"]').textContent,
-  original: li.querySelector('[data-testid="message-original"]').textContent,
-  original_shown: !li.querySelector('[data-testid="message-original"]').hidden,
-  meta: li.querySelector('[data-testid="message-meta"]').textContent,
-}));
-"""
 
-Message = dict[str, Any]
+MESSAGES_JS = messages_script("document.querySelector('#messages')")
 
 
 def messages(driver: Any) -> list[Message]:

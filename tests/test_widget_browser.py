@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import severe_logs, wait
+from tests.browser import Message, messages_script, severe_logs, wait
 
 try:
     from selenium.webdriver.common.by import By
@@ -38,24 +38,8 @@ WHILE_AWAY = "obrigada pela live 😍"
 
 HOST = "document.querySelector('babelcast-chat')"
 
-# Everything the widget shows about its messages, read from its shadow root in one go.
-MESSAGES_JS = f"""
-const root = {HOST}.shadowRoot;
-return Array.from(root.querySelectorAll('[data-testid="message"]')).map(li => ({{
-  id: li.dataset.id,
-  pending: li.dataset.pending === 'true',
-  translated: li.dataset.translated === 'true',
-  mine: li.classList.contains('mine'),
-  user: li.querySelector('[data-testid="message-user"]').textContent,
-  text: li.querySelector('[data-testid="message-text"]').textContent,
-  dir: li.querySelector('[data-testid="message-text"]').dir,
-  original: li.querySelector('[data-testid="message-original"]').textContent,
-  original_shown: !li.querySelector('[data-testid="message-original"]').hidden,
-  meta: li.querySelector('[data-testid="message-meta"]').textContent,
-}}));
-"""
 
-Message = dict[str, Any]
+MESSAGES_JS = messages_script(f"{HOST}.shadowRoot")
 
 
 def host_page(path: Path, base_url: str, room: str, **attrs: str) -> str:
