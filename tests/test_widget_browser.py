@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.browser import Message, messages_script, severe_logs, wait
+from tests.live import LiveServer, live_server
 
 try:
     from selenium.webdriver.common.by import By
@@ -37,6 +38,21 @@ XSS = "<img src=x onerror=alert(1)>"  # an alert would also fail every later dri
 WHILE_AWAY = "obrigada pela live 😍"
 
 HOST = "document.querySelector('babelcast-chat')"
+HOST_KEY = "secret"
+DOOMED = "this comment will be deleted"
+
+
+@pytest.fixture(scope="module")
+def gateway(browser_tools: None) -> Iterator[LiveServer]:
+    """The real gateway (real models), with a host key so tests can act as the host."""
+    with live_server(host_key=HOST_KEY) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def base_url(gateway: LiveServer) -> str:
+    """Overrides tests.browser's: the same kind of gateway, but the host-enabled one."""
+    return gateway.http
 
 
 MESSAGES_JS = messages_script(f"{HOST}.shadowRoot")
@@ -191,3 +207,60 @@ def test_two_widgets_chat_across_languages(base_url: str, browser: Callable[...,
     if out := os.environ.get("BROWSER_ARTIFACTS"):
         Path(out).mkdir(parents=True, exist_ok=True)
         (Path(out) / "widget.png").write_bytes(png)
+
+
+PINNED_JS = f"""
+const bar = {HOST}.shadowRoot.querySelector('[data-testid="pinned"]');
+return bar && {{
+  shown: !bar.hidden && bar.getBoundingClientRect().height > 0,
+  id: bar.dataset.id || null,
+  pending: bar.dataset.pending === 'true',
+  user: bar.querySelector('[data-testid="pinned-user"]').textContent,
+  text: bar.querySelector('[data-testid="pinned-text"]').textContent,
+}};"""
+
+
+def pinned(driver: Any) -> dict[str, Any]:
+    return dict(driver.execute_script(PINNED_JS))
+
+
+def test_widget_follows_host_delete_and_pin(base_url: str, gateway: LiveServer,
+                                            browser: Callable[..., Any],
+                                            tmp_path: Path) -> None:
+    room = "widget-host-" + secrets.token_hex(4)
+    pt = browser(lang="en-US", size=(360, 740))
+    open_widget(pt, host_page(tmp_path / "pt.html", base_url, room, name="Ana", lang="pt"))
+    assert not pinned(pt)["shown"]
+    host = gateway.viewer(room, query=f"lang=en&name=Host&role=host&host_key={HOST_KEY}")
+    bob = gateway.viewer(room, "en", "Bob")
+    try:
+        ids = {}
+        for cid, text in (("c1", DOOMED), ("c2", LIPSTICK)):
+            bob.comment(text, client_id=cid)
+            ids[text] = bob.expect(lambda f, c=cid: f["type"] == "ack"
+                                   and f["client_id"] == c)["id"]
+        for text in (DOOMED, LIPSTICK):
+            wait(pt, f"the widget to show {text!r}",
+                 lambda d, t=text: settled(d, t))
+
+        # The host deletes a comment: it leaves the widget's list.
+        host.send({"type": "delete", "id": ids[DOOMED], "client_id": "d1"})
+        wait(pt, "the deleted comment to leave the widget", lambda d: all(
+            m["original"] != DOOMED for m in messages(d)))
+        assert [m["original"] for m in messages(pt)] == [LIPSTICK]
+
+        # The host pins the other one: the bar shows it in the widget's language.
+        host.send({"type": "pin", "id": ids[LIPSTICK], "client_id": "p1"})
+        bar = wait(pt, "the pinned bar to show the translated comment", lambda d: (
+            b := pinned(d))["shown"] and not b["pending"] and b)
+        assert bar["id"] == ids[LIPSTICK] and bar["user"] == "Bob", bar
+        assert "batom" in bar["text"].lower(), bar
+
+        # Unpinned: the bar goes away.
+        host.send({"type": "pin", "id": None, "client_id": "p2"})
+        wait(pt, "the pinned bar to disappear", lambda d: not pinned(d)["shown"])
+        assert [m["original"] for m in messages(pt)] == [LIPSTICK]
+        assert not severe_logs(pt)
+    finally:
+        host.ws.close()
+        bob.ws.close()

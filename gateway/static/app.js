@@ -55,7 +55,36 @@
     nextClientId: 1,
     switchingTo: null,      // language asked for with set_lang, until lang_changed
     stick: true,            // the list is scrolled to the bottom and should stay there
+    pinned: null,           // the comment frame a host pinned, or null
   };
+
+  // Plain words for error codes whose server message is not meant for a viewer.
+  const ERROR_WORDS = {
+    muted: ["Muted:", "a host muted you in this room; your message was not sent."],
+  };
+
+  // The pinned bar, above the message list (built here: the page has no markup for it).
+  const pinnedBar = (function () {
+    const bar = el("div", { className: "notice notice-info pinned" });
+    bar.dataset.testid = "pinned";
+    bar.setAttribute("aria-label", "Pinned message");
+    bar.style.margin = "0.5rem 1rem 0";
+    bar.hidden = true;
+    const body = el("div", { className: "notice-body" });
+    const label = el("strong", { className: "pinned-label" }, "📌 Pinned");
+    const user = el("span", { className: "msg-user" });
+    user.dataset.testid = "pinned-user";
+    user.dir = "auto";
+    const text = el("span", { className: "msg-text" });
+    text.dataset.testid = "pinned-text";
+    text.dir = "auto";
+    const meta = el("span", { className: "notice-count" });
+    meta.dataset.testid = "pinned-meta";
+    body.append(label, " ", user, " ", text, " ", meta);
+    bar.append(body);
+    ui.messages.parentNode.insertBefore(bar, ui.messages);
+    return { bar, user, text, meta };
+  })();
 
   // ---------------------------------------------------------------- small helpers
 
@@ -199,6 +228,54 @@
     state.lastId = null;
     state.messages.clear();
     ui.messages.replaceChildren();
+    setPinned(null);
+  }
+
+  // ---------------------------------------------------------------- host actions
+
+  function setPinned(frame) {
+    state.pinned = frame && typeof frame === "object" && isId(frame.id) ? frame : null;
+    const f = state.pinned;
+    pinnedBar.bar.hidden = f === null;
+    if (f === null) {
+      delete pinnedBar.bar.dataset.id;
+      pinnedBar.user.textContent = "";
+      pinnedBar.text.textContent = "";
+      pinnedBar.meta.textContent = "";
+      return;
+    }
+    pinnedBar.bar.dataset.id = f.id;
+    pinnedBar.bar.dataset.pending = f.pending ? "true" : "false";
+    pinnedBar.user.textContent = f.user || "?";
+    pinnedBar.text.textContent = typeof f.text === "string" ? f.text : "";
+    pinnedBar.text.style.fontStyle = f.pending ? "italic" : "";
+    const textLang = f.translated ? f.lang : f.src_lang;
+    if (textLang && textLang !== "und") pinnedBar.text.lang = textLang;
+    else pinnedBar.text.removeAttribute("lang");
+    pinnedBar.meta.textContent = f.pending ? "translating…"
+      : f.translated ? `translated from ${f.src_lang}` : "";
+  }
+
+  function onPinned(f) {
+    if (f.id === null || f.id === undefined) {
+      setPinned(null);
+    } else if (isId(f.id) && f.comment) {
+      // A pending pin of a message already translated in the list: show the finished text.
+      const entry = state.messages.get(f.id);
+      const done = f.comment.pending && entry && !entry.frame.pending
+        && entry.frame.lang === f.comment.lang;
+      setPinned(Object.assign({}, done ? entry.frame : f.comment, { id: f.id }));
+    }
+  }
+
+  function onDeleted(f) {
+    if (!isId(f.id)) return;
+    const entry = state.messages.get(f.id);
+    if (entry) {
+      state.messages.delete(f.id);
+      entry.el.remove();
+    }
+    if (state.pinned && state.pinned.id === f.id) setPinned(null);
   }
 
   function noteId(id) {
@@ -293,6 +370,12 @@
 
   function applyTranslation(frame) {
     if (frame.lang !== state.lang) return; // a late one for the language we switched away from
+    if (state.pinned && state.pinned.id === frame.id) {
+      setPinned(Object.assign({}, state.pinned, {
+        lang: frame.lang, text: frame.text, translated: Boolean(frame.translated),
+        reason: frame.reason ?? null, pending: false,
+      }));
+    }
     const entry = state.messages.get(frame.id);
     if (!entry) return;
     const stick = state.stick;
@@ -446,6 +529,8 @@
       case "error": return onError(f);
       case "presence": return renderPresence(f.viewers, f.total);
       case "lang_changed": return onLangChanged(f);
+      case "deleted": return onDeleted(f);
+      case "pinned": return onPinned(f);
       case "pong": return undefined;
       default: return undefined; // newer server, newer frames: ignore
     }
@@ -474,6 +559,7 @@
     } else {
       replaceHistory(f.history);
     }
+    if ("pinned" in f) setPinned(f.pinned);
     // Our own name may be in history from an earlier connection: re-mark ours.
     for (const entry of state.messages.values()) {
       entry.el.classList.toggle("mine", state.myUserIds.has(entry.frame.user_id));
@@ -507,7 +593,9 @@
       ui.langSwitch.value = state.lang;
       setStatus("connected", "connected");
     }
-    notify("error", f.code || "error", `${f.code || "error"}:`, f.message || "");
+    const words = ERROR_WORDS[f.code];
+    notify("error", f.code || "error", words ? words[0] : `${f.code || "error"}:`,
+      words ? words[1] : f.message || "");
   }
 
   function onLangChanged(f) {
@@ -516,6 +604,7 @@
     ensureLanguageOption(ui.langSwitch, state.lang);
     save();
     replaceHistory(f.history);
+    setPinned(f.pinned || null);
     setStatus("connected", "connected");
   }
 

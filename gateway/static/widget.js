@@ -49,6 +49,7 @@
     unavailable: "The chat is temporarily unavailable.",
     invalid_room: "This chat room name is not valid.",
     invalid_name: "This name is not valid.",
+    muted: "A host muted you in this room; your message was not sent.",
   };
 
   const STYLE = `
@@ -83,6 +84,15 @@ select { font: inherit; font-size: 0.9em; max-width: 11em; color: inherit;
   border-radius: 6px; padding: 2px 4px; }
 .presence { flex-basis: 100%; font-size: 0.8em; color: var(--babelcast-muted, #6b7080); }
 .presence:empty { display: none; }
+.pinned { display: flex; flex-wrap: wrap; gap: 2px 6px; padding: 6px 10px; font-size: 0.9em;
+  overflow-wrap: anywhere; word-break: break-word;
+  border-bottom: 1px solid var(--babelcast-border, #d9dce3);
+  background: var(--babelcast-pinned-bg, #f5f6fa); }
+.pinned[hidden] { display: none; }
+.pinned-label { font-size: 0.8em; font-weight: 600; color: var(--babelcast-muted, #6b7080); }
+.pinned.pending .pinned-text { opacity: 0.7; font-style: italic; }
+.pinned-meta { font-size: 0.78em; color: var(--babelcast-muted, #6b7080); }
+.pinned-meta:empty { display: none; }
 ol { list-style: none; margin: 0; padding: 6px 10px; overflow-y: auto; flex: 1 1 auto;
   min-height: 0; overscroll-behavior: contain; }
 li { padding: 4px 0; overflow-wrap: anywhere; word-break: break-word; }
@@ -184,6 +194,7 @@ textarea:focus, select:focus, button:focus-visible {
         lastId: null, epoch: null, messages: new Map(), myUserIds: new Set(),
         limits: { max_text_chars: 500 }, unacked: new Map(), nextClientId: 1,
         switchingTo: null, stick: true, live: false, held: false, fatal: false,
+        pinned: null,
       };
       this._built = false;
     }
@@ -272,6 +283,17 @@ textarea:focus, select:focus, button:focus-visible {
       const presence = testid(el("span", { className: "presence" }), "presence");
       header.append(room, status, langSelect, presence);
 
+      const pinned = testid(el("div", { className: "pinned" }), "pinned");
+      pinned.setAttribute("aria-label", "Pinned message");
+      pinned.hidden = true;
+      const pinnedLabel = el("span", { className: "pinned-label" }, "📌 Pinned");
+      const pinnedUser = testid(el("span", { className: "user" }), "pinned-user");
+      pinnedUser.dir = "auto";
+      const pinnedText = testid(el("span", { className: "text pinned-text" }), "pinned-text");
+      pinnedText.dir = "auto";
+      const pinnedMeta = testid(el("span", { className: "pinned-meta" }), "pinned-meta");
+      pinned.append(pinnedLabel, pinnedUser, pinnedText, pinnedMeta);
+
       const list = testid(el("ol", { className: "messages" }), "messages");
       list.setAttribute("aria-live", "polite");
       const error = testid(el("div", { className: "error", role: "alert" }), "error");
@@ -287,9 +309,12 @@ textarea:focus, select:focus, button:focus-visible {
       const send = testid(el("button", { type: "submit", className: "send" }, "Send"), "send");
       form.append(box, send);
 
-      wrap.append(header, list, error, form);
+      wrap.append(header, pinned, list, error, form);
       root.append(style, wrap);
-      this._ui = { room, status, langSelect, presence, list, error, form, text, count, send };
+      this._ui = {
+        room, status, langSelect, presence, pinned, pinnedUser, pinnedText, pinnedMeta, list,
+        error, form, text, count, send,
+      };
       this._built = true;
 
       langSelect.addEventListener("change", () => this._switchLanguage(langSelect.value));
@@ -375,6 +400,56 @@ textarea:focus, select:focus, button:focus-visible {
       this._s.lastId = null;
       this._s.messages.clear();
       this._ui.list.replaceChildren();
+      this._setPinned(null);
+    }
+
+    // ---- pinned comment (host action)
+
+    _setPinned(frame) {
+      const s = this._s;
+      const ui = this._ui;
+      s.pinned = frame && typeof frame === "object" && isId(frame.id) ? frame : null;
+      const f = s.pinned;
+      ui.pinned.hidden = f === null;
+      if (f === null) {
+        delete ui.pinned.dataset.id;
+        ui.pinnedUser.textContent = "";
+        ui.pinnedText.textContent = "";
+        ui.pinnedMeta.textContent = "";
+        return;
+      }
+      ui.pinned.dataset.id = f.id;
+      ui.pinned.dataset.pending = f.pending ? "true" : "false";
+      ui.pinned.classList.toggle("pending", Boolean(f.pending));
+      ui.pinnedUser.textContent = f.user || "?";
+      ui.pinnedText.textContent = typeof f.text === "string" ? f.text : "";
+      const textLang = f.translated ? f.lang : f.src_lang;
+      if (textLang && textLang !== "und") ui.pinnedText.lang = textLang;
+      else ui.pinnedText.removeAttribute("lang");
+      ui.pinnedMeta.textContent = f.pending ? "translating…"
+        : f.translated ? `translated from ${langName(f.src_lang)}` : "";
+    }
+
+    _onPinned(f) {
+      if (f.id === null || f.id === undefined) this._setPinned(null);
+      else if (isId(f.id) && f.comment) {
+        // A pending pin of a message already translated in the list: show the finished text.
+        const entry = this._s.messages.get(f.id);
+        const done = f.comment.pending && entry && !entry.frame.pending
+          && entry.frame.lang === f.comment.lang;
+        this._setPinned(Object.assign({}, done ? entry.frame : f.comment, { id: f.id }));
+      }
+    }
+
+    _onDeleted(f) {
+      const s = this._s;
+      if (!isId(f.id)) return;
+      const entry = s.messages.get(f.id);
+      if (entry) {
+        s.messages.delete(f.id);
+        entry.el.remove();
+      }
+      if (s.pinned && s.pinned.id === f.id) this._setPinned(null);
     }
 
     _newMessageNode() {
@@ -462,6 +537,12 @@ textarea:focus, select:focus, button:focus-visible {
     _applyTranslation(frame) {
       const s = this._s;
       if (frame.lang !== s.lang) return;
+      if (s.pinned && s.pinned.id === frame.id) {
+        this._setPinned(Object.assign({}, s.pinned, {
+          lang: frame.lang, text: frame.text, translated: Boolean(frame.translated),
+          reason: frame.reason ?? null, pending: false,
+        }));
+      }
       const entry = s.messages.get(frame.id);
       if (!entry) return;
       const stick = s.stick;
@@ -634,6 +715,8 @@ textarea:focus, select:focus, button:focus-visible {
         case "error": return this._onError(f);
         case "presence": return this._renderPresence(f.viewers, f.total);
         case "lang_changed": return this._onLangChanged(f);
+        case "deleted": return this._onDeleted(f);
+        case "pinned": return this._onPinned(f);
         default: return undefined;
       }
     }
@@ -655,6 +738,7 @@ textarea:focus, select:focus, button:focus-visible {
       } else {
         this._replaceHistory(f.history);
       }
+      if ("pinned" in f) this._setPinned(f.pinned);
       for (const entry of s.messages.values()) {
         entry.el.classList.toggle("mine", s.myUserIds.has(entry.frame.user_id));
       }
@@ -689,6 +773,7 @@ textarea:focus, select:focus, button:focus-visible {
       if (f.lang) s.lang = f.lang;
       if (this._ui.langSelect.value !== s.lang) this._fillLanguages(s.lang);
       this._replaceHistory(f.history);
+      this._setPinned(f.pinned || null);
       this._setStatus("connected", "connected");
       this.dispatchEvent(new CustomEvent("babelcast-lang", { detail: { lang: s.lang } }));
     }
