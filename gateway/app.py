@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -63,6 +64,14 @@ def load_engines(settings: Settings) -> list[Engine]:
     return engines
 
 
+@dataclass(frozen=True)
+class FanoutTotals:
+    connections: int
+    queued_frames: int
+    frames_dropped: int
+    frames_direct: int
+
+
 class Gateway:
     """Everything one process runs, for its role. Parts are created here and nowhere else.
 
@@ -103,6 +112,14 @@ class Gateway:
     @property
     def serves_viewers(self) -> bool:
         return self.role != "translator"
+
+    def fanout_totals(self) -> FanoutTotals:
+        """Connection and frame counters: closed connections' plus the open ones'."""
+        conns = list(self.rooms.connections())
+        return FanoutTotals(
+            connections=len(conns), queued_frames=sum(len(c.queue) for c in conns),
+            frames_dropped=self.frames_dropped + sum(c.queue.dropped for c in conns),
+            frames_direct=self.direct_writes + sum(c.direct_writes for c in conns))
 
     async def start(self) -> None:
         """Connect to Redis (if used), load models (on a thread) and start background tasks.

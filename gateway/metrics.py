@@ -53,20 +53,17 @@ class _StateCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         gw = self.gw
         if gw.ready and gw.serves_viewers:
-            conns = list(gw.rooms.connections())
+            totals = gw.fanout_totals()
             yield GaugeMetricFamily("babelcast_connections", "Open viewer connections",
-                                    value=len(conns))
+                                    value=totals.connections)
             yield GaugeMetricFamily("babelcast_rooms", "Rooms with viewers on this node",
                                     value=len(gw.rooms.rooms))
             yield GaugeMetricFamily("babelcast_send_queue_frames", "Frames queued for "
-                                    "viewers that are behind", value=sum(len(c.queue)
-                                                                         for c in conns))
+                                    "viewers that are behind", value=totals.queued_frames)
             yield CounterMetricFamily("babelcast_frames_dropped", "Oldest frames dropped from "
-                                      "full send queues", value=gw.frames_dropped
-                                      + sum(c.queue.dropped for c in conns))
+                                      "full send queues", value=totals.frames_dropped)
             yield CounterMetricFamily("babelcast_frames_direct", "Frames written straight to "
-                                      "an idle viewer's socket", value=gw.direct_writes
-                                      + sum(c.direct_writes for c in conns))
+                                      "an idle viewer's socket", value=totals.frames_direct)
             yield CounterMetricFamily("babelcast_slow_consumers_closed", "Viewers closed for "
                                       "not reading", value=gw.watchdog.closed_count)
             yield CounterMetricFamily("babelcast_bad_frames", "Client frames refused with an "

@@ -114,7 +114,9 @@ class CommentPipeline:
 
     def request(self, msg: ChatMessage, lang: str) -> bool:
         """Make sure a translation of ``msg`` into ``lang`` is on its way (once per pair).
-        Returns True when one is, or already was, in flight."""
+        Returns True when one is, or already was, in flight; False when readers of ``lang``
+        need none (same language, no language, or already translated): callers use the
+        result as the ``pending`` flag."""
         key = (msg.room, msg.id, lang)
         if key in self._inflight:
             return True

@@ -56,6 +56,7 @@ from translation import (
     TranslationService,
 )
 from translation.cache import LRUCache
+from translation.service import translate_all
 
 log = logging.getLogger("babelcast.remote")
 
@@ -255,10 +256,7 @@ class RemoteTranslator:
     async def translate(self, text: str, src: str, targets: Iterable[str],
                         glossary: Glossary | None = None) -> dict[str, Translation]:
         """Translate ``text`` into every target (the source language itself is skipped)."""
-        langs = [t for t in dict.fromkeys(targets) if t != src]
-        results = await asyncio.gather(*(self.translate_one(text, src, t, glossary)
-                                         for t in langs))
-        return dict(zip(langs, results, strict=True))
+        return await translate_all(self.translate_one, text, src, targets, glossary)
 
     async def translate_one(self, text: str, src: str, tgt: str,
                             glossary: Glossary | None = None, *,

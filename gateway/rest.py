@@ -121,13 +121,13 @@ def _health_routes(gw: Gateway) -> list[BaseRoute]:
     async def stats(request: Request) -> Response:
         out: dict[str, Any] = {"role": gw.role}
         if gw.ready and gw.serves_viewers:
-            conns = list(gw.rooms.connections())
+            totals = gw.fanout_totals()
             out.update({
                 "degraded": gw.bus.degraded,
                 "rooms": len(gw.rooms.rooms),
-                "connections": len(conns),
-                "frames_dropped": gw.frames_dropped + sum(c.queue.dropped for c in conns),
-                "frames_direct": gw.direct_writes + sum(c.direct_writes for c in conns),
+                "connections": totals.connections,
+                "frames_dropped": totals.frames_dropped,
+                "frames_direct": totals.frames_direct,
                 "slow_consumers_closed": gw.watchdog.closed_count,
                 "bad_frames": gw.bad_frames,
                 "rate_limited": gw.rate_limited,
@@ -178,9 +178,8 @@ def routes(gw: Gateway) -> list[BaseRoute]:
                 out.append(comment_frame(msg, msg.src_lang))
                 continue
             found = None
-            if needs_translation(msg, lang):
-                # Same pipeline as live viewers: one translation per (message, language).
-                gw.pipeline.request(msg, lang)
+            # Same pipeline as live viewers: one translation per (message, language).
+            if gw.pipeline.request(msg, lang):
                 waiting = gw.pipeline.wait_for(msg, lang)
                 if waiting is not None:
                     with contextlib.suppress(asyncio.TimeoutError):

@@ -13,7 +13,6 @@ from gateway.fanout import Connection, LanguageGroup, broadcast
 from gateway.frames import (
     comment_frame,
     deleted_frame,
-    needs_translation,
     pinned_frame,
     translation_frame,
 )
@@ -79,7 +78,7 @@ class LocalRoom:
                 if isinstance(event, CommentPublished):
                     msg = event.message
                     for lang, group in list(self.groups.items()):
-                        pending = needs_translation(msg, lang) and self.pipeline.request(msg, lang)
+                        pending = self.pipeline.request(msg, lang)
                         group.broadcast(comment_frame(msg, lang, pending), msg.id)
                 elif isinstance(event, TranslationPublished):
                     group = self.groups.get(event.translation.lang)
@@ -90,8 +89,7 @@ class LocalRoom:
                 elif isinstance(event, PinChanged):
                     msg = event.message
                     for lang, group in list(self.groups.items()):
-                        pending = (msg is not None and needs_translation(msg, lang)
-                                   and self.pipeline.request(msg, lang))
+                        pending = msg is not None and self.pipeline.request(msg, lang)
                         group.broadcast(pinned_frame(msg, lang, pending))
             except Exception:  # one bad event must not stop the room
                 log.exception("dispatch failed in room %s", self.name)

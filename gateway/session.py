@@ -18,7 +18,7 @@ from gateway import protocol as p
 from gateway.bus import UnknownMessage
 from gateway.events import ChatMessage
 from gateway.fanout import Connection, ConnectionInfo, wire_message
-from gateway.frames import comment_frame, needs_translation
+from gateway.frames import comment_frame
 from gateway.redis_bus import BusUnavailable
 from gateway.room import LocalRoom
 from gateway.ws_protocol import DIRECT_SEND_EXTENSION
@@ -114,8 +114,7 @@ class ViewerSession:
     def _comment_frame(self, msg: ChatMessage) -> dict[str, Any]:
         assert self.conn is not None
         lang = self.conn.lang
-        pending = needs_translation(msg, lang) and self.gw.pipeline.request(msg, lang)
-        return comment_frame(msg, lang, pending)
+        return comment_frame(msg, lang, self.gw.pipeline.request(msg, lang))
 
     async def _history_frames(self, since: int | None) -> tuple[list[dict[str, Any]], bool]:
         """History in the connection's language; missing translations are requested and

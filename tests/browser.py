@@ -128,3 +128,20 @@ return Array.from(root.querySelectorAll('[data-testid="message"]')).map(li => ({
 }}));
 """
 
+
+class MessageList:
+    """Reads a chat UI's messages with ``messages_script(root)``."""
+
+    def __init__(self, root: str) -> None:
+        self.script = messages_script(root)
+
+    def __call__(self, driver: Any) -> list[Message]:
+        return list(driver.execute_script(self.script))
+
+    def settled(self, driver: Any, original: str) -> Message | None:
+        """The message whose original text is ``original``, once it is no longer pending."""
+        for m in self(driver):
+            if m["original"] == original and not m["pending"]:
+                return m
+        return None
+

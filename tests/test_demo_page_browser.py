@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import Message, messages_script, wait
+from tests.browser import MessageList, wait
 
 # The browser_tools, base_url and browser fixtures.
 pytest_plugins = ["tests.browser"]
@@ -34,19 +34,8 @@ SHIPPING = "tem frete grátis?"
 XSS = "<img src=x onerror=alert(1)>"  # an alert would also fail every later driver call
 
 
-MESSAGES_JS = messages_script("document.querySelector('#messages')")
-
-
-def messages(driver: Any) -> list[Message]:
-    return list(driver.execute_script(MESSAGES_JS))
-
-
-def settled(driver: Any, original: str) -> Message | None:
-    """The message whose original text is ``original``, once it is no longer pending."""
-    for m in messages(driver):
-        if m["original"] == original and not m["pending"]:
-            return m
-    return None
+messages = MessageList("document.querySelector('#messages')")
+settled = messages.settled
 
 
 def join(driver: Any, base_url: str, name: str, lang: str, room: str) -> None:

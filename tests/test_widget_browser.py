@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import Message, messages_script, severe_logs, wait
+from tests.browser import MessageList, severe_logs, wait
 from tests.live import LiveServer, live_server
 
 try:
@@ -55,7 +55,6 @@ def base_url(gateway: LiveServer) -> str:
     return gateway.http
 
 
-MESSAGES_JS = messages_script(f"{HOST}.shadowRoot")
 
 
 def host_page(path: Path, base_url: str, room: str, **attrs: str) -> str:
@@ -84,15 +83,8 @@ def open_widget(driver: Any, url: str) -> Any:
     return driver.find_element(By.CSS_SELECTOR, "babelcast-chat")
 
 
-def messages(driver: Any) -> list[Message]:
-    return list(driver.execute_script(MESSAGES_JS))
-
-
-def settled(driver: Any, original: str) -> Message | None:
-    for m in messages(driver):
-        if m["original"] == original and not m["pending"]:
-            return m
-    return None
+messages = MessageList(f"{HOST}.shadowRoot")
+settled = messages.settled
 
 
 def shadow(driver: Any, css: str) -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +43,16 @@ class ServiceStats:
     errors: int = 0        # requests the engine failed on
     timeouts: int = 0      # callers whose deadline passed first
     shed: int = 0          # callers answered "overloaded" (queue full)
+
+
+async def translate_all(translate_one: Callable[..., Awaitable[Translation]], text: str,
+                        src: str, targets: Iterable[str],
+                        glossary: Glossary | None = None) -> dict[str, Translation]:
+    """``translate_one`` into every distinct target but ``src``, concurrently: the
+    ``translate`` of every translator (local service or remote)."""
+    langs = [t for t in dict.fromkeys(targets) if t != src]
+    results = await asyncio.gather(*(translate_one(text, src, t, glossary) for t in langs))
+    return dict(zip(langs, results, strict=True))
 
 
 class TranslationService:
@@ -80,10 +90,7 @@ class TranslationService:
     async def translate(self, text: str, src: str, targets: Iterable[str],
                         glossary: Glossary | None = None) -> dict[str, Translation]:
         """Translate ``text`` into every target (the source language itself is skipped)."""
-        langs = [t for t in dict.fromkeys(targets) if t != src]
-        results = await asyncio.gather(*(self.translate_one(text, src, t, glossary)
-                                         for t in langs))
-        return dict(zip(langs, results, strict=False))
+        return await translate_all(self.translate_one, text, src, targets, glossary)
 
     async def translate_one(self, text: str, src: str, tgt: str,
                             glossary: Glossary | None = None, *,
