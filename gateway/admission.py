@@ -31,14 +31,16 @@ class RateBuckets:
         self.rate = rate
         self.burst = burst
         self._refill_s = burst / rate
-        self._buckets: OrderedDict[Hashable, tuple[TokenBucket, float]] = OrderedDict()
+        self._buckets: OrderedDict[Hashable, TokenBucket] = OrderedDict()  # oldest use first
 
     def take(self, key: Hashable, now: float) -> bool:
         """Spend one of ``key``'s tokens if it has one."""
         self._forget_full(now)
-        entry = self._buckets.pop(key, None)
-        bucket = entry[0] if entry is not None else TokenBucket(self.rate, self.burst, now)
-        self._buckets[key] = (bucket, now)  # most recently used last
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = TokenBucket(self.rate, self.burst, now)
+        else:
+            self._buckets.move_to_end(key)
         return bucket.take(now)
 
     def __len__(self) -> int:
@@ -46,8 +48,8 @@ class RateBuckets:
 
     def _forget_full(self, now: float) -> None:
         while self._buckets:
-            _, last_used = next(iter(self._buckets.values()))
-            if now - last_used < self._refill_s:
+            oldest = next(iter(self._buckets.values()))
+            if now - oldest.last_used < self._refill_s:
                 return
             self._buckets.popitem(last=False)
 

@@ -303,6 +303,11 @@ class TokenBucket:
         self._tokens = float(burst)
         self._last = now
 
+    @property
+    def last_used(self) -> float:
+        """When ``take`` was last called (or the bucket made)."""
+        return self._last
+
     def take(self, now: float) -> bool:
         """Spend one token if there is one."""
         self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)

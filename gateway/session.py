@@ -73,7 +73,8 @@ class ViewerSession:
     async def _refuse(self, refusal: Refusal) -> None:
         """Answer the handshake with an HTTP error (the reason in a JSON body) instead of
         accepting; servers without the denial-response extension answer a bare 403."""
-        log.info("refused a WebSocket from %s: %s", self.ws.client, refusal.code)
+        # debug: a refused crowd must not flood the log; /metrics counts refusals.
+        log.debug("refused a WebSocket from %s: %s", self.ws.client, refusal.code)
         if "websocket.http.response" in self.ws.scope.get("extensions", {}):
             await self.ws.send_denial_response(JSONResponse(
                 {"error": {"code": refusal.code, "message": refusal.message}},
