@@ -256,7 +256,9 @@ class ViewerSession:
         assert conn is not None and room is not None
         info = conn.info
         if isinstance(frame, p.CommentIn):
-            if await self.gw.bus.is_muted(info.room, info.user_id):
+            # Hosts and moderators are never silenced: one rogue moderator cannot mute the
+            # host (there is no unmute yet).
+            if not self.role.moderates and await self.gw.bus.is_muted(info.room, info.user_id):
                 raise p.ProtocolError(p.MUTED, "you are muted in this room; your comment was "
                                       "not published", frame.client_id)
             msg = await self.gw.pipeline.submit(conn.info.room, conn.info.user,

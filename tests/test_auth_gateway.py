@@ -113,6 +113,10 @@ def test_hosts_and_moderators_moderate_and_a_ban_outlasts_reconnects(
     again = join(jwt_server, room, spam_token)
     assert act(again, {"type": "comment", "text": "buy more", "client_id": "s2"})["code"] == \
         "muted"
+    # A moderator cannot silence the host.
+    assert act(mod, {"type": "ban", "user_id": "host-1", "client_id": "b2"})["type"] == "ack"
+    assert act(h, {"type": "comment", "text": "welcome all", "client_id": "h1"})["type"] == \
+        "ack"
 
 
 def test_a_host_token_that_expired_during_the_session_no_longer_moderates(
