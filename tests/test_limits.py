@@ -194,3 +194,15 @@ def test_security_doc_states_the_current_defaults() -> None:
             assert text == expected, f"{name}: docs say {text!r}, the default is {expected!r}"
             checked += 1
     assert checked >= 12
+
+
+def test_open_admin_endpoints_are_logged_at_start(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="babelcast"), live_server(engine="none") as srv:
+        assert srv.put("/v1/rooms/r1/settings", json={"languages": ["en"]}).status_code == 200
+    assert any("--admin-key" in r.getMessage() and r.levelname == "WARNING"
+               for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="babelcast"), \
+            live_server(engine="none", admin_key="k" * 16):
+        pass
+    assert not [r for r in caplog.records if "--admin-key" in r.getMessage()]
