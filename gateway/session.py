@@ -48,6 +48,12 @@ class ViewerSession:
         self.role = Role.VIEWER  # checked for every frame: only hosts and moderators moderate
         self.rate_key: tuple[str, ...] = ()  # whose frame-rate bucket this connection spends
 
+    @property
+    def host(self) -> bool:
+        """Whether this connection's role moderates (host or moderator): the host-only frames
+        and the privileges of hosts (never muted, never shed) go by it."""
+        return self.role.moderates
+
     async def run(self) -> None:
         """Admit (or refuse, before accepting), then serve the connection until it closes."""
         ip = self.ws.client.host if self.ws.client else "unknown"
@@ -258,7 +264,7 @@ class ViewerSession:
         if isinstance(frame, p.CommentIn):
             # Hosts and moderators are never silenced: one rogue moderator cannot mute the
             # host (there is no unmute yet).
-            if not self.role.moderates and await self.gw.bus.is_muted(info.room, info.user_id):
+            if not self.host and await self.gw.bus.is_muted(info.room, info.user_id):
                 raise p.ProtocolError(p.MUTED, "you are muted in this room; your comment was "
                                       "not published", frame.client_id)
             msg = await self.gw.pipeline.submit(conn.info.room, conn.info.user,
