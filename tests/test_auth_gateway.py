@@ -103,7 +103,7 @@ def test_hosts_and_moderators_moderate_and_a_ban_outlasts_reconnects(
     mod = join(jwt_server, room, token(room, "mod-1", "Helper", "moderator"))
     spam_token = token(room, "spammer", "Spammer")
     spammer = join(jwt_server, room, spam_token)
-    bad = act(spammer, {"type": "comment", "text": "buy followers", "client_id": "s1"})["id"]
+    bad = act(spammer, {"type": "comment", "text": "visit my page", "client_id": "s1"})["id"]
     mod.expect_comment(bad)
     assert act(h, {"type": "delete", "id": bad, "client_id": "d1"})["type"] == "ack"
     assert mod.expect(lambda f: f["type"] == "deleted")["id"] == bad
@@ -111,7 +111,7 @@ def test_hosts_and_moderators_moderate_and_a_ban_outlasts_reconnects(
     spammer.close()
     # The user id is the token's sub, so the mute holds for the same user reconnecting.
     again = join(jwt_server, room, spam_token)
-    assert act(again, {"type": "comment", "text": "buy more", "client_id": "s2"})["code"] == \
+    assert act(again, {"type": "comment", "text": "visit it again", "client_id": "s2"})["code"] == \
         "muted"
     # A moderator cannot silence the host.
     assert act(mod, {"type": "ban", "user_id": "host-1", "client_id": "b2"})["type"] == "ack"
