@@ -17,13 +17,14 @@ from starlette.websockets import WebSocket
 
 from gateway import protocol as p
 from gateway import rest
-from gateway.admission import ConnectionAdmission, RateBuckets
+from gateway.admission import ConnectionAdmission
 from gateway.auth import RoomTokens
 from gateway.bus import Bus, MemoryBus
 from gateway.fanout import StallWatchdog
 from gateway.glossary_store import GlossaryStore
 from gateway.metrics import GatewayMetrics
 from gateway.pipeline import CommentPipeline
+from gateway.rate_limits import RateLimiter, rate_limiter
 from gateway.redis_bus import RedisBus
 from gateway.redis_stores import RedisGlossaryStore, RedisRoomSettingsStore
 from gateway.remote_translation import RemoteTranslator, TranslatorWorker
@@ -109,8 +110,10 @@ class Gateway:
         self.admission = ConnectionAdmission(
             settings.allowed_origin_list, settings.max_connections_per_ip,
             settings.connect_rate_per_ip, settings.connect_burst_per_ip)
-        # Keyed by user, not connection: reconnecting does not refill a user's bucket.
-        self.user_rates = RateBuckets(settings.rate_limit_per_s, settings.rate_limit_burst)
+        # Keyed by user, not connection: reconnecting does not refill a user's bucket; with
+        # Redis, reconnecting to another node does not either.
+        self.user_rates: RateLimiter = rate_limiter(url, settings.rate_limit_per_s,
+                                                    settings.rate_limit_burst, name="user")
         # Counters for /v1/stats.
         self.frames_dropped = 0
         self.direct_writes = 0
@@ -199,6 +202,7 @@ class Gateway:
             await self.translator.aclose()
         if self.service is not None:
             self.service.close()
+        await self.user_rates.close()
         await self.room_settings.close()
         await self.glossaries.close()
         if self.serves_viewers:

@@ -209,7 +209,6 @@ class ViewerSession:
     async def _read_loop(self) -> None:
         assert self.conn is not None
         s = self.gw.settings
-        loop = asyncio.get_running_loop()
         rates = self.gw.user_rates
         strikes = 0
         while True:
@@ -219,7 +218,7 @@ class ViewerSession:
             data = message.get("text")
             if data is None:
                 data = message.get("bytes", b"")
-            if not rates.take(self.rate_key, loop.time()):
+            if not await rates.take(self.rate_key):
                 strikes += 1
                 self.gw.rate_limited += 1
                 if strikes > s.rate_limit_strikes:
