@@ -114,6 +114,10 @@ class Gateway:
         # Redis, reconnecting to another node does not either.
         self.user_rates: RateLimiter = rate_limiter(url, settings.rate_limit_per_s,
                                                     settings.rate_limit_burst, name="user")
+        # POST /v1/translate spends model time: per client IP, shared like the user buckets.
+        self.translate_rates: RateLimiter | None = (
+            rate_limiter(url, settings.translate_rate_per_ip, settings.translate_burst_per_ip,
+                         name="translate") if settings.translate_rate_per_ip > 0 else None)
         # Counters for /v1/stats.
         self.frames_dropped = 0
         self.direct_writes = 0
@@ -203,6 +207,8 @@ class Gateway:
         if self.service is not None:
             self.service.close()
         await self.user_rates.close()
+        if self.translate_rates is not None:
+            await self.translate_rates.close()
         await self.room_settings.close()
         await self.glossaries.close()
         if self.serves_viewers:

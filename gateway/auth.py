@@ -120,8 +120,9 @@ class RoomTokens:
                            self._key, algorithm=ALGORITHM)
         return IssuedToken(token, expires_at)
 
-    def verify(self, token: str | None, room: str) -> RoomIdentity:
-        """The identity ``token`` grants in ``room``; ``TokenError`` if it grants none."""
+    def verify(self, token: str | None, room: str | None) -> RoomIdentity:
+        """The identity ``token`` grants in ``room`` (None: in the token's own room, for
+        endpoints that belong to no room); ``TokenError`` if it grants none."""
         if not token:
             raise TokenError(TokenProblem.MISSING, "this server needs a room token: connect "
                              "with ?token=<token from the platform that embeds the chat>")
@@ -145,7 +146,7 @@ class RoomTokens:
                                       claims.get("name"), claims.get("role"))
         except ValueError as exc:
             raise TokenError(TokenProblem.MALFORMED, f"not a valid room token: {exc}") from None
-        if checked["room"] != room:
+        if room is not None and checked["room"] != room:
             raise TokenError(TokenProblem.WRONG_ROOM, f"the token is for room "
                              f"{checked['room']!r}, not {room[:64]!r}")
         return RoomIdentity(room=checked["room"], user_id=checked["sub"], name=checked["name"],

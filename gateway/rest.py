@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hmac
 import json
+import math
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway import protocol as p
+from gateway.auth import TokenError
 from gateway.frames import comment_frame, needs_translation
 from gateway.metrics import CONTENT_TYPE
 from glossary import MAX_JSON_BYTES, GlossaryError, glossary_hits
@@ -29,18 +31,22 @@ MAX_TARGETS = 16
 class ApiError(Exception):
     """A request that cannot be served; rendered as ``{"error": {"code", "message"}}``."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.headers = headers
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+def _error(status: int, code: str, message: str,
+           headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status,
+                        headers=headers)
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return _error(exc.status, exc.code, exc.message)
+    return _error(exc.status, exc.code, exc.message, exc.headers)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -109,11 +115,46 @@ def require_admin(gw: Gateway, request: Request) -> None:
             return
         raise ApiError(403, "admin_disabled", "admin endpoints are disabled: this server runs "
                        "--auth jwt without an admin key; set --admin-key (BABELCAST_ADMIN_KEY)")
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
-                                                            s.admin_key.encode()):
+    if not _has_admin_key(gw, request):
         raise ApiError(401, "unauthorized", "this endpoint needs the admin key: send "
                        "'Authorization: Bearer <admin_key>'")
+
+
+def _bearer(request: Request) -> str | None:
+    """The credential of an ``Authorization: Bearer ...`` header, if there is one."""
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return given.strip() if scheme.lower() == "bearer" and given.strip() else None
+
+
+def _has_admin_key(gw: Gateway, request: Request) -> bool:
+    key, given = gw.settings.admin_key, _bearer(request)
+    return bool(key) and given is not None and hmac.compare_digest(given.encode(),
+                                                                   key.encode())
+
+
+async def check_translate_access(gw: Gateway, request: Request) -> None:
+    """``POST /v1/translate`` spends model time. The admin key (a platform's backend) passes
+    unlimited. Otherwise, with ``--auth jwt``, a valid room token of any room is needed
+    (``Authorization: Bearer``; 401 without), and every caller is limited per client IP
+    (``translate_rate_per_ip``; 429 with ``Retry-After``)."""
+    if _has_admin_key(gw, request):
+        return
+    if gw.tokens is not None:
+        given = _bearer(request)
+        if given is None:
+            raise ApiError(401, "unauthorized", "this server runs --auth jwt: send "
+                           "'Authorization: Bearer <room token>' (or the admin key)")
+        try:
+            gw.tokens.verify(given, None)
+        except TokenError as exc:
+            raise ApiError(401, exc.problem.value, exc.message) from None
+    limiter = gw.translate_rates
+    ip = request.client.host if request.client else "unknown"
+    if limiter is not None and not await limiter.take(("ip", ip)):
+        retry_s = max(1, math.ceil(1 / limiter.rate))
+        raise ApiError(429, "rate_limited", f"too many translation requests from your "
+                       f"address: at most {limiter.rate:g}/s (bursts of {limiter.burst}); "
+                       f"retry in {retry_s} s", headers={"Retry-After": str(retry_s)})
 
 
 def _health_routes(gw: Gateway) -> list[BaseRoute]:
@@ -209,6 +250,7 @@ def routes(gw: Gateway) -> list[BaseRoute]:
         return JSONResponse({"room": room, "lang": lang, "gap": gap, "messages": out})
 
     async def translate(request: Request) -> Response:
+        await check_translate_access(gw, request)
         data = await _json_body(request, MAX_TRANSLATE_BODY)
         if not isinstance(data, dict):
             raise ApiError(400, "invalid_body", 'body must be an object: {"text": ..., '

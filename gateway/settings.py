@@ -69,6 +69,9 @@ class Settings:
     max_connections_per_ip: int = 0  # open WebSockets per client IP; 0: no limit
     connect_rate_per_ip: float = 0.0  # new WebSockets per second per client IP; 0: no limit
     connect_burst_per_ip: int = 20  # ...with bursts of this many
+    # POST /v1/translate requests per second per client IP (the admin key is exempt); 0: none
+    translate_rate_per_ip: float = 2.0
+    translate_burst_per_ip: int = 20  # ...with bursts of this many
     # Fan-out
     send_queue_frames: int = 256  # per connection; the oldest frame is dropped when full
     stall_timeout_s: float = 10.0  # a send blocked this long closes the connection
@@ -148,6 +151,10 @@ class Settings:
                             "(0: no limit)")
         if self.connect_burst_per_ip <= 0:
             problems.append("connect_burst_per_ip must be > 0")
+        if self.translate_rate_per_ip < 0:
+            problems.append("translate_rate_per_ip must be >= 0 (0: no limit)")
+        if self.translate_burst_per_ip <= 0:
+            problems.append("translate_burst_per_ip must be > 0")
         for origin in self.allowed_origin_list:
             if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
                 problems.append(f"allowed_origins: {origin!r} is not an origin like "

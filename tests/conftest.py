@@ -16,7 +16,9 @@ _rooms = itertools.count(1)
 def server() -> Iterator[LiveServer]:
     """One gateway with default settings (real embedded models), shared by many tests.
     Tests use their own room, so they do not see each other's chat."""
-    with live_server(rate_limit_per_s=50.0, rate_limit_burst=50) as srv:
+    # Generous limits: many tests share this server's address and budgets.
+    with live_server(rate_limit_per_s=50.0, rate_limit_burst=50, translate_rate_per_ip=50.0,
+                     translate_burst_per_ip=200) as srv:
         yield srv
 
 

@@ -54,6 +54,8 @@ def test_admission_checks_origin_rate_and_count() -> None:
     ({"max_connections_per_ip": -1}, "max_connections_per_ip"),
     ({"connect_rate_per_ip": -1.0}, "connect_rate_per_ip"),
     ({"connect_burst_per_ip": 0}, "connect_burst_per_ip"),
+    ({"translate_rate_per_ip": -1.0}, "translate_rate_per_ip"),
+    ({"translate_burst_per_ip": 0}, "translate_burst_per_ip"),
     ({"allowed_origins": "shop.example.com"}, "scheme://host"),
     ({"allowed_origins": "https://shop.example.com/path"}, "no path"),
 ])

@@ -117,3 +117,13 @@ def test_anonymous_rate_limit_follows_address_and_name_to_another_node(
         again = b.viewer(room, "en", "Ana")
         again.send({"type": "ping", "client_id": "x"})
         assert again.expect_error()["code"] == "rate_limited"
+
+
+def test_translate_budget_of_an_address_is_shared_by_nodes(redis_url: str) -> None:
+    settings = {"engine": "none", "redis_url": redis_url, "translate_rate_per_ip": 0.001,
+                "translate_burst_per_ip": 2}
+    request = {"text": "hello", "source": "en", "targets": ["en"]}
+    with live_server(**settings) as a, live_server(**settings) as b:
+        assert [a.post("/v1/translate", json=request).status_code for _ in range(2)] == [200, 200]
+        r = b.post("/v1/translate", json=request)
+        assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"
