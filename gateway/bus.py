@@ -116,6 +116,10 @@ class Bus(ABC):
         """Mute ``user_id`` in ``room``: their later comments are refused."""
 
     @abstractmethod
+    async def unmute(self, room: str, user_id: str) -> None:
+        """Lift the mute of ``user_id`` in ``room`` (nothing happens if there was none)."""
+
+    @abstractmethod
     async def is_muted(self, room: str, user_id: str) -> bool:
         """Whether ``user_id`` is muted in ``room``."""
 
@@ -233,6 +237,11 @@ class MemoryBus(Bus):
 
     async def mute(self, room: str, user_id: str) -> None:
         self._room(room).muted.add(user_id)
+
+    async def unmute(self, room: str, user_id: str) -> None:
+        log = self._rooms.get(room)
+        if log is not None:
+            log.muted.discard(user_id)
 
     async def is_muted(self, room: str, user_id: str) -> bool:
         log = self._rooms.get(room)

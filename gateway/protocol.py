@@ -44,7 +44,7 @@ UNAVAILABLE = "unavailable"
 NOT_FOUND = "not_found"
 MUTED = "muted"
 
-HOST_ONLY_TYPES = frozenset({"delete", "ban", "pin"})
+HOST_ONLY_TYPES = frozenset({"delete", "ban", "unban", "pin"})
 _ROOM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _MAX_CLIENT_ID = 64
 _MAX_USER_ID = 64
@@ -155,7 +155,15 @@ class BanIn:
     client_id: str | None
 
 
-ClientFrame = CommentIn | SetLangIn | PingIn | DeleteIn | PinIn | BanIn
+@dataclass(frozen=True)
+class UnbanIn:
+    """Host action: lift the mute of ``user_id`` in the room."""
+
+    user_id: str
+    client_id: str | None
+
+
+ClientFrame = CommentIn | SetLangIn | PingIn | DeleteIn | PinIn | BanIn | UnbanIn
 
 
 def strip_controls(text: str) -> str:
@@ -218,7 +226,7 @@ def _parse_host_frame(kind: str, obj: dict[str, Any], client_id: str | None) -> 
     if not isinstance(user_id, str) or not 1 <= len(user_id) <= _MAX_USER_ID:
         raise ProtocolError(INVALID_FIELD, f"'user_id' must be a string of 1-{_MAX_USER_ID} "
                             "characters (a comment's user_id)", client_id)
-    return BanIn(user_id, client_id)
+    return BanIn(user_id, client_id) if kind == "ban" else UnbanIn(user_id, client_id)
 
 
 def validate_message_id(value: Any, client_id: str | None = None) -> int:

@@ -300,6 +300,10 @@ class RedisBus(Bus):
     async def mute(self, room: str, user_id: str) -> None:
         await self._retrying("mute", lambda: self._redis.sadd(self._k(room, "muted"), user_id))
 
+    async def unmute(self, room: str, user_id: str) -> None:
+        await self._retrying("unmute",
+                             lambda: self._redis.srem(self._k(room, "muted"), user_id))
+
     async def is_muted(self, room: str, user_id: str) -> bool:
         return bool(await self._retrying(
             "is_muted", lambda: self._redis.sismember(self._k(room, "muted"), user_id)))

@@ -262,7 +262,7 @@ class ViewerSession:
         info = conn.info
         if isinstance(frame, p.CommentIn):
             # Hosts and moderators are never silenced: one rogue moderator cannot mute the
-            # host (there is no unmute yet).
+            # host.
             if not self.host and await self.gw.bus.is_muted(info.room, info.user_id):
                 raise p.ProtocolError(p.MUTED, "you are muted in this room; your comment was "
                                       "not published", frame.client_id)
@@ -291,6 +291,9 @@ class ViewerSession:
             self._ack(frame.client_id, None if frame.id is None else str(frame.id))
         elif isinstance(frame, p.BanIn):
             await self.gw.bus.mute(info.room, frame.user_id)
+            self._ack(frame.client_id, frame.user_id)
+        elif isinstance(frame, p.UnbanIn):
+            await self.gw.bus.unmute(info.room, frame.user_id)
             self._ack(frame.client_id, frame.user_id)
 
     def _ack(self, client_id: str | None, target: str | None) -> None:

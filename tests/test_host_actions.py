@@ -1,4 +1,4 @@
-"""Host actions over real WebSockets: delete, pin and ban (mute), on one node and across two
+"""Host actions over real WebSockets: delete, pin, ban (mute) and unban, on one node and across two
 nodes sharing Redis; the role=host/host_key stopgap; clear errors for bad targets."""
 
 from __future__ import annotations
@@ -126,11 +126,30 @@ def test_muted_user_is_refused_and_nobody_receives_it(hosted: LiveServer, room: 
     assert "buy followers now" not in json.dumps(hosted.get(f"/v1/rooms/{room}/history").json())
 
 
+def test_unban_lifts_the_mute(hosted: LiveServer, room: str) -> None:
+    h = host(hosted, room)
+    troll = hosted.viewer(room, "en", "Troll")
+    other = hosted.viewer(room, "pt", "Ana")
+    uid = troll.welcome["you"]["user_id"]
+    act(h, {"type": "ban", "user_id": uid, "client_id": "b1"})
+    troll.comment("buy followers now", client_id="t1")
+    assert troll.expect_error()["code"] == "muted"
+
+    assert act(h, {"type": "unban", "user_id": uid, "client_id": "u1"}) == {
+        "type": "ack", "client_id": "u1", "id": uid}
+    mid = posted(troll, "sorry, I love this lipstick", "t2")
+    for v in (h, other):
+        assert v.expect_comment(mid)["user_id"] == uid
+    # Unbanning someone who is not muted is acknowledged and changes nothing.
+    assert act(h, {"type": "unban", "user_id": "u-nobody", "client_id": "u2"})["type"] == "ack"
+
+
 def test_viewers_are_still_forbidden(hosted: LiveServer, room: str) -> None:
     v = hosted.viewer(room, "en", "Bob")
     mid = posted(v, "hello there", "c1")
     for frame in ({"type": "delete", "id": mid}, {"type": "pin", "id": mid},
-                  {"type": "ban", "user_id": v.welcome["you"]["user_id"]}):
+                  {"type": "ban", "user_id": v.welcome["you"]["user_id"]},
+                  {"type": "unban", "user_id": v.welcome["you"]["user_id"]}):
         err = act(v, frame | {"client_id": "x"})
         assert err["code"] == "forbidden"
     assert [f["id"] for f in hosted.viewer(room).welcome["history"]] == [mid]
@@ -145,6 +164,7 @@ def test_viewers_are_still_forbidden(hosted: LiveServer, room: str) -> None:
     ({"type": "ban", "user_id": ""}, "invalid_field", "'user_id'"),
     ({"type": "ban", "user_id": "u" * 65}, "invalid_field", "'user_id'"),
     ({"type": "ban", "user_id": 5}, "invalid_field", "'user_id'"),
+    ({"type": "unban"}, "invalid_field", "'user_id'"),
     ({"type": "delete", "id": "999"}, "not_found", "999"),
     ({"type": "pin", "id": "999"}, "not_found", "999"),
 ])

@@ -87,5 +87,8 @@ def test_delete_pin_and_mute() -> None:
         await bus.mute("r", "u-1")
         assert await bus.is_muted("r", "u-1") and not await bus.is_muted("r", "u-2")
         assert not await bus.is_muted("other", "u-1")
+        await bus.unmute("r", "u-1")
+        await bus.unmute("other", "u-1")  # never muted, unknown room: nothing happens
+        assert not await bus.is_muted("r", "u-1")
 
     asyncio.run(run())

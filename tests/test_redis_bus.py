@@ -70,6 +70,8 @@ def test_delete_pin_and_mute_are_shared_and_delivered(redis_url: str) -> None:
             assert events[4] == MessageDeleted("r", 2) and events[5] == PinChanged("r", None)
             await a.mute("r", "u-9")
             assert await b.is_muted("r", "u-9") and not await b.is_muted("r", "u-1")
+            await b.unmute("r", "u-9")
+            assert not await a.is_muted("r", "u-9")
         finally:
             await a.close()
             await b.close()
