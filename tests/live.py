@@ -240,3 +240,12 @@ class Viewer:
 
     def close(self) -> None:
         self.ws.close()
+
+
+def exhaust_rate_limit(v: Viewer, burst: int) -> None:
+    """Spend a user's ``burst`` frames (pings), then see the next one rate-limited."""
+    for i in range(burst):
+        v.send({"type": "ping", "client_id": f"p{i}"})
+        v.expect(lambda f, i=i: f["type"] == "pong" and f["client_id"] == f"p{i}")
+    v.send({"type": "ping", "client_id": "over"})
+    assert v.expect_error()["code"] == "rate_limited"

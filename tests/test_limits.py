@@ -11,7 +11,7 @@ from websockets.sync.client import connect
 from gateway.admission import ConnectionAdmission, RateBuckets
 from gateway.auth import RoomTokens
 from gateway.settings import Settings, SettingsError
-from tests.live import LiveServer, Viewer, live_server
+from tests.live import LiveServer, Viewer, exhaust_rate_limit, live_server
 
 SECRET = "k" * 40
 SHOP = "https://shop.example.com"
@@ -113,22 +113,13 @@ def test_connection_rate_per_ip(room: str) -> None:
         assert "babelcast_handshakes_refused_total 2.0" in srv.get("/metrics").text
 
 
-def _exhaust(v: Viewer, burst: int) -> None:
-    """Spend ``burst`` frames, then see the next one rate-limited."""
-    for i in range(burst):
-        v.send({"type": "ping", "client_id": f"p{i}"})
-        v.expect(lambda f, i=i: f["type"] == "pong" and f["client_id"] == f"p{i}")
-    v.send({"type": "ping", "client_id": "over"})
-    assert v.expect_error()["code"] == "rate_limited"
-
-
 def test_rate_limit_follows_the_user_across_reconnects(room: str) -> None:
     tokens = RoomTokens(SECRET)
     with live_server(engine="none", auth="jwt", jwt_secret=SECRET, rate_limit_per_s=0.001,
                      rate_limit_burst=3) as srv:
         tok = tokens.issue(room, "user-1", "Ana", "viewer", 600).token
         first = srv.viewer(room, query=f"lang=en&token={tok}")
-        _exhaust(first, 3)
+        exhaust_rate_limit(first, 3)
         first.close()
         again = srv.viewer(room, query=f"lang=en&token={tok}")
         again.send({"type": "ping", "client_id": "after-reconnect"})
@@ -144,7 +135,7 @@ def test_rate_limit_follows_the_user_across_reconnects(room: str) -> None:
 def test_anonymous_rate_limit_is_by_address_and_name(room: str) -> None:
     with live_server(engine="none", rate_limit_per_s=0.001, rate_limit_burst=3) as srv:
         first = srv.viewer(room, "en", "Ana")
-        _exhaust(first, 3)
+        exhaust_rate_limit(first, 3)
         first.close()
         again = srv.viewer(room, "en", "Ana")
         again.send({"type": "ping", "client_id": "x"})

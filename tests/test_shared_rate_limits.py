@@ -10,7 +10,7 @@ import redis
 
 from gateway.auth import RoomTokens
 from gateway.rate_limits import MemoryRateLimiter, RedisRateLimiter
-from tests.live import Viewer, live_server
+from tests.live import exhaust_rate_limit, live_server
 from tests.redis_server import RedisServer
 
 SECRET = "k" * 40
@@ -78,14 +78,6 @@ def test_memory_limiter_is_per_process() -> None:
     asyncio.run(run())
 
 
-def _exhaust(v: Viewer, burst: int) -> None:
-    for i in range(burst):
-        v.send({"type": "ping", "client_id": f"p{i}"})
-        v.expect(lambda f, i=i: f["type"] == "pong" and f["client_id"] == f"p{i}")
-    v.send({"type": "ping", "client_id": "over"})
-    assert v.expect_error()["code"] == "rate_limited"
-
-
 def test_rate_limit_follows_the_user_to_another_node(redis_url: str, room: str) -> None:
     tokens = RoomTokens(SECRET)
     settings = {"engine": "none", "redis_url": redis_url, "rate_limit_per_s": 0.001,
@@ -94,7 +86,7 @@ def test_rate_limit_follows_the_user_to_another_node(redis_url: str, room: str) 
             live_server(**settings, auth="jwt", jwt_secret=SECRET) as b:
         tok = tokens.issue(room, "user-1", "Ana", "viewer", 600).token
         first = a.viewer(room, query=f"lang=en&token={tok}")
-        _exhaust(first, 3)
+        exhaust_rate_limit(first, 3)
         first.close()
         again = b.viewer(room, query=f"lang=en&token={tok}")
         again.send({"type": "ping", "client_id": "on-b"})
@@ -112,7 +104,7 @@ def test_anonymous_rate_limit_follows_address_and_name_to_another_node(
                 "rate_limit_burst": 3}
     with live_server(**settings) as a, live_server(**settings) as b:
         first = a.viewer(room, "en", "Ana")
-        _exhaust(first, 3)
+        exhaust_rate_limit(first, 3)
         first.close()
         again = b.viewer(room, "en", "Ana")
         again.send({"type": "ping", "client_id": "x"})
