@@ -9,11 +9,14 @@ is still limited. Its keys (``{p}`` is the key prefix shared with ``RedisBus``):
 
 Degraded mode: when Redis does not answer within ``timeout_s`` the limiter falls back to a
 bucket of this node's own (the limit holds per node, as without Redis) and tries Redis again
-after ``retry_s``. A Redis outage therefore never blocks or refuses frames by itself.
+after ``retry_s``. A Redis outage therefore never blocks or refuses frames by itself. Likewise,
+when ``max_in_flight`` checks are already waiting on Redis (a burst), a further check uses the
+node's bucket at once instead of queueing behind them (counted in ``busy``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -79,7 +82,8 @@ class RedisRateLimiter(RateLimiter):
     """Buckets in Redis shared by every node; ``name`` separates limiters on one Redis."""
 
     def __init__(self, url: str, rate: float, burst: int, *, name: str, prefix: str = "bc",
-                 timeout_s: float = 0.25, retry_s: float = 1.0) -> None:
+                 timeout_s: float = 0.25, retry_s: float = 1.0,
+                 max_in_flight: int = 64) -> None:
         self.url = url
         self.rate = rate
         self.burst = burst
@@ -87,10 +91,12 @@ class RedisRateLimiter(RateLimiter):
         self.prefix = prefix
         self.retry_s = retry_s
         self.degraded = False
+        self.busy = 0  # checks answered by the node's bucket because Redis had enough queued
         # Short timeouts and its own pool: a frame must not wait on a hung Redis for long.
         pool = aioredis.BlockingConnectionPool.from_url(
-            url, max_connections=64, timeout=timeout_s, socket_timeout=timeout_s,
+            url, max_connections=max_in_flight, timeout=timeout_s, socket_timeout=timeout_s,
             socket_connect_timeout=timeout_s)
+        self._slots = asyncio.Semaphore(max_in_flight)
         self._redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
         self._take = self._redis.register_script(_TAKE)
         self._local = MemoryRateLimiter(rate, burst)  # while Redis is away
@@ -106,8 +112,12 @@ class RedisRateLimiter(RateLimiter):
         now = time.monotonic()
         if self.degraded and now < self._retry_at:
             return await self._local.take(key)
+        if self._slots.locked():
+            self.busy += 1
+            return await self._local.take(key)
         try:
-            ok = await self._take(keys=[self.key(key)], args=[self.rate, self.burst])
+            async with self._slots:
+                ok = await self._take(keys=[self.key(key)], args=[self.rate, self.burst])
         except (RedisError, OSError) as exc:
             if not self.degraded:
                 log.warning("Redis at %s failed during a %s rate-limit check (%s); limits are "

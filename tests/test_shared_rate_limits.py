@@ -39,6 +39,21 @@ def test_nodes_spend_one_bucket_and_keys_expire(redis_url: str) -> None:
     asyncio.run(run())
 
 
+def test_a_burst_beyond_the_checks_in_flight_uses_the_nodes_bucket(redis_url: str) -> None:
+    async def run() -> None:
+        limiter = RedisRateLimiter(redis_url, rate=0.001, burst=1, name="user", max_in_flight=1)
+        try:
+            # The first check waits on Redis; the second, meanwhile, does not queue behind it.
+            first, second = await asyncio.gather(limiter.take(("a",)), limiter.take(("b",)))
+            assert first and second and limiter.busy == 1 and not limiter.degraded
+            # The shared bucket of "a" is spent; "b" spent only the node's.
+            assert not await limiter.take(("a",)) and await limiter.take(("b",))
+        finally:
+            await limiter.close()
+
+    asyncio.run(run())
+
+
 def test_keys_do_not_collide_on_separators() -> None:
     limiter = RedisRateLimiter("redis://127.0.0.1:1/0", 1.0, 1, name="user")
     assert (limiter.key(("anonymous", "r", "::1", "a:b"))
