@@ -170,7 +170,7 @@ class InsightsWindow:
             for mood, cues in self._cues(m, host_lang).items():
                 if cues:
                     scores[mood] += 1  # a comment counts once per mood, however many cues
-                    cue_counts[mood].update(cues)
+                    cue_counts[mood].update(sorted(cues))  # ties in a stable order
         complete = not (history_full and bool(messages) and messages[0].ts > start)
         return RoomInsights(
             room=room, window_s=self.window_s, now=now, viewers=dict(viewers),
