@@ -9,7 +9,6 @@ made this way).
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from collections.abc import Callable, Iterator
@@ -18,7 +17,16 @@ from typing import Any
 
 import pytest
 
-from tests.browser import MessageList, severe_logs, wait
+from tests.browser import (
+    HOST,
+    MessageList,
+    host_page,
+    open_widget,
+    say,
+    severe_logs,
+    shadow,
+    wait,
+)
 from tests.live import LiveServer, live_server
 
 try:
@@ -37,7 +45,6 @@ SHIPPING = "tem frete grátis?"
 XSS = "<img src=x onerror=alert(1)>"  # an alert would also fail every later driver call
 WHILE_AWAY = "obrigada pela live 😍"
 
-HOST = "document.querySelector('babelcast-chat')"
 HOST_KEY = "secret"
 DOOMED = "this comment will be deleted"
 
@@ -55,49 +62,8 @@ def base_url(gateway: LiveServer) -> str:
     return gateway.http
 
 
-
-
-def host_page(path: Path, base_url: str, room: str, **attrs: str) -> str:
-    """A customer's page: one script tag and one element, in a phone-width column."""
-    attr_text = " ".join(f"{k}={json.dumps(v)}" for k, v in {"room": room, **attrs}.items())
-    path.write_text(f"""<!doctype html>
-<html><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>host page</title>
-<style>
-  body {{ margin: 0; padding: 8px; background: #f3f4f8; }}
-  babelcast-chat {{ --babelcast-accent: #c2185b; --babelcast-height: 560px; }}
-</style>
-<script src="{base_url}/widget.js"></script>
-</head><body>
-<babelcast-chat {attr_text}></babelcast-chat>
-</body></html>
-""", encoding="utf-8")
-    return path.as_uri()
-
-
-def open_widget(driver: Any, url: str) -> Any:
-    driver.get(url)
-    wait(driver, "the widget to connect", lambda d: d.execute_script(
-        f"return {HOST}.getAttribute('data-status')") == "connected")
-    return driver.find_element(By.CSS_SELECTOR, "babelcast-chat")
-
-
 messages = MessageList(f"{HOST}.shadowRoot")
 settled = messages.settled
-
-
-def shadow(driver: Any, css: str) -> Any:
-    return driver.find_element(By.CSS_SELECTOR, "babelcast-chat").shadow_root.find_element(
-        By.CSS_SELECTOR, css)
-
-
-def say(driver: Any, text: str) -> None:
-    box = shadow(driver, '[data-testid="input"]')
-    box.send_keys(text)
-    assert shadow(driver, '[data-testid="count"]').text == f"{len(text)} / 500"
-    box.send_keys(Keys.ENTER)
-    wait(driver, "the send box to clear", lambda d: box.get_attribute("value") == "")
 
 
 def test_two_widgets_chat_across_languages(base_url: str, browser: Callable[..., Any],

@@ -14,10 +14,6 @@
   const { el, testid, langName, isId, cmpId, normalizeLang } = Chat.helpers;
   const INSIGHTS_EVERY_MS = 2000;
   const NOTICE_SHOW_MS = 6000;
-  const MOOD_LABEL = {
-    excitement: "🔥 excitement", curiosity: "🤔 curiosity", hesitation: "😕 hesitation",
-    mixed: "mixed", calm: "calm",
-  };
 
   const params = new URLSearchParams(location.search);
   const room = decodeURIComponent(location.pathname.split("/")[2] || "demo");
@@ -289,7 +285,7 @@
       + (c.complete ? "" : " or more");
     ui.questions.textContent = String(data.questions);
     const scores = data.mood.scores;
-    ui.mood.textContent = `${MOOD_LABEL[data.mood.dominant] || data.mood.dominant} · `
+    ui.mood.textContent = `${data.mood.dominant} — `
       + Object.keys(scores).map((m) => `${m} ${scores[m]}`).join(" · ");
     ui.mood.dataset.mood = data.mood.dominant;
     const top = Math.max(1, ...c.per_minute);
