@@ -34,6 +34,7 @@ from tests.live import LiveServer, live_server
 try:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
 except ImportError:  # pragma: no cover - depends on the environment
     pass  # the browser_tools fixture skips (or fails under CI) before these are used
 
@@ -184,6 +185,18 @@ def test_console_queue_actions_and_insights(gateway: LiveServer, base_url: str,
     # The refused comment is given back to the box, to keep or discard.
     assert shadow(pt, '[data-testid="input"]').get_attribute("value") == AFTER_MUTE
     assert all(m["original"] != AFTER_MUTE for m in chat_messages(console))
+
+    # The host switches the chat to Portuguese in place (same socket): the list and the queue
+    # are redrawn in Portuguese.
+    console.execute_script(f"window.socketBefore = {HOST}._s.ws")
+    picker = console.find_element(By.CSS_SELECTOR, "babelcast-chat").shadow_root.find_element(
+        By.CSS_SELECTOR, '[data-testid="lang"]')
+    Select(picker).select_by_value("pt")
+    switched = wait(console, "the queue in Portuguese", lambda d: (
+        q := queue(d))["open"] and q["open"][0]["text"] == ASKED_NO_MARK and q)
+    assert switched["open"][0]["lang"] == "pt" and switched["count"] == "1"
+    assert [m["text"] for m in chat_messages(console)] == [ASKED, ASKED_NO_MARK]
+    assert console.execute_script(f"return window.socketBefore === {HOST}._s.ws")
     for driver in (console, pt):
         assert not severe_logs(driver)
 

@@ -14,6 +14,7 @@
   const { el, testid, langName, isId, cmpId, normalizeLang } = Chat.helpers;
   const INSIGHTS_EVERY_MS = 2000;
   const NOTICE_SHOW_MS = 6000;
+  const MAX_FRAMES = 1000;
 
   const params = new URLSearchParams(location.search);
   const room = decodeURIComponent(location.pathname.split("/")[2] || "demo");
@@ -84,7 +85,10 @@
 
   /** The widget calls this after rendering each message: highlight and host actions. */
   function decorate(li, f) {
+    state.frames.delete(f.id);
     state.frames.set(f.id, f);
+    // The widget keeps a few hundred messages; forget the frames of those it dropped.
+    while (state.frames.size > MAX_FRAMES) state.frames.delete(state.frames.keys().next().value);
     li.setAttribute("part", f.question ? "message question" : "message");
     let bar = li.querySelector(".host-actions");
     if (!state.host) {
