@@ -3,7 +3,8 @@
 Without chromium, chromedriver or the ``selenium`` package the browser tests are skipped,
 except under CI (``CI`` set), where they fail so that a broken image cannot pass silently.
 selenium-manager never runs: the driver and the browser are given by path, so nothing is
-downloaded. Test modules get the fixtures (``browser_tools``, ``base_url``, ``browser``) with::
+downloaded. Test modules get the fixtures (``browser_tools``, ``gateway``, ``base_url``,
+``browser``) with::
 
     pytest_plugins = ["tests.browser"]
 
@@ -21,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.live import live_server
+from tests.live import LiveServer, live_server
 
 try:
     from selenium import webdriver
@@ -36,6 +37,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 HOST = "document.querySelector('babelcast-chat')"  # the widget element, in page scripts
+HOST_KEY = "browser-host-key"  # the gateway fixture's --host-key
 WAIT_S = 20.0  # the longest any single UI condition may take (translation included)
 
 
@@ -58,10 +60,17 @@ def browser_tools() -> None:
 
 
 @pytest.fixture(scope="module")
-def base_url(browser_tools: None) -> Iterator[str]:
-    """The real gateway (real models) served by uvicorn on a free loopback port."""
-    with live_server() as server:
-        yield server.http
+def gateway(browser_tools: None) -> Iterator[LiveServer]:
+    """The real gateway (real models) served by uvicorn on a free loopback port, with
+    ``HOST_KEY`` as its host key so that tests can act as the host."""
+    with live_server(host_key=HOST_KEY) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def base_url(gateway: LiveServer) -> str:
+    """The gateway's http:// origin."""
+    return gateway.http
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import pytest
 
 from tests.browser import (
     HOST,
+    HOST_KEY,
     MessageList,
     host_page,
     open_widget,
@@ -29,7 +30,7 @@ from tests.browser import (
     shadow,
     wait,
 )
-from tests.live import LiveServer, live_server
+from tests.live import LiveServer
 
 try:
     from selenium.webdriver.common.by import By
@@ -38,12 +39,11 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     pass  # the browser_tools fixture skips (or fails under CI) before these are used
 
-# The browser_tools, base_url and browser fixtures.
+# The browser_tools, gateway, base_url and browser fixtures.
 pytest_plugins = ["tests.browser"]
 
 pytestmark = pytest.mark.e2e
 
-KEY = "console-key"
 ASKED = "Qual é o preço do frete para o Brasil?"
 ASKED_NO_MARK = "quanto custa o Glow Kit"
 PRAISE = "adorei o Glow Kit 😍"
@@ -52,19 +52,6 @@ ARABIC = "هل يوجد شحن إلى مصر؟"
 
 WIDGET = f"{HOST}.shadowRoot"
 chat_messages = MessageList(WIDGET)
-
-
-@pytest.fixture(scope="module")
-def gateway(browser_tools: None) -> Iterator[LiveServer]:
-    """The real gateway (real models), with a host key for the console."""
-    with live_server(host_key=KEY) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def base_url(gateway: LiveServer) -> str:
-    """Overrides tests.browser's: the same kind of gateway, but the host-enabled one."""
-    return gateway.http
 
 
 def save_artifact(png: bytes, name: str, tmp_path: Path) -> None:
@@ -112,7 +99,7 @@ def test_console_queue_actions_and_insights(gateway: LiveServer, base_url: str,
     assert gateway.put(f"/v1/rooms/{room}/settings",
                        json={"glossary": "console-brand"}).status_code == 200
     console = browser(lang="en-US", size=(1200, 820))
-    console.get(f"{base_url}/host/{room}?key={KEY}&lang=en&name=Host")
+    console.get(f"{base_url}/host/{room}?key={HOST_KEY}&lang=en&name=Host")
     wait(console, "the console's chat to connect", lambda d: d.execute_script(
         f"return {HOST}.getAttribute('data-status')") == "connected")
     assert text_of(console, "console-room") == room

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import pytest
 
 from tests.browser import (
     HOST,
+    HOST_KEY,
     MessageList,
     host_page,
     open_widget,
@@ -27,7 +28,7 @@ from tests.browser import (
     shadow,
     wait,
 )
-from tests.live import LiveServer, live_server
+from tests.live import LiveServer
 
 try:
     from selenium.webdriver.common.by import By
@@ -35,7 +36,7 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     pass  # the browser_tools fixture skips (or fails under CI) before these are used
 
-# The browser_tools, base_url and browser fixtures.
+# The browser_tools, gateway, base_url and browser fixtures.
 pytest_plugins = ["tests.browser"]
 
 pytestmark = pytest.mark.e2e
@@ -45,21 +46,7 @@ SHIPPING = "tem frete grátis?"
 XSS = "<img src=x onerror=alert(1)>"  # an alert would also fail every later driver call
 WHILE_AWAY = "obrigada pela live 😍"
 
-HOST_KEY = "secret"
 DOOMED = "this comment will be deleted"
-
-
-@pytest.fixture(scope="module")
-def gateway(browser_tools: None) -> Iterator[LiveServer]:
-    """The real gateway (real models), with a host key so tests can act as the host."""
-    with live_server(host_key=HOST_KEY) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def base_url(gateway: LiveServer) -> str:
-    """Overrides tests.browser's: the same kind of gateway, but the host-enabled one."""
-    return gateway.http
 
 
 messages = MessageList(f"{HOST}.shadowRoot")
