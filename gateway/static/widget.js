@@ -851,7 +851,10 @@ textarea:focus, select:focus, button:focus-visible {
     }
   }
 
-  // Building blocks for pages built on the widget (host.js), so they are not copied there.
-  BabelcastChat.helpers = Object.freeze({ el, testid, langName, isId, cmpId, normalizeLang });
+  // Building blocks for pages built on the widget (host.js, the demo page's app.js), so they
+  // are not copied there.
+  BabelcastChat.helpers = Object.freeze({
+    el, testid, langName, isId, cmpId, normalizeLang, browserLang, LANGUAGES,
+  });
   customElements.define("babelcast-chat", BabelcastChat);
 })();
