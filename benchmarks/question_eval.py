@@ -4,7 +4,9 @@ punctuation-only baseline, on a small hand-labelled multilingual chat set.
     python benchmarks/question_eval.py              # markdown tables
     python benchmarks/question_eval.py --errors     # also list every miss and false alarm
 
-Data: benchmarks/data/questions.tsv (lang, is_question, text). Each comment goes through the
+Data: benchmarks/data/questions.tsv (lang, is_question, text), written together with the
+rules, and benchmarks/data/questions_fresh.tsv, written after the rules were frozen and never
+used to change them (each gets its own table). Each comment goes through the
 gateway's real path: language ID (``langid.Detector`` with the viewer's declared language, as
 in ``CommentPipeline``), then ``gateway.questions.QuestionDetector``. Systems:
 
@@ -29,6 +31,7 @@ from langid import Detector
 from translation import EmbeddedEngine
 
 DATA = Path(__file__).parent / "data" / "questions.tsv"
+FRESH = Path(__file__).parent / "data" / "questions_fresh.tsv"  # scored once, never tuned on
 
 
 @dataclass(frozen=True)
@@ -81,22 +84,32 @@ class Score:
         return 2 * p * r / (p + r) if p + r else 0.0
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--errors", action="store_true", help="list misses and false alarms")
-    args = parser.parse_args()
-    rows = load()
-    langid = Detector()
-    questions = QuestionDetector()
-    engine = EmbeddedEngine()
-    detected = [langid.detect(r.text, r.lang).lang for r in rows]
-    # English translations where an engine covers the pair (the embedded one: pt -> en).
-    english: list[str | None] = [None] * len(rows)
-    todo = [i for i, lang in enumerate(detected) if engine.supports(lang, "en")]
-    if todo:
-        for i, text in zip(todo, engine.translate_batch([rows[i].text for i in todo],
-                                                        "pt", "en"), strict=True):
-            english[i] = text
+class Judge:
+    """Language ID, translation to English and the three systems, loaded once."""
+
+    def __init__(self) -> None:
+        self.langid = Detector()
+        self.questions = QuestionDetector()
+        self.engine = EmbeddedEngine()
+
+    def prepare(self, rows: list[Row]) -> tuple[list[str], list[str | None]]:
+        """Detected language and English translation (where an engine covers it) per row."""
+        detected = [self.langid.detect(r.text, r.lang).lang for r in rows]
+        english: list[str | None] = [None] * len(rows)
+        for src in sorted(set(detected)):
+            todo = [i for i, lang in enumerate(detected)
+                    if lang == src and self.engine.supports(lang, "en")]
+            if todo:
+                done = self.engine.translate_batch([rows[i].text for i in todo], src, "en")
+                for i, text in zip(todo, done, strict=True):
+                    english[i] = text
+        return detected, english
+
+
+def evaluate(judge: Judge, title: str, rows: list[Row], show_errors: bool) -> None:
+    """Print the table of one data set."""
+    detected, english = judge.prepare(rows)
+    questions = judge.questions
     systems: dict[str, Callable[[int], bool]] = {
         "punctuation": lambda i: has_question_mark(rows[i].text),
         "rules": lambda i: questions.is_question(rows[i].text, detected[i]),
@@ -120,15 +133,14 @@ def main() -> None:
             questions.detect(row.text, detected[i], english[i])
     per_call_us = (time.perf_counter() - started) / (20 * len(rows)) * 1e6
 
-    counts = {lang: (sum(r.question for r in rows if r.lang == lang),
-                     sum(not r.question for r in rows if r.lang == lang)) for lang in langs}
+    print(f"### {title}\n")
     print(f"{len(rows)} comments ({sum(r.question for r in rows)} questions, "
           f"{sum(not r.question for r in rows)} not), {len(langs)} languages\n")
     print("| lang | q / not | punctuation P / R | rules P / R | rules+en P / R |")
     print("|---|---:|---:|---:|---:|")
     for lang in [*langs, "all"]:
-        q, n = counts.get(lang, (sum(r.question for r in rows), sum(not r.question
-                                                                     for r in rows)))
+        subset = rows if lang == "all" else [r for r in rows if r.lang == lang]
+        q, n = sum(r.question for r in subset), sum(not r.question for r in subset)
         cells = [f"{s.precision:.2f} / {s.recall:.2f}"
                  for s in (scores[name][lang] for name in systems)]
         print(f"| {lang} | {q} / {n} | " + " | ".join(cells) + " |")
@@ -137,9 +149,20 @@ def main() -> None:
           f", rules+en {allr.f1:.3f}; recall rules+en / punctuation = "
           f"{allr.recall / allp.recall:.2f}x")
     print(f"detector cost: {per_call_us:.1f} µs per comment (mean over {20 * len(rows)} calls)")
-    if args.errors:
+    if show_errors:
         print("\nErrors of rules+en:")
         print("\n".join(errors) or "(none)")
+    print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--errors", action="store_true", help="list misses and false alarms")
+    args = parser.parse_args()
+    judge = Judge()
+    evaluate(judge, "dev set (questions.tsv, written with the rules)", load(DATA), args.errors)
+    evaluate(judge, "fresh set (questions_fresh.tsv, written after the rules were frozen)",
+             load(FRESH), args.errors)
 
 
 if __name__ == "__main__":
