@@ -829,6 +829,8 @@ textarea:focus, select:focus, button:focus-visible {
       ui.send.disabled = !this._isOpen() || n === 0 || n > limit;
       ui.text.style.height = "auto";
       ui.text.style.height = `${Math.min(ui.text.scrollHeight || 0, 128) || 34}px`;
+      // A scrollbar only once the box stops growing (a one-line box showed scroll arrows).
+      ui.text.style.overflowY = (ui.text.scrollHeight || 0) > 128 ? "auto" : "hidden";
     }
 
     _submit() {
