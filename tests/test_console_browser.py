@@ -30,7 +30,7 @@ from tests.browser import (
     shadow,
     wait,
 )
-from tests.live import LiveServer
+from tests.live import LiveServer, live_server
 
 try:
     from selenium.webdriver.common.by import By
@@ -203,6 +203,42 @@ def test_console_without_a_key_is_read_only(base_url: str, browser: Callable[...
             f"return {WIDGET}.querySelectorAll('[data-testid^=\"action-\"]').length") == 0
     finally:
         viewer.close()
+
+
+def test_console_with_room_tokens(browser: Callable[..., Any]) -> None:
+    """With --auth jwt the console's credential is a room token in its URL: a moderator's
+    token gets the actions, a viewer's token does not."""
+    from gateway.auth import RoomTokens
+
+    secret = "console-test-secret-" + "c" * 32
+    tokens = RoomTokens(secret)
+    room = "console-jwt-" + secrets.token_hex(4)
+    with live_server(auth="jwt", jwt_secret=secret, engine="none") as srv:
+        viewer = srv.viewer(room, query="lang=en&token="
+                            + tokens.issue(room, "user-bob", "Bob", "viewer", 600).token)
+        try:
+            viewer.comment("does it ship to Canada")
+            mid = viewer.expect(lambda f: f["type"] == "ack")["id"]
+            page = browser(lang="en-US", size=(1000, 700))
+            moderator = tokens.issue(room, "user-mod", "Mo", "moderator", 600).token
+            page.get(f"{srv.http}/host/{room}?token={moderator}")
+            wait(page, "the question in the queue", lambda d: queue(d)["count"] == "1")
+            wait(page, "the actions", lambda d: d.execute_script(
+                f"return {WIDGET}.querySelectorAll('[data-testid^=\"action-\"]').length") == 3)
+            console_action(page, mid, "delete")
+            viewer.expect(lambda f: f == {"type": "deleted", "id": mid})
+            wait(page, "the queue to drop the deleted question",
+                 lambda d: queue(d)["count"] == "0")
+
+            plain = tokens.issue(room, "user-cy", "Cy", "viewer", 600).token
+            page.get(f"{srv.http}/host/{room}?token={plain}")
+            wait(page, "the notice about the missing rights", lambda d: "without host rights"
+                 in text_of(d, "console-notice"))
+            assert page.execute_script(
+                f"return {WIDGET}.querySelectorAll('[data-testid^=\"action-\"]').length") == 0
+            assert not severe_logs(page)
+        finally:
+            viewer.close()
 
 
 LAYOUT_JS = f"""

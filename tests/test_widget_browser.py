@@ -28,7 +28,7 @@ from tests.browser import (
     shadow,
     wait,
 )
-from tests.live import LiveServer
+from tests.live import LiveServer, live_server
 
 try:
     from selenium.webdriver.common.by import By

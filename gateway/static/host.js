@@ -1,8 +1,9 @@
-/* babelcast host console: /host/<room>?key=<host key>&lang=en&name=Host
+/* babelcast host console: /host/<room>?token=<room token>&lang=en
+ *                     or /host/<room>?key=<host key>&lang=en&name=Host (--auth none)
  *
  * The chat itself is the <babelcast-chat> widget (loaded from /widget.js) connected as host:
- * the credential from this page's URL (`key` → role=host&host_key=..., or `token`) is passed
- * through to the socket URL. This script adds what a host needs around it: pin / delete / mute
+ * the credential from this page's URL (`token` → the widget's token attribute; `key` →
+ * role=host&host_key=...) is passed through to the socket URL. This script adds what a host needs around it: pin / delete / mute
  * on every message, the question queue (comments the server flagged `question: true`), and the
  * room insights polled from GET /v1/rooms/<room>/insights. No build step; every text from users
  * or the server goes in with textContent (widget helpers `el` / `testid`).
@@ -15,12 +16,14 @@
   const INSIGHTS_EVERY_MS = 2000;
   const NOTICE_SHOW_MS = 6000;
   const MAX_FRAMES = 1000;
+  const MODERATING_ROLES = new Set(["host", "moderator"]);
 
   const params = new URLSearchParams(location.search);
   const room = decodeURIComponent(location.pathname.split("/")[2] || "demo");
-  const credential = params.get("token")
-    ? { role: "host", token: params.get("token") }
-    : params.get("key") ? { role: "host", host_key: params.get("key") } : {};
+  // The credential from this page's URL: a room token (--auth jwt; its role says host or
+  // moderator), or the host key (--auth none).
+  const token = (params.get("token") || "").trim();
+  const key = (params.get("key") || "").trim();
   const state = {
     lang: normalizeLang(params.get("lang")) || "en",
     host: false,
@@ -47,14 +50,16 @@
   chat.setAttribute("room", room);
   chat.setAttribute("lang", state.lang);
   chat.setAttribute("name", params.get("name") || "Host");
-  chat.connectParams = credential;
+  if (token) chat.setAttribute("token", token);
+  else if (key) chat.connectParams = { role: "host", host_key: key };
   chat.decorateMessage = decorate;
   chat.addEventListener("babelcast-frame", (ev) => onFrame(ev.detail));
   document.querySelector(".chat").append(chat);
   ui.room.textContent = room;
   document.title = `${room} · babelcast host console`;
-  if (!credential.role) {
-    notice("Read-only: open this page with ?key=<host key> to pin, delete and mute.", true);
+  if (!token && !key) {
+    notice("Read-only: open this page with ?token=<host or moderator token> (or ?key=<host "
+      + "key> on a server without tokens) to pin, delete and mute.", true);
   }
 
   // ---------------------------------------------------------------- notices and actions
@@ -126,7 +131,11 @@
   function onFrame(f) {
     switch (f.type) {
       case "welcome": {
-        state.host = Boolean(f.you && f.you.role === "host");
+        state.host = Boolean(f.you && MODERATING_ROLES.has(f.you.role));
+        if (!state.host && (token || key)) {
+          notice("Connected without host rights: this credential's role is "
+            + `${(f.you && f.you.role) || "viewer"}.`, true);
+        }
         if (f.you && f.you.lang) state.lang = f.you.lang;
         if (f.epoch !== state.epoch || f.gap) {
           state.epoch = f.epoch;
