@@ -4,7 +4,7 @@ date, the machine and the exact commands. Everything outside the markers
 ``<!-- bench-all:start -->`` / ``<!-- bench-all:end -->`` (the hand-written sections) is kept;
 without markers the section is appended at the end.
 
-    babelcast bench all                    # all four, ~4 minutes on 2 cores
+    babelcast bench all                    # all four, ~3 minutes on 2 quiet cores
     babelcast bench all --only e2e,langid  # some of them
     babelcast bench all --results /tmp/RESULTS.md --no-write
 """
@@ -39,11 +39,16 @@ class QuickBenchmark:
         return "python " + " ".join(self.args)
 
 
-def _tail_from(marker: str) -> Callable[[str], str]:
-    """Keep the output from the first line containing ``marker`` on (all of it if absent)."""
+def _between(start: str, end: str = "", limit: int = 6000) -> Callable[[str], str]:
+    """Keep the output from the line containing ``start`` (the beginning if absent) to the
+    line containing ``end`` (exclusive; the end if absent or empty), at most ``limit``
+    characters from there."""
     def keep(out: str) -> str:
-        i = out.find(marker)
-        return out[out.rfind("\n", 0, i) + 1:] if i >= 0 else out
+        i = out.find(start) if start else 0
+        i = out.rfind("\n", 0, i) + 1 if i > 0 else 0
+        j = out.find(end, i) if end else -1
+        j = out.rfind("\n", i, j) if j >= 0 else len(out)
+        return out[i:j][:limit]
     return keep
 
 
@@ -53,17 +58,17 @@ def quick_benchmarks(tmp: Path) -> list[QuickBenchmark]:
         QuickBenchmark("fanout", (
             "benchmarks/fanout.py", "--viewers", "300", "--comments", "60", "--warmup", "20",
             "--scenarios", "baseline,babelcast", "--quiet-wait-s", "0", "--max-retries", "0",
-            "--no-pin"), _tail_from("fan-out:")),
+            "--no-pin"), _between("fan-out:")),
         QuickBenchmark("batching", (
-            "benchmarks/batching.py", "--rates", "4,40", "--duration", "4",
-            "--min-comments", "40", "--saturation-comments", "120", "--embedded-comments",
-            "40", "--model-dir", str(tmp / "batching-model")), lambda out: out),
+            "benchmarks/batching.py", "--rates", "10", "--duration", "3",
+            "--min-comments", "20", "--saturation-comments", "40", "--embedded-comments",
+            "20", "--model-dir", str(tmp / "batching-model")), _between("")),
         QuickBenchmark("langid", ("benchmarks/langid_eval.py", "--no-lingua", "--seconds",
-                                  "0.3"), lambda out: out),
+                                  "0.3"), _between("", limit=3500)),
         QuickBenchmark("e2e", (
             "-m", "gateway", "bench", "e2e", "--viewers", "100", "--rate", "5", "--duration",
             "20", "--burst-every", "8", "--no-progress", "--out", str(tmp / "e2e")),
-            _tail_from("| delivery |")),
+            _between("| delivery |", "Plots:")),
     ]
 
 
@@ -90,7 +95,7 @@ def run_one(bench: QuickBenchmark, env: dict[str, str]) -> tuple[int, str, float
 
 
 def section_text(results: list[tuple[QuickBenchmark, int, str, float]],
-                 machine: dict[str, object]) -> str:
+                 machine: dict[str, object], tmp: Path) -> str:
     """The generated section of RESULTS.md."""
     lines = ["## Quick run of every benchmark (`babelcast bench all`, generated)", "",
              f"Date: {time.strftime('%Y-%m-%d %H:%M %Z')}. Machine: {machine['cpus']} CPUs "
@@ -100,8 +105,8 @@ def section_text(results: list[tuple[QuickBenchmark, int, str, float]],
     for bench, rc, out, seconds in results:
         status = "ok" if rc == 0 else f"exit code {rc}"
         lines += [f"### {bench.name} ({seconds:.0f} s, {status})", "", "```sh",
-                  bench.command().replace(str(ROOT) + "/", ""), "```", "", "```",
-                  bench.keep(out).strip()[-6000:], "```", ""]
+                  bench.command().replace(str(tmp), "$TMP"), "```", "", "```",
+                  bench.keep(out).strip(), "```", ""]
     return "\n".join(lines)
 
 
@@ -133,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             rc, out, seconds = run_one(bench, env)
             print(f"  {bench.name}: exit {rc} after {seconds:.0f} s", file=sys.stderr)
             results.append((bench, rc, out, seconds))
-    section = section_text(results, machine())
+        section = section_text(results, machine(), Path(tmp))
     if args.no_write:
         print(section)
     else:

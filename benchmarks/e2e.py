@@ -83,11 +83,14 @@ def http_get(url: str, timeout: float = 5.0) -> tuple[int, str]:
 class GatewayProcess:
     """``python -m gateway serve`` on a free loopback port; its output goes to a log file."""
 
-    def __init__(self, args: list[str], log_path: Path) -> None:
+    def __init__(self, args: list[str], log_path: Path, prelude: str = "") -> None:
+        """``prelude``: Python run in the gateway process before the CLI (measurement hooks)."""
         self.port = free_port()
         self.log_path = log_path
         self._log = log_path.open("w")
-        cmd = [sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1",
+        launch = (["-c", f"{prelude}\nimport sys\nfrom gateway.cli import main\n"
+                         "sys.exit(main(sys.argv[1:]))"] if prelude else ["-m", "gateway"])
+        cmd = [sys.executable, *launch, "serve", "--host", "127.0.0.1",
                "--port", str(self.port), "--log-level", "warning", *args]
         self.command = cmd
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
@@ -544,8 +547,8 @@ def summary_markdown(s: dict[str, Any]) -> str:
               f"core; RSS {gp['rss_start_mb']} -> max {gp['rss_max_mb']} MiB; peak connections "
               f"{s.get('peak_connections')}",
               f"- load generator (locust) CPU mean {lg.get('cpu_mean_pct')} % (max "
-              f"{lg.get('cpu_max_pct')} %): near 100 % per locust process, the client is the "
-              "limit, not the gateway",
+              f"{lg.get('cpu_max_pct')} %); near 100 % per locust process would mean that the "
+              "client, not the gateway, set these numbers",
               ""]
     if s.get("profile_top"):
         parts = ", ".join(f"{k} {v:.0%}" for k, v in s.get("profile_parts", {}).items())

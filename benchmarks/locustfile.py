@@ -51,7 +51,6 @@ import socket
 import sys
 import time
 from array import array
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,7 +62,7 @@ from locust import User, events, task
 from locust.env import Environment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _wsload import client_frame, handshake
+from _wsload import FrameReader, client_frame, handshake
 
 DATA = Path(__file__).resolve().parent / "data" / "langid_chat_dev.tsv"
 MARK = " #t"  # a measured comment ends with " #t<19-20 digits of time.time_ns()>"
@@ -196,35 +195,6 @@ LINES = chat_lines()
 @events.quitting.add_listener
 def _write_results(environment: Environment, **_kw: Any) -> None:
     RECORDER.write(environment.parsed_options.bc_out if environment.parsed_options else "")
-
-
-class FrameReader:
-    """Splits received bytes into WebSocket frames (server frames are never masked)."""
-
-    def __init__(self) -> None:
-        self.buf = b""
-
-    def feed(self, data: bytes) -> Iterator[tuple[int, bytes]]:
-        """(opcode, payload) of every complete frame in what has arrived so far."""
-        data = self.buf + data if self.buf else data
-        n, pos = len(data), 0
-        while n - pos >= 2:
-            ln = data[pos + 1] & 0x7F
-            start = pos + 2
-            if ln == 126:
-                if n - pos < 4:
-                    break
-                ln, start = int.from_bytes(data[pos + 2:pos + 4], "big"), pos + 4
-            elif ln == 127:
-                if n - pos < 10:
-                    break
-                ln, start = int.from_bytes(data[pos + 2:pos + 10], "big"), pos + 10
-            end = start + ln
-            if end > n:
-                break
-            yield data[pos] & 0x0F, data[start:end]
-            pos = end
-        self.buf = data[pos:]
 
 
 # Frames a receiver parses; everything else (presence, pong, ...) is skipped unparsed.
