@@ -38,7 +38,15 @@ from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 LOCUSTFILE = BENCH_DIR / "locustfile.py"
-TRANSLATED, UNTRANSLATED = "translated", "untranslated"
+TRANSLATED, UNTRANSLATED, FAILED = "translated", "untranslated", "translation failed"
+
+
+def category(pair: str) -> str:
+    """``pt->en`` translated; ``en->en (untranslated)`` as written by design; ``en->pt
+    (timeout)`` (any other reason) a failed translation, shown as written."""
+    if not pair.endswith(")"):
+        return TRANSLATED
+    return UNTRANSLATED if pair.endswith("(untranslated)") else FAILED
 
 
 @dataclass
@@ -454,7 +462,7 @@ def summarize(opts: E2EOptions, s: Samples, before: dict[str, float],
     """The numbers of summary.json."""
     import numpy as np
 
-    translated = np.array([not p.endswith("(untranslated)") for p in s.pair], dtype=bool)
+    cats = np.array([category(p) for p in s.pair], dtype=object)
     pairs = {name: percentiles(s.latency_ms[s.pair == name]) for name in sorted(set(s.pair))}
     span = float(s.recv_s.max() - s.recv_s.min()) if len(s.recv_s) > 1 else 0.0
     hits = after.get("babelcast_translation_cache_hits", 0.0)
@@ -473,8 +481,9 @@ def summarize(opts: E2EOptions, s: Samples, before: dict[str, float],
         "deliveries_per_s": round(len(s.latency_ms) / span, 1) if span else 0.0,
         "comments_sent": s.sent, "comments_acked": s.acked, "send_errors": s.send_errors,
         "comments_published": int(metric_delta(before, after, "babelcast_comments_total")),
-        "latency": {"translated": percentiles(s.latency_ms[translated]),
-                    "untranslated": percentiles(s.latency_ms[~translated]),
+        "latency": {"translated": percentiles(s.latency_ms[cats == TRANSLATED]),
+                    "untranslated": percentiles(s.latency_ms[cats == UNTRANSLATED]),
+                    "translation failed": percentiles(s.latency_ms[cats == FAILED]),
                     "host": percentiles(s.latency_ms[s.host == 1])},
         "pairs": pairs,
         "loss": loss(s),
@@ -516,8 +525,10 @@ def summary_markdown(s: dict[str, Any]) -> str:
     o = s["options"]
     lines = [f"# babelcast end-to-end load test, {s['date']}", "",
              f"{o['viewers']} viewers ({o['langs']}) + 1 host ({o['host_lang']}), "
-             f"{o['rate']:g} comments/s, bursts every {o['burst_every']:g} s "
-             f"({o['burst_fraction']:.0%} of viewers), {s['duration_s']} s; "
+             f"{o['rate']:g} comments/s, "
+             + (f"bursts every {o['burst_every']:g} s ({o['burst_fraction']:.0%} of viewers)"
+                if o["burst_every"] > 0 and o["burst_fraction"] > 0 else "no bursts")
+             + f", {s['duration_s']} s; "
              f"machine: {s['machine']['cpus']} CPUs, {s['machine']['cpu_model']}, "
              f"Python {s['machine']['python']}", "",
              "| delivery | count | p50 ms | p95 ms | p99 ms | max ms |",
@@ -570,10 +581,10 @@ def plot(s: Samples, proc: list[tuple[float, float, int]], started: float, out: 
     import matplotlib.pyplot as plt
     import numpy as np
 
-    translated = np.array([not p.endswith("(untranslated)") for p in s.pair], dtype=bool)
+    cats = np.array([category(p) for p in s.pair], dtype=object)
     t = s.recv_s - started
     secs = np.floor(t).astype(int) if len(t) else np.array([], dtype=int)
-    groups = ((TRANSLATED, translated), (UNTRANSLATED, ~translated))
+    groups = tuple((name, cats == name) for name in (TRANSLATED, UNTRANSLATED, FAILED))
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
     for label, mask in groups:

@@ -24,10 +24,11 @@ Measuring: every measured comment ends with a hashtag carrying its send time,
 reads the time from the ``original`` field anyway). A receiver reports one locust request event
 per delivered comment, on the FINAL text it shows: the ``comment`` frame when it is not pending,
 else the ``translation`` frame that completes it. ``request_type`` is ``deliver`` (``host`` for
-the host), ``name`` the pair, ``"pt->en"`` for a translated delivery and
-``"en->en (untranslated)"`` for one delivered as written (same language, no route, language
-undetermined); response time = receive time - send time in ms. So locust's own statistics,
-charts and CSV/HTML reports show end-to-end latency per language pair. ``comment``/``ack``
+the host), ``name`` the pair: ``"pt->en"`` for a translated delivery, ``"en->en
+(untranslated)"`` for one delivered as written (same language, no route, language
+undetermined), ``"en->pt (timeout)"`` for one whose translation failed (the reason); response
+time = receive time - send time in ms. So locust's own statistics, charts and CSV/HTML reports
+show end-to-end latency per language pair. ``comment``/``ack``
 events time send -> ack; ``connect`` events time the handshake (failures are locust failures).
 
 Loss: message ids in a room increase by one per published comment. Each receiver remembers the
@@ -130,9 +131,19 @@ def sent_ns(original: str) -> int | None:
     return int(digits) if digits.isdigit() else None
 
 
-def pair_name(src: str, tgt: str, translated: bool) -> str:
-    """The locust ``name`` of a delivery."""
-    return f"{src}->{tgt}" if translated else f"{src}->{tgt} (untranslated)"
+# Reasons a comment is shown as written by design; any other reason is a failed translation.
+AS_WRITTEN = (None, "no_route", "undetermined")
+
+
+def pair_name(src: str, tgt: str, translated: bool, reason: str | None) -> str:
+    """The locust ``name`` of a delivery: ``pt->en`` translated, ``en->en (untranslated)``
+    shown as written by design (same language, no route, no language), ``en->pt (timeout)``
+    when the translation failed (timeout, overloaded, engine_error, no_translator)."""
+    if translated:
+        return f"{src}->{tgt}"
+    if src == tgt or reason in AS_WRITTEN:
+        return f"{src}->{tgt} (untranslated)"
+    return f"{src}->{tgt} ({reason})"
 
 
 @dataclass
@@ -308,13 +319,14 @@ class BabelcastUser(User):
             if frame.get("pending"):
                 self.pending[mid] = (sent, frame["src_lang"])
                 return
-            pair = pair_name(frame["src_lang"], frame["lang"], frame["translated"])
+            pair = pair_name(frame["src_lang"], frame["lang"], frame["translated"],
+                             frame.get("reason"))
         elif kind == "translation":
             got = self.pending.pop(int(frame["id"]), None)
             if got is None:
                 return
             sent, src = got
-            pair = pair_name(src, frame["lang"], frame["translated"])
+            pair = pair_name(src, frame["lang"], frame["translated"], frame.get("reason"))
         elif kind == "ack":
             sent_at = self.acks.pop(frame.get("client_id") or "", None)
             RECORDER.acked += 1
