@@ -220,7 +220,8 @@ def locust_command(opts: E2EOptions, url: str, out: Path, raw: Path, host_key: s
            "--bc-reaction-share", f"{opts.reaction_share:g}",
            "--bc-burst-every", f"{opts.burst_every:g}",
            "--bc-burst-fraction", f"{opts.burst_fraction:g}",
-           "--bc-drain", f"{opts.drain:g}", "--bc-t0", f"{t0:.3f}", "--bc-out", str(raw)]
+           "--bc-drain", f"{opts.drain:g}", "--bc-t0", f"{t0:.3f}",
+           "--bc-send-for", f"{max(0.1, opts.duration - opts.drain):g}", "--bc-out", str(raw)]
     if opts.processes != 1:
         cmd += ["--processes", str(opts.processes)]
     return cmd

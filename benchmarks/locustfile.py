@@ -95,6 +95,10 @@ def _add_options(parser: Any) -> None:
     group.add_argument("--bc-t0", type=float, default=0.0,
                        help="wall-clock start of the test (bursts are scheduled from it); "
                             "0 = when this process starts")
+    group.add_argument("--bc-send-for", type=float, default=0.0,
+                       help="seconds after --bc-t0 during which viewers comment; 0 = "
+                            "--run-time minus --bc-drain (worker processes of --processes do "
+                            "not see --run-time, so bench e2e passes this)")
     group.add_argument("--bc-out", default="", help="folder for per-process raw results")
 
 
@@ -401,7 +405,10 @@ class Viewer(BabelcastUser):
         self.mean_gap_s = viewers / opts.bc_rate if opts.bc_rate > 0 else float("inf")
         t0 = opts.bc_t0 or _PROCESS_T0
         run_time = opts.run_time or 0
-        self.send_until = t0 + run_time - opts.bc_drain if run_time else float("inf")
+        if opts.bc_send_for > 0:
+            self.send_until = t0 + opts.bc_send_for
+        else:
+            self.send_until = t0 + run_time - opts.bc_drain if run_time else float("inf")
         self.burst_t0 = t0
         now = time.time()
         self.next_regular = now + random.expovariate(1 / self.mean_gap_s) \
