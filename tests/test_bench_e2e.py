@@ -5,6 +5,7 @@ scenario works (deliveries, no loss, translated and untranslated pairs) and the 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -123,3 +124,18 @@ def test_frame_reader_splits_frames_across_reads() -> None:
         got += list(reader.feed(stream[i:i + 7]))
     assert got == [(1, b'{"type":"comment"}'), (1, b"x" * 300), (9, b"ping!")]
     assert reader.buf == b""
+
+
+def test_serving_never_imports_the_load_test_stack() -> None:
+    code = (
+        "import sys\n"
+        "import gateway.app, gateway.cli\n"
+        "gateway.cli.build_parser().parse_args(['serve', '--port', '1'])\n"
+        "gateway.app.create_app(gateway.app.Settings())\n"
+        "bad = [m for m in ('locust', 'gevent', 'matplotlib', 'psutil', 'e2e') "
+        "if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
