@@ -22,6 +22,7 @@ from gateway.auth import RoomTokens
 from gateway.bus import Bus, MemoryBus
 from gateway.fanout import StallWatchdog
 from gateway.glossary_store import GlossaryStore
+from gateway.insights import InsightsWindow
 from gateway.metrics import GatewayMetrics
 from gateway.pipeline import CommentPipeline
 from gateway.redis_bus import RedisBus
@@ -96,6 +97,7 @@ class Gateway:
         self.room_settings: RoomSettingsStore | RedisRoomSettingsStore = (
             RedisRoomSettingsStore(url) if url else RoomSettingsStore())
         self._given_engines = engines
+        self.insights = InsightsWindow(settings.insights_window_s)  # the host console's (#7)
         self.detector: Detector | None = None
         self.translator: TranslationService | RemoteTranslator | None = None
         self.service: TranslationService | None = None  # local models (roles all, translator)
@@ -228,6 +230,7 @@ def create_app(settings: Settings | None = None, *, bus: Bus | None = None,
             Route("/", rest.index),
             Route("/favicon.ico", rest.no_favicon),
             Route("/widget.js", rest.widget_script),
+            Route("/host/{room}", rest.host_console),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ]
     else:  # a translator only answers health checks and stats

@@ -36,6 +36,7 @@ class CommentDraft:
     src_lang: str
     translations: dict[str, Translation]
     glossary_hits: tuple[str, ...] = ()
+    question: bool = False
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,7 @@ class MemoryBus(Bus):
         msg = ChatMessage(id=log.last_id, room=draft.room, user=draft.user,
                           user_id=draft.user_id, text=draft.text, src_lang=draft.src_lang,
                           ts=time.time(), translations=dict(draft.translations),
-                          glossary_hits=draft.glossary_hits)
+                          glossary_hits=draft.glossary_hits, question=draft.question)
         if len(log.messages) == log.messages.maxlen:
             log.trimmed_through = log.messages[0].id
             log.by_id.pop(log.messages[0].id, None)

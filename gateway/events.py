@@ -20,6 +20,7 @@ class ChatMessage:
     ts: float
     translations: dict[str, Translation] = field(default_factory=dict)
     glossary_hits: tuple[str, ...] = ()  # glossary terms in the text, one per occurrence
+    question: bool = False  # the question detector's verdict at publish time (#7)
 
 
 @dataclass(frozen=True)

@@ -111,13 +111,15 @@ return 1
 
 def _pack_message(draft: CommentDraft, ts: float) -> bytes:
     return msgpack.packb([draft.user, draft.user_id, draft.text, draft.src_lang, ts,
-                          list(draft.glossary_hits)])
+                          list(draft.glossary_hits), draft.question])
 
 
 def _unpack_message(room: str, mid: int, data: bytes) -> ChatMessage:
-    user, user_id, text, src_lang, ts, hits = msgpack.unpackb(data)
+    user, user_id, text, src_lang, ts, hits, *rest = msgpack.unpackb(data)
+    # Messages stored before the question flag existed have six fields.
     return ChatMessage(id=mid, room=room, user=user, user_id=user_id, text=text,
-                       src_lang=src_lang, ts=ts, glossary_hits=tuple(hits))
+                       src_lang=src_lang, ts=ts, glossary_hits=tuple(hits),
+                       question=bool(rest[0]) if rest else False)
 
 
 def _pack_translation(t: Translation) -> bytes:
@@ -250,7 +252,7 @@ class RedisBus(Bus):
         return ChatMessage(id=mid, room=draft.room, user=draft.user, user_id=draft.user_id,
                            text=draft.text, src_lang=draft.src_lang, ts=ts,
                            translations=dict(draft.translations),
-                           glossary_hits=draft.glossary_hits)
+                           glossary_hits=draft.glossary_hits, question=draft.question)
 
     async def publish_translation(self, room: str, message_id: int,
                                   translation: Translation) -> bool:

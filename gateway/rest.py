@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from gateway import protocol as p
 from gateway.frames import comment_frame, needs_translation
+from gateway.insights import summarize_all
 from gateway.metrics import CONTENT_TYPE
 from glossary import MAX_JSON_BYTES, GlossaryError, glossary_hits
 
@@ -78,6 +79,15 @@ async def widget_script(request: Request) -> Response:
     if not path.exists():
         raise ApiError(404, "not_found", "this build has no widget")
     return FileResponse(path, media_type="application/javascript")
+
+
+async def host_console(request: Request) -> Response:
+    """The host console of a room (/host/{room}); it reads room, credential and language from
+    its own URL."""
+    from gateway.app import STATIC_DIR
+
+    _room_param(request)
+    return FileResponse(STATIC_DIR / "host.html")
 
 
 async def no_favicon(request: Request) -> Response:
@@ -208,6 +218,16 @@ def routes(gw: Gateway) -> list[BaseRoute]:
             out.append(comment_frame(msg, lang, pending, found))
         return JSONResponse({"room": room, "lang": lang, "gap": gap, "messages": out})
 
+    async def insights(request: Request) -> Response:
+        # Open like /history, whose data it summarises (#7; auth may restrict both).
+        room = _room_param(request)
+        q = request.query_params
+        host_lang = _lang(q["lang"], "lang") if q.get("lang") else "en"
+        messages, _ = await gw.bus.history(room)
+        report = summarize_all(gw.insights, room, messages, await gw.bus.viewers(room),
+                               gw.settings.history_size, host_lang)
+        return JSONResponse(report.to_json())
+
     async def translate(request: Request) -> Response:
         data = await _json_body(request, MAX_TRANSLATE_BODY)
         if not isinstance(data, dict):
@@ -335,6 +355,7 @@ def routes(gw: Gateway) -> list[BaseRoute]:
         Route("/v1/tokens", issue_token, methods=["POST"]),
         Route("/v1/rooms/{room}", room_info),
         Route("/v1/rooms/{room}/history", history),
+        Route("/v1/rooms/{room}/insights", insights),
         Route("/v1/translate", translate, methods=["POST"]),
         Route("/v1/glossaries", glossary_list),
         Route("/v1/glossaries/{name}", glossary_get, methods=["GET"]),

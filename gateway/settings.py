@@ -82,6 +82,8 @@ class Settings:
     translator_concurrency: int = 64  # jobs one translator has in flight (its batcher batches)
     redis_cache_ttl_s: int = 3600  # how long the shared translation cache keeps an entry
     presence_ttl_s: float = 10.0  # a crashed node's viewers disappear after this
+    # Host console (#7): the sliding window of GET /v1/rooms/{room}/insights
+    insights_window_s: float = 300.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -124,6 +126,9 @@ class Settings:
         if self.translator_heartbeat_ms * 2 > self.claim_timeout_ms:
             problems.append("translator_heartbeat_ms must be at most half of claim_timeout_ms "
                             "(a live translator's jobs would be claimed)")
+        if not 60 <= self.insights_window_s <= 3600:
+            problems.append("insights_window_s must be between 60 and 3600 seconds (the "
+                            "console shows comments per minute over it)")
         if problems:
             raise SettingsError("; ".join(problems))
 
