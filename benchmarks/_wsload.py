@@ -20,7 +20,7 @@ import os
 import select
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -85,6 +85,35 @@ def client_frame(payload: bytes, opcode: int = 1) -> bytes:
     else:
         head = bytes((0x80 | opcode, 0x80 | 127)) + n.to_bytes(8, "big")
     return head + b"\0\0\0\0" + payload
+
+
+class FrameReader:
+    """Splits received bytes into WebSocket frames (server frames are never masked)."""
+
+    def __init__(self) -> None:
+        self.buf = b""
+
+    def feed(self, data: bytes) -> Iterator[tuple[int, bytes]]:
+        """(opcode, payload) of every complete frame in what has arrived so far."""
+        data = self.buf + data if self.buf else data
+        n, pos = len(data), 0
+        while n - pos >= 2:
+            ln = data[pos + 1] & 0x7F
+            start = pos + 2
+            if ln == 126:
+                if n - pos < 4:
+                    break
+                ln, start = int.from_bytes(data[pos + 2:pos + 4], "big"), pos + 4
+            elif ln == 127:
+                if n - pos < 10:
+                    break
+                ln, start = int.from_bytes(data[pos + 2:pos + 10], "big"), pos + 10
+            end = start + ln
+            if end > n:
+                break
+            yield data[pos] & 0x0F, data[start:end]
+            pos = end
+        self.buf = data[pos:]
 
 
 def comment_text(tag: str, seq: int, pad: str = "") -> tuple[str, int]:

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from gateway.auth import Role
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     Settings.add_arguments(serve)
     _add_models_parser(sub)
     _add_token_parser(sub)
+    _add_bench_parser(sub)
     return parser
 
 
@@ -61,6 +63,61 @@ def token_command(args: argparse.Namespace) -> int:
         return 2
     print(issued.token)
     return 0
+
+
+def _add_bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    bench = sub.add_parser(
+        "bench", help="load tests and benchmarks (from a source checkout)",
+        description="e2e: an end-to-end load test with locust against a gateway it starts; "
+                    "all: every benchmark at a quick scale, refreshing benchmarks/RESULTS.md. "
+                    "Needs the benchmarks/ folder of a source checkout and the [bench] extra. "
+                    "`babelcast bench e2e --help` lists the options.",
+        add_help=False)
+    bench.add_argument("bench_command", metavar="ACTION", choices=BENCH_SCRIPTS,
+                       nargs="?", help="e2e or all")
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+
+# `babelcast bench ACTION` runs benchmarks/<file>'s main(); benchmarks/ is not installed
+# (see docs/architecture.md), so the commands need a source checkout.
+BENCH_SCRIPTS = {"e2e": "e2e.py", "all": "bench_all.py"}
+
+
+def benchmarks_dir() -> Path | None:
+    """The checkout's benchmarks/ folder: next to the imported ``gateway`` package (an
+    editable install or a checkout on sys.path), else in the working directory."""
+    import gateway
+
+    for root in (Path(gateway.__file__).resolve().parent.parent, Path.cwd()):
+        if (root / "benchmarks" / "e2e.py").is_file():
+            return root / "benchmarks"
+    return None
+
+
+def bench_command(args: argparse.Namespace) -> int:
+    """``babelcast bench e2e|all``: load the script from the checkout and run its main()."""
+    import importlib
+
+    if args.bench_command is None:
+        print("usage: babelcast bench {e2e,all} [options]  (babelcast bench e2e --help)",
+              file=sys.stderr)
+        return 2
+    folder = benchmarks_dir()
+    if folder is None:
+        print("babelcast bench: the benchmarks/ folder was not found; it ships in the source "
+              "checkout, not in the wheel. Run it from a checkout: git clone ... && "
+              "pip install -e '.[bench]' && babelcast bench e2e", file=sys.stderr)
+        return 2
+    # On sys.path so that the scripts can import each other by name (bench_all uses e2e).
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    try:
+        module = importlib.import_module(BENCH_SCRIPTS[args.bench_command].removesuffix(".py"))
+    except ImportError as exc:
+        print(f"babelcast bench: {exc}; install the benchmark extra: "
+              "pip install -e '.[bench]'", file=sys.stderr)
+        return 2
+    return int(module.main(args.bench_args))
 
 
 def _add_models_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -188,6 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "models":
         return models_command(args)
+    if args.command == "bench":
+        return bench_command(args)
     if args.command == "token":
         return token_command(args)
     values = {k: v for k, v in vars(args).items() if k != "command"}

@@ -1,11 +1,13 @@
 """Prometheus metrics of one process, in a registry the app owns (no global registry).
 
 Counters the gateway already keeps (connections, drops, direct writes, translation snapshot)
-are read at scrape time by a collector, so the hot paths pay nothing for them; only comment
-and translation latencies and language-ID outcomes are observed as they happen."""
+are read at scrape time by a collector, so the hot paths pay nothing for them; comment,
+translation, fan-out and delivery latencies, frames fanned out (counted once per group, not per
+viewer) and language-ID outcomes are observed as they happen."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -13,10 +15,13 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from gateway.events import CommentPublished
+
 if TYPE_CHECKING:
     from gateway.app import Gateway
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+FANOUT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -35,9 +40,28 @@ class GatewayMetrics:
             "babelcast_translation_seconds",
             "One (comment, target language) translation, by outcome (translated or the "
             "reason it was not)", ["outcome"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.frames_out = Counter(
+            "babelcast_frames_out", "Room frames fanned out to viewers (comments, "
+            "translations, deletes, pins), one per viewer", registry=self.registry)
+        self.fanout_seconds = Histogram(
+            "babelcast_fanout_seconds", "One room event handed to every local viewer (frames "
+            "built once per language, written or queued)", buckets=FANOUT_BUCKETS,
+            registry=self.registry)
+        self.delivery_seconds = Histogram(
+            "babelcast_delivery_seconds",
+            "From a comment's publication to the end of its fan-out on this node (the bus, "
+            "then the fan-out)", buckets=LATENCY_BUCKETS, registry=self.registry)
         self.langid = Counter("babelcast_langid", "Language-ID decisions by the rule that "
                               "decided", ["reason"], registry=self.registry)
         self.registry.register(_StateCollector(gateway))
+
+    def room_event(self, event: object, frames: int, seconds: float) -> None:
+        """One room event fanned out on this node: ``frames`` frames in ``seconds``."""
+        self.frames_out.inc(frames)
+        self.fanout_seconds.observe(seconds)
+        if isinstance(event, CommentPublished):
+            # ts is the wall clock at publication (on whichever node published it).
+            self.delivery_seconds.observe(max(0.0, time.time() - event.message.ts))
 
     def render(self) -> bytes:
         """The exposition text."""

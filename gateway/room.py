@@ -73,7 +73,10 @@ class LocalRoom:
         return group
 
     async def _dispatch(self) -> None:
+        metrics = self.pipeline.metrics
+        loop = asyncio.get_running_loop()
         async for event in self._subscription:
+            started = loop.time()
             try:
                 if isinstance(event, CommentPublished):
                     msg = event.message
@@ -93,6 +96,10 @@ class LocalRoom:
                         group.broadcast(pinned_frame(msg, lang, pending))
             except Exception:  # one bad event must not stop the room
                 log.exception("dispatch failed in room %s", self.name)
+            if metrics is not None:
+                frames = (len(self.groups.get(event.translation.lang) or ())
+                          if isinstance(event, TranslationPublished) else len(self))
+                metrics.room_event(event, frames, loop.time() - started)
 
     def presence_changed(self) -> None:
         """Schedule a presence frame: at once if none went out recently, else at the end of

