@@ -222,3 +222,38 @@ def test_a_translator_killed_with_jobs_in_flight_hands_them_to_another(
     worker = translator_stats(second)["translator_worker"]
     assert worker["claimed"] == len(texts) and worker["jobs"] == len(texts)
     assert sum(pending_job_counts(redis_url).values()) == 0
+
+
+def test_a_pivot_across_two_translator_processes_reaches_viewers_translated(
+        redis_url: str, processes: list[ServeProcess],
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    from translation.toymodels import build_random_model
+
+    root = tmp_path_factory.mktemp("pivot-deploy")
+    models = {}
+    for src, tgt in (("ko", "en"), ("en", "pt")):
+        build_random_model(root / f"{src}-{tgt}", pairs=[(src, tgt)])
+        models[src, tgt] = root / f"{src}-{tgt}.toml"
+        models[src, tgt].write_text("[embedded]\nenabled = false\n\n[[models]]\n"
+                                    f"path = '{src}-{tgt}'\nname = 'toy-{src}-{tgt}'\n")
+    # Translator one has only ko->en, translator two only en->pt.
+    translators = [start(processes, "--role", "translator", "--redis-url", redis_url,
+                         "--models", str(leg), "--device", "cpu", *FAST_CLAIM)
+                   for leg in models.values()]
+    node = start(processes, "--role", "gateway", "--redis-url", redis_url)
+    for proc in processes:
+        proc.wait_ready()
+    deadline = time.monotonic() + 20
+    while len(live_translators(node)) < 2:
+        assert time.monotonic() < deadline, "the gateway never saw both translators"
+        time.sleep(0.05)
+
+    ko = node.viewer("pivot", "ko", "Kim")
+    pt = node.viewer("pivot", "pt", "Ana")
+    en = node.viewer("pivot", "en", "Bob")
+    ko.comment("이거 얼마예요?")
+    got = pt.expect_final("이거 얼마예요?")
+    assert got["src_lang"] == "ko" and got["translated"] is True and got["reason"] is None
+    assert en.expect_final("이거 얼마예요?")["translated"] is True  # the first leg alone
+    # One job each: the English reader's ko->en and the pivot's first leg are one request.
+    assert [translator_stats(t)["translator_worker"]["jobs"] for t in translators] == [1, 1]
