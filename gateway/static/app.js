@@ -98,6 +98,11 @@
     return typeof value === "string" && /^\d{1,18}$/.test(value);
   }
 
+  /** A provisional id ("~" and digits): a comment shown by its node while Redis was down. */
+  function isProvisionalId(value) {
+    return typeof value === "string" && /^~\d{1,18}$/.test(value);
+  }
+
   function normalizeLang(tag) {
     if (typeof tag !== "string") return null;
     const base = tag.trim().replace("_", "-").split("-")[0].toLowerCase();
@@ -338,8 +343,15 @@
 
   /** Add a comment frame, or update the message with its id in place. */
   function upsertComment(frame) {
-    if (!frame || !isId(frame.id)) return;
-    noteId(frame.id);
+    const provisional = Boolean(frame) && isProvisionalId(frame.id);
+    if (!frame || (!provisional && !isId(frame.id))) return;
+    // The published copy of a provisional comment takes its place (docs/protocol.md).
+    const stale = isProvisionalId(frame.replaces) && state.messages.get(frame.replaces);
+    if (stale) {
+      state.messages.delete(frame.replaces);
+      stale.el.remove();
+    }
+    if (!provisional) noteId(frame.id);
     const existing = state.messages.get(frame.id);
     if (existing) {
       // Never let a pending copy overwrite a finished one (history after live, or vice versa).
@@ -353,10 +365,10 @@
     const entry = { frame, el: node, showOriginal: false };
     state.messages.set(frame.id, entry);
     renderMessage(entry);
-    // Keep the list ordered by id; nearly always this is an append.
+    // Keep the list ordered by id (provisional ones last); nearly always this is an append.
     let before = null;
-    for (let n = ui.messages.lastElementChild; n; n = n.previousElementSibling) {
-      if (cmpId(n.dataset.id, frame.id) < 0) break;
+    for (let n = ui.messages.lastElementChild; n && !provisional; n = n.previousElementSibling) {
+      if (!isProvisionalId(n.dataset.id) && cmpId(n.dataset.id, frame.id) < 0) break;
       before = n;
     }
     ui.messages.insertBefore(node, before);
