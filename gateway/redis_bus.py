@@ -221,15 +221,22 @@ class RedisBus(Bus):
                         self.url, what, exc)
         self.degraded = True
 
+    def _answered(self) -> None:
+        if self.degraded:
+            log.warning("Redis at %s is back", self.url)
+            self.degraded = False
+
     async def _or_last_known(self, what: str, call: Callable[[], Awaitable[T]],
                              last_known: Callable[[], T]) -> T:
         """One attempt; while Redis is unreachable, ``last_known()`` answers at once (reads
         on the comment path must not hold local viewers' chat up)."""
         try:
-            return await call()
+            result = await call()
         except (RedisError, OSError) as exc:
             self._failed(what, exc)
             return last_known()
+        self._answered()
+        return result
 
     async def _retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         """Run ``call`` until Redis answers, with backoff: during a brief outage an event is
@@ -249,9 +256,7 @@ class RedisBus(Bus):
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 1.0)
                 continue
-            if self.degraded:
-                log.warning("Redis at %s is back", self.url)
-                self.degraded = False
+            self._answered()
             return result
 
     async def start(self) -> None:
@@ -306,6 +311,7 @@ class RedisBus(Bus):
         if not self._held.get(draft.room):  # else it must wait its turn behind held ones
             try:
                 msg.id = int(await self._publish_comment(keys=keys, args=args))
+                self._answered()
                 return msg
             except (RedisError, OSError) as exc:
                 # It may have run (only the reply was lost): the held copy keeps the token,

@@ -92,3 +92,55 @@ def test_local_viewers_keep_chatting_through_an_outage_and_nothing_is_lost_or_do
         far.comment("tudo certo?")
         got = en.expect_comment("tudo certo?")
         assert got["id"] == "6" and "replaces" not in got and "provisional" not in got
+
+
+def test_a_held_comment_takes_the_translations_made_while_it_waited(
+        durable_redis: RedisServer) -> None:
+    import asyncio
+
+    from gateway.bus import CommentDraft
+    from gateway.events import CommentPublished, TranslationPublished
+    from translation import Translation
+
+    async def next_event(sub: object) -> object:
+        return await asyncio.wait_for(sub.queue.get(), 30)  # type: ignore[attr-defined]
+
+    async def run() -> None:
+        bus = RedisBus(durable_redis.url)
+        await bus.start()
+        try:
+            sub = await bus.subscribe("held")
+            durable_redis.halt()
+            held = [await bus.publish_comment(CommentDraft(
+                room="held", user="Ana", user_id="u-1", text=text, src_lang="pt",
+                translations={})) for text in ("primeiro", "segundo")]
+            assert all(m.id < 0 for m in held) and bus.degraded
+            for m in held:  # delivered to this node's subscribers at once
+                event = await next_event(sub)
+                assert isinstance(event, CommentPublished) and event.message.id == m.id
+            # A translation finished while Redis is down: shown locally now, under the
+            # provisional id.
+            done = Translation("en", "first", True, None, "test")
+            assert await bus.publish_translation("held", held[0].id, done)
+            event = await next_event(sub)
+            assert isinstance(event, TranslationPublished) and event.message_id == held[0].id
+            assert not await bus.publish_translation("held", held[0].id, done)  # once
+
+            durable_redis.start()
+            published = [await next_event(sub) for _ in held]
+            assert [e.message.id for e in published] == [1, 2]  # type: ignore[attr-defined]
+            assert [-e.message.replaces for e in published] == [m.id for m in held]  # type: ignore[attr-defined]
+            # The translation travelled with the comment: every node has it.
+            assert published[0].message.translations == {"en": done}  # type: ignore[attr-defined]
+            msgs, _gap = await bus.history("held")
+            assert [(m.id, m.text) for m in msgs] == [(1, "primeiro"), (2, "segundo")]
+            assert msgs[0].translations == {"en": done} and not bus.degraded
+            # Later translations of a held comment go to its published id.
+            late = Translation("es", "segundo (es)", True, None, "test")
+            assert await bus.publish_translation("held", held[1].id, late)
+            event = await next_event(sub)
+            assert isinstance(event, TranslationPublished) and event.message_id == 2
+        finally:
+            await bus.close()
+
+    asyncio.run(run())
