@@ -287,7 +287,7 @@ class RemoteTranslator:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout_s
         result = text
-        engines = []
+        engines: list[str] = []
         for engine, hop_src, hop_tgt in route.hops:
             leg = await self._leg(engine, result, hop_src, hop_tgt, glossary, priority,
                                   max(deadline - loop.time(), 0.001))
@@ -309,9 +309,9 @@ class RemoteTranslator:
             return cached
         future = self._inflight.get(key)
         if future is None:
-            stream = getattr(engine, "stream", "")
-            future = self._submit(key, route, stream, text, src, tgt, glossary, priority,
-                                  timeout_s)
+            assert isinstance(engine, RemoteEngine)  # this node's router knows no other kind
+            future = self._submit(key, route, engine.stream, text, src, tgt, glossary,
+                                  priority, timeout_s)
         else:
             self.stats.coalesced += 1
         # shield: one caller's cancellation must not cancel what others share. The future
