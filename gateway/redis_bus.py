@@ -191,7 +191,9 @@ class RedisBus(Bus):
         self.stream_maxlen = history_size * 8
         # A blocking pool waits for a free connection instead of failing a burst of joins
         # with "Too many connections" (redis-py's default pool raises at 100).
-        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=200, timeout=10)
+        # The connect timeout bounds what an unreachable (not refusing) Redis costs a call.
+        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=200, timeout=10,
+                                                        socket_connect_timeout=2.0)
         self._redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
         self._local: dict[str, Counter[str]] = {}  # this node's viewers, the source of truth
         self._viewers_cache: dict[str, tuple[float, dict[str, int]]] = {}
@@ -229,7 +231,11 @@ class RedisBus(Bus):
     async def _or_last_known(self, what: str, call: Callable[[], Awaitable[T]],
                              last_known: Callable[[], T]) -> T:
         """One attempt; while Redis is unreachable, ``last_known()`` answers at once (reads
-        on the comment path must not hold local viewers' chat up)."""
+        on the comment path must not hold local viewers' chat up). Once degraded, no attempt
+        at all until another call (the presence heartbeat, a publish) finds Redis back: a
+        network partition would make each attempt wait for the connect timeout."""
+        if self.degraded:
+            return last_known()
         try:
             result = await call()
         except (RedisError, OSError) as exc:
