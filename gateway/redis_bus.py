@@ -120,14 +120,17 @@ return 1
 def _pack_message(draft: CommentDraft, ts: float, replaces: int = 0) -> bytes:
     fields = [draft.user, draft.user_id, draft.text, draft.src_lang, ts,
               list(draft.glossary_hits)]
-    return msgpack.packb([*fields, replaces] if replaces else fields)
+    if replaces or draft.owed:  # optional trailing fields: older entries have six
+        fields += [replaces, list(draft.owed)]
+    return msgpack.packb(fields)
 
 
 def _unpack_message(room: str, mid: int, data: bytes) -> ChatMessage:
-    user, user_id, text, src_lang, ts, hits, *rest = msgpack.unpackb(data)
+    user, user_id, text, src_lang, ts, hits, *extra = msgpack.unpackb(data)
+    replaces, owed = (extra[0], tuple(extra[1])) if extra else (0, ())
     return ChatMessage(id=mid, room=room, user=user, user_id=user_id, text=text,
                        src_lang=src_lang, ts=ts, glossary_hits=tuple(hits),
-                       replaces=rest[0] if rest else 0)
+                       replaces=replaces, owed=owed)
 
 
 @dataclass
@@ -312,7 +315,7 @@ class RedisBus(Bus):
         msg = ChatMessage(id=0, room=draft.room, user=draft.user, user_id=draft.user_id,
                           text=draft.text, src_lang=draft.src_lang, ts=ts,
                           translations=dict(draft.translations),
-                          glossary_hits=draft.glossary_hits)
+                          glossary_hits=draft.glossary_hits, owed=draft.owed)
         keys, args = self._comment_script(draft, ts)
         if not self._held.get(draft.room):  # else it must wait its turn behind held ones
             try:
@@ -399,6 +402,11 @@ class RedisBus(Bus):
         # HSETNX makes a repeated attempt a no-op.
         return bool(await self._retrying(
             "publish_translation", lambda: self._publish_translation(keys=keys, args=args)))
+
+    async def translation(self, room: str, message_id: int, lang: str) -> Translation | None:
+        raw = await self._retrying("translation", lambda: self._redis.hget(
+            self._k(room, "tr", str(message_id)), lang))
+        return _unpack_translation(raw) if raw is not None else None
 
     async def delete_message(self, room: str, message_id: int) -> bool:
         # The token makes a retry whose first attempt did run answer True again.

@@ -168,7 +168,9 @@ def test_shared_cache_answers_without_the_translator(redis_url: str) -> None:
             first = await node_a.translate_one("where is the link?", "en", "pt")
             assert first.translated and worker.stats.jobs == 1
 
-            # Another node: its own cache is empty, Redis' is not.
+            # Another node: its own cache is empty, Redis' is not. (On a loaded machine the
+            # worker's 0.3 s registration can lapse between beats: wait until B sees it.)
+            await until(lambda: node_b.translators == 1, "node B to see the translator")
             second = await node_b.translate_one("where is the link?", "en", "pt")
             assert second.translated and second.text == first.text
             assert second.engine == first.engine
