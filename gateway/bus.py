@@ -36,6 +36,7 @@ class CommentDraft:
     src_lang: str
     translations: dict[str, Translation]
     glossary_hits: tuple[str, ...] = ()
+    question: bool = False
     owed: tuple[str, ...] = ()  # translations the publishing node is still making
 
 
@@ -187,7 +188,8 @@ class MemoryBus(Bus):
         msg = ChatMessage(id=log.last_id, room=draft.room, user=draft.user,
                           user_id=draft.user_id, text=draft.text, src_lang=draft.src_lang,
                           ts=time.time(), translations=dict(draft.translations),
-                          glossary_hits=draft.glossary_hits, owed=draft.owed)
+                          glossary_hits=draft.glossary_hits, question=draft.question,
+                          owed=draft.owed)
         if len(log.messages) == log.messages.maxlen:
             log.trimmed_through = log.messages[0].id
             log.by_id.pop(log.messages[0].id, None)

@@ -20,7 +20,7 @@ def comment_frame(msg: ChatMessage, lang: str, pending: bool = False,
     frame: dict[str, Any] = {
         "type": "comment", "id": wire_id(msg.id), "user": msg.user, "user_id": msg.user_id,
         "src_lang": msg.src_lang, "lang": lang, "ts": msg.ts, "original": msg.text,
-        "glossary_hits": list(msg.glossary_hits),
+        "glossary_hits": list(msg.glossary_hits), "question": msg.question,
     }
     if msg.id < 0:
         frame["provisional"] = True

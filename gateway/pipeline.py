@@ -14,6 +14,7 @@ from gateway.bus import Bus, CommentDraft
 from gateway.events import ChatMessage
 from gateway.frames import needs_translation
 from gateway.metrics import GatewayMetrics
+from gateway.questions import QuestionDetector
 from gateway.room_settings import RoomSettings
 from glossary import Glossary, glossary_hits
 from langid import UNDETERMINED, Detection, Detector
@@ -46,8 +47,10 @@ class CommentPipeline:
     def __init__(self, detector: Detector, translator: Translator, bus: Bus,
                  glossaries: GlossaryLookup, room_settings: RoomSettingsLookup,
                  wait_s: float, metrics: GatewayMetrics | None = None,
+                 questions: QuestionDetector | None = None,
                  owed_wait_s: float = 7.0) -> None:
         self.metrics = metrics
+        self.questions = questions or QuestionDetector()
         self.detector = detector
         self.translator = translator
         self.bus = bus
@@ -98,6 +101,7 @@ class CommentPipeline:
         msg = await self.bus.publish_comment(CommentDraft(
             room=room, user=user, user_id=user_id, text=text, src_lang=src,
             translations=ready, glossary_hits=glossary_hits(text, glossary),
+            question=self._is_question(text, src, ready.get("en")),
             owed=tuple(lang for lang in tasks if lang not in ready)))
         for lang, task in tasks.items():
             if lang not in ready:
@@ -106,6 +110,12 @@ class CommentPipeline:
             self.metrics.comments.inc()
             self.metrics.publish_seconds.observe(asyncio.get_running_loop().time() - started)
         return msg
+
+    def _is_question(self, text: str, src: str, english: Translation | None) -> bool:
+        """The question flag, decided once at publish time from the original and the English
+        translation when it was ready by then (the host console's question queue, #7)."""
+        en_text = english.text if english is not None and english.translated else None
+        return self.questions.is_question(text, src, en_text)
 
     async def _translate(self, text: str, src: str, tgt: str,
                          glossary: Glossary | None) -> Translation:

@@ -119,17 +119,20 @@ return 1
 
 def _pack_message(draft: CommentDraft, ts: float, replaces: int = 0) -> bytes:
     fields = [draft.user, draft.user_id, draft.text, draft.src_lang, ts,
-              list(draft.glossary_hits)]
-    if replaces or draft.owed:  # optional trailing fields: older entries have six
+              list(draft.glossary_hits), draft.question]
+    if replaces or draft.owed:  # optional trailing fields (degraded mode, owed translations)
         fields += [replaces, list(draft.owed)]
     return msgpack.packb(fields)
 
 
 def _unpack_message(room: str, mid: int, data: bytes) -> ChatMessage:
-    user, user_id, text, src_lang, ts, hits, *extra = msgpack.unpackb(data)
-    replaces, owed = (extra[0], tuple(extra[1])) if extra else (0, ())
+    user, user_id, text, src_lang, ts, hits, *rest = msgpack.unpackb(data)
+    # Messages stored before the question flag existed have six fields; replaces and owed
+    # are there only when set.
+    replaces, owed = (rest[1], tuple(rest[2])) if len(rest) > 2 else (0, ())
     return ChatMessage(id=mid, room=room, user=user, user_id=user_id, text=text,
                        src_lang=src_lang, ts=ts, glossary_hits=tuple(hits),
+                       question=bool(rest[0]) if rest else False,
                        replaces=replaces, owed=owed)
 
 
@@ -315,7 +318,8 @@ class RedisBus(Bus):
         msg = ChatMessage(id=0, room=draft.room, user=draft.user, user_id=draft.user_id,
                           text=draft.text, src_lang=draft.src_lang, ts=ts,
                           translations=dict(draft.translations),
-                          glossary_hits=draft.glossary_hits, owed=draft.owed)
+                          glossary_hits=draft.glossary_hits, question=draft.question,
+                          owed=draft.owed)
         keys, args = self._comment_script(draft, ts)
         if not self._held.get(draft.room):  # else it must wait its turn behind held ones
             try:

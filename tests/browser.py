@@ -3,7 +3,8 @@
 Without chromium, chromedriver or the ``selenium`` package the browser tests are skipped,
 except under CI (``CI`` set), where they fail so that a broken image cannot pass silently.
 selenium-manager never runs: the driver and the browser are given by path, so nothing is
-downloaded. Test modules get the fixtures (``browser_tools``, ``base_url``, ``browser``) with::
+downloaded. Test modules get the fixtures (``browser_tools``, ``gateway``, ``base_url``,
+``browser``) with::
 
     pytest_plugins = ["tests.browser"]
 
@@ -13,6 +14,7 @@ loads this module as their plugin.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,18 +22,22 @@ from typing import Any
 
 import pytest
 
-from tests.live import live_server
+from tests.live import LiveServer, live_server
 
 try:
     from selenium import webdriver
     from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:  # pragma: no cover - depends on the environment
     webdriver = None  # type: ignore[assignment]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
+HOST = "document.querySelector('babelcast-chat')"  # the widget element, in page scripts
+HOST_KEY = "browser-host-key"  # the gateway fixture's --host-key
 WAIT_S = 20.0  # the longest any single UI condition may take (translation included)
 
 
@@ -54,10 +60,17 @@ def browser_tools() -> None:
 
 
 @pytest.fixture(scope="module")
-def base_url(browser_tools: None) -> Iterator[str]:
-    """The real gateway (real models) served by uvicorn on a free loopback port."""
-    with live_server() as server:
-        yield server.http
+def gateway(browser_tools: None) -> Iterator[LiveServer]:
+    """The real gateway (real models) served by uvicorn on a free loopback port, with
+    ``HOST_KEY`` as its host key so that tests can act as the host."""
+    with live_server(host_key=HOST_KEY) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def base_url(gateway: LiveServer) -> str:
+    """The gateway's http:// origin."""
+    return gateway.http
 
 
 @pytest.fixture
@@ -145,3 +158,45 @@ class MessageList:
                 return m
         return None
 
+
+
+def host_page(path: Path, base_url: str, room: str, **attrs: str) -> str:
+    """A customer's page: one script tag and one element, in a phone-width column."""
+    attr_text = " ".join(f"{k}={json.dumps(v)}" for k, v in {"room": room, **attrs}.items())
+    path.write_text(f"""<!doctype html>
+<html><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>host page</title>
+<style>
+  body {{ margin: 0; padding: 8px; background: #f3f4f8; }}
+  babelcast-chat {{ --babelcast-accent: #c2185b; --babelcast-height: 560px; }}
+</style>
+<script src="{base_url}/widget.js"></script>
+</head><body>
+<babelcast-chat {attr_text}></babelcast-chat>
+</body></html>
+""", encoding="utf-8")
+    return path.as_uri()
+
+
+def open_widget(driver: Any, url: str) -> Any:
+    """Load a page with one widget and wait until it is connected."""
+    driver.get(url)
+    wait(driver, "the widget to connect", lambda d: d.execute_script(
+        f"return {HOST}.getAttribute('data-status')") == "connected")
+    return driver.find_element(By.CSS_SELECTOR, "babelcast-chat")
+
+
+def shadow(driver: Any, css: str) -> Any:
+    """The element matching ``css`` inside the page's widget."""
+    return driver.find_element(By.CSS_SELECTOR, "babelcast-chat").shadow_root.find_element(
+        By.CSS_SELECTOR, css)
+
+
+def say(driver: Any, text: str) -> None:
+    """Type ``text`` into the page's widget and send it with Enter."""
+    box = shadow(driver, '[data-testid="input"]')
+    box.send_keys(text)
+    assert shadow(driver, '[data-testid="count"]').text == f"{len(text)} / 500"
+    box.send_keys(Keys.ENTER)
+    wait(driver, "the send box to clear", lambda d: box.get_attribute("value") == "")

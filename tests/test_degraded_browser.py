@@ -12,12 +12,11 @@ from typing import Any
 import pytest
 
 from gateway.redis_bus import RedisBus
-from tests.browser import severe_logs, wait
+from tests.browser import host_page, open_widget, severe_logs, wait
 from tests.live import live_server
 from tests.redis_server import RedisServer
 from tests.test_demo_page_browser import join
 from tests.test_demo_page_browser import messages as page_messages
-from tests.test_widget_browser import host_page, open_widget
 from tests.test_widget_browser import messages as widget_messages
 
 # The browser_tools and browser fixtures.

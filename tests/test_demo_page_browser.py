@@ -1,5 +1,7 @@
-"""The demo page in a real browser: two viewers, English and Portuguese, chat through the
-real gateway and the real embedded en<->pt models.
+"""The demo page in a real browser: two viewers, English and Portuguese, join through its
+form and chat through the real gateway and the real embedded en<->pt models. The chat on the
+page is the widget (<babelcast-chat>); tests/test_widget_browser.py covers the widget's own
+behaviours in depth, this test the page around it.
 
 Needs Debian's chromium and chromedriver (``apt-get install chromium chromium-driver``) and
 the ``selenium`` package. Without them the test is skipped, except under CI (``CI`` set),
@@ -15,14 +17,13 @@ from typing import Any
 
 import pytest
 
-from tests.browser import MessageList, wait
+from tests.browser import HOST, MessageList, say, severe_logs, shadow, wait
 
 # The browser_tools, base_url and browser fixtures.
 pytest_plugins = ["tests.browser"]
 
 try:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import Select
 except ImportError:  # pragma: no cover - depends on the environment
     pass  # the browser_tools fixture skips (or fails under CI) before these are used
@@ -34,7 +35,7 @@ SHIPPING = "tem frete grátis?"
 XSS = "<img src=x onerror=alert(1)>"  # an alert would also fail every later driver call
 
 
-messages = MessageList("document.querySelector('#messages')")
+messages = MessageList(f"{HOST}.shadowRoot")
 settled = messages.settled
 
 
@@ -50,24 +51,14 @@ def join(driver: Any, base_url: str, name: str, lang: str, room: str) -> None:
     room_box.clear()
     room_box.send_keys(room)
     driver.find_element(By.ID, "join-btn").click()
-    wait(driver, f"{name} to connect", lambda d: d.find_element(
-        By.ID, "conn-status").get_attribute("data-state") == "connected")
+    wait(driver, f"{name} to connect", lambda d: d.execute_script(
+        f"return {HOST} && {HOST}.getAttribute('data-status')") == "connected")
     assert driver.find_element(By.ID, "chat").is_displayed()
-    assert driver.find_element(By.ID, "room-name").text == room
-
-
-def say(driver: Any, text: str, *, press_enter: bool = False) -> None:
-    box = driver.find_element(By.ID, "send-text")
-    box.send_keys(text)
-    counter = driver.find_element(By.ID, "char-count")
-    assert counter.text == f"{len(text)} / 500"
-    if press_enter:
-        box.send_keys(Keys.ENTER)
-    else:
-        button = driver.find_element(By.ID, "send-btn")
-        wait(driver, "the send button", lambda d: button.is_enabled())
-        button.click()
-    wait(driver, "the send box to clear", lambda d: box.get_attribute("value") == "")
+    assert not form.is_displayed()
+    widget = driver.find_element(By.CSS_SELECTOR, "#chat babelcast-chat")
+    assert (widget.get_attribute("room"), widget.get_attribute("lang"),
+            widget.get_attribute("name")) == (room, lang, name)
+    assert shadow(driver, '[data-testid="room"]').text == room
 
 
 def test_two_viewers_chat_across_languages(base_url: str, browser: Callable[[], Any]) -> None:
@@ -77,55 +68,51 @@ def test_two_viewers_chat_across_languages(base_url: str, browser: Callable[[], 
     join(pt, base_url, "Ana", "pt", room)
 
     for driver in (en, pt):
-        wait(driver, "presence to count both viewers", lambda d: d.find_element(
-            By.ID, "presence").text == "2 viewers: en 1 · pt 1")
+        wait(driver, "presence to count both viewers", lambda d: shadow(
+            d, '[data-testid="presence"]').text == "2 viewers: en 1 · pt 1")
 
     # English -> Portuguese.
-    say(en, LIPSTICK, press_enter=True)
+    say(en, LIPSTICK)
     seen = wait(pt, "the Portuguese tab to show the translated comment",
                 lambda d: settled(d, LIPSTICK))
-    assert seen["user"] == "Emma"
-    assert seen["translated"], seen
-    assert seen["text"] != LIPSTICK
+    assert seen["user"] == "Emma" and seen["translated"], seen
     assert "batom" in seen["text"].lower(), seen
-    assert "translated from en" in seen["meta"], seen
-    assert not seen["original_shown"]
-    # The English tab shows its own comment as written, marked as ours.
+    assert "translated from English" in seen["meta"], seen
     own = wait(en, "the English tab to show its own comment", lambda d: settled(d, LIPSTICK))
     assert own["text"] == LIPSTICK and not own["translated"] and own["mine"], own
 
-    # "show original" reveals the English text on the Portuguese tab.
-    toggle = pt.find_element(
-        By.CSS_SELECTOR, f'[data-id="{seen["id"]}"] [data-testid="toggle-original"]')
-    toggle.click()
-    shown = wait(pt, "the original to be shown", lambda d: (
-        m := settled(d, LIPSTICK)) is not None and m["original_shown"] and m)
-    assert pt.find_element(
-        By.CSS_SELECTOR, f'[data-id="{shown["id"]}"] [data-testid="message-original"]'
-    ).text == LIPSTICK
-
-    # Portuguese -> English.
+    # Portuguese -> English, and "show original" on the English tab.
     say(pt, SHIPPING)
     seen = wait(en, "the English tab to show the translated comment",
                 lambda d: settled(d, SHIPPING))
-    assert seen["user"] == "Ana"
-    assert seen["translated"], seen
+    assert seen["user"] == "Ana" and seen["translated"], seen
     assert "free shipping" in seen["text"].lower(), seen
-    assert "translated from pt" in seen["meta"], seen
+    shadow(en, f'[data-id="{seen["id"]}"] [data-testid="toggle-original"]').click()
+    wait(en, "the original to be shown", lambda d: (
+        m := settled(d, SHIPPING)) is not None and m["original_shown"]
+        and m["original"] == SHIPPING)
 
     # Markup in a comment is shown as text, and never becomes an element.
-    say(en, XSS, press_enter=True)
-    own = wait(en, "the English tab to show the markup comment", lambda d: settled(d, XSS))
-    assert own["text"] == XSS
+    say(en, XSS)
     other = wait(pt, "the Portuguese tab to show the markup comment", lambda d: settled(d, XSS))
     assert other["original"] == XSS
     for driver in (en, pt):
-        assert driver.execute_script("return document.querySelectorAll('img').length") == 0
-    assert en.find_element(
-        By.CSS_SELECTOR, f'[data-id="{own["id"]}"] [data-testid="message-text"]'
-    ).text == XSS
+        assert driver.execute_script(f"return {HOST}.shadowRoot.querySelectorAll('img').length"
+                                     " + document.querySelectorAll('img').length") == 0
+
+    # Leaving closes the chat and shows the form again, remembering name, language and room.
+    en.find_element(By.ID, "leave-btn").click()
+    wait(en, "the join form again", lambda d: d.find_element(By.ID, "join-form").is_displayed())
+    assert en.execute_script(f"return {HOST}") is None
+    wait(pt, "presence to drop the English viewer", lambda d: shadow(
+        d, '[data-testid="presence"]').text == "1 viewer: pt 1")
+    en.refresh()
+    wait(en, "the join form after a reload", lambda d: d.find_element(
+        By.ID, "join-name").get_attribute("value") == "Emma")
+    assert en.find_element(By.ID, "join-room").get_attribute("value") == room
+    assert Select(en.find_element(By.ID, "join-lang")).first_selected_option.get_attribute(
+        "value") == "en"
 
     # The page logged no errors (script errors, failed loads) along the way.
     for driver in (en, pt):
-        severe = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
-        assert not severe, severe
+        assert not severe_logs(driver)

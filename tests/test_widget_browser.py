@@ -9,16 +9,25 @@ made this way).
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser import MessageList, severe_logs, wait
+from tests.browser import (
+    HOST,
+    HOST_KEY,
+    MessageList,
+    host_page,
+    open_widget,
+    say,
+    severe_logs,
+    shadow,
+    wait,
+)
 from tests.live import LiveServer, live_server
 
 try:
@@ -27,7 +36,7 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     pass  # the browser_tools fixture skips (or fails under CI) before these are used
 
-# The browser_tools, base_url and browser fixtures.
+# The browser_tools, gateway, base_url and browser fixtures.
 pytest_plugins = ["tests.browser"]
 
 pytestmark = pytest.mark.e2e
@@ -37,67 +46,11 @@ SHIPPING = "tem frete grátis?"
 XSS = "<img src=x onerror=alert(1)>"  # an alert would also fail every later driver call
 WHILE_AWAY = "obrigada pela live 😍"
 
-HOST = "document.querySelector('babelcast-chat')"
-HOST_KEY = "secret"
 DOOMED = "this comment will be deleted"
-
-
-@pytest.fixture(scope="module")
-def gateway(browser_tools: None) -> Iterator[LiveServer]:
-    """The real gateway (real models), with a host key so tests can act as the host."""
-    with live_server(host_key=HOST_KEY) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def base_url(gateway: LiveServer) -> str:
-    """Overrides tests.browser's: the same kind of gateway, but the host-enabled one."""
-    return gateway.http
-
-
-
-
-def host_page(path: Path, base_url: str, room: str, **attrs: str) -> str:
-    """A customer's page: one script tag and one element, in a phone-width column."""
-    attr_text = " ".join(f"{k}={json.dumps(v)}" for k, v in {"room": room, **attrs}.items())
-    path.write_text(f"""<!doctype html>
-<html><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>host page</title>
-<style>
-  body {{ margin: 0; padding: 8px; background: #f3f4f8; }}
-  babelcast-chat {{ --babelcast-accent: #c2185b; --babelcast-height: 560px; }}
-</style>
-<script src="{base_url}/widget.js"></script>
-</head><body>
-<babelcast-chat {attr_text}></babelcast-chat>
-</body></html>
-""", encoding="utf-8")
-    return path.as_uri()
-
-
-def open_widget(driver: Any, url: str) -> Any:
-    driver.get(url)
-    wait(driver, "the widget to connect", lambda d: d.execute_script(
-        f"return {HOST}.getAttribute('data-status')") == "connected")
-    return driver.find_element(By.CSS_SELECTOR, "babelcast-chat")
 
 
 messages = MessageList(f"{HOST}.shadowRoot")
 settled = messages.settled
-
-
-def shadow(driver: Any, css: str) -> Any:
-    return driver.find_element(By.CSS_SELECTOR, "babelcast-chat").shadow_root.find_element(
-        By.CSS_SELECTOR, css)
-
-
-def say(driver: Any, text: str) -> None:
-    box = shadow(driver, '[data-testid="input"]')
-    box.send_keys(text)
-    assert shadow(driver, '[data-testid="count"]').text == f"{len(text)} / 500"
-    box.send_keys(Keys.ENTER)
-    wait(driver, "the send box to clear", lambda d: box.get_attribute("value") == "")
 
 
 def test_two_widgets_chat_across_languages(base_url: str, browser: Callable[..., Any],
@@ -256,3 +209,28 @@ def test_widget_follows_host_delete_and_pin(base_url: str, gateway: LiveServer,
     finally:
         host.ws.close()
         bob.ws.close()
+
+
+def test_widget_joins_a_jwt_gateway_with_its_token(browser: Callable[..., Any],
+                                                   tmp_path: Path) -> None:
+    from gateway.auth import RoomTokens
+
+    secret = "widget-test-secret-" + "w" * 32
+    tokens = RoomTokens(secret)
+    room = "widget-jwt-" + secrets.token_hex(4)
+    with live_server(auth="jwt", jwt_secret=secret, engine="none") as srv:
+        ana = tokens.issue(room, "user-ana", "Ana (verified)", "viewer", 600).token
+        # `name` is ignored when the token names the user.
+        page = host_page(tmp_path / "jwt.html", srv.http, room, name="TheHost", token=ana,
+                         lang="en")
+        driver = browser(lang="en-US", size=(360, 740))
+        open_widget(driver, page)
+        other = srv.viewer(room, query="lang=en&token="
+                           + tokens.issue(room, "user-bob", "Bob", "viewer", 600).token)
+        try:
+            say(driver, "hello from the widget")
+            got = other.expect_comment("hello from the widget")
+            assert got["user"] == "Ana (verified)" and got["user_id"] == "user-ana"
+            assert not severe_logs(driver)
+        finally:
+            other.close()

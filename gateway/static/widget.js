@@ -202,6 +202,10 @@ textarea:focus, select:focus, button:focus-visible {
         pinned: null,
       };
       this._built = false;
+      // For pages built on the widget (the host console): extra query parameters of the
+      // socket URL (the host credential), and a hook that decorates each rendered message.
+      this.connectParams = {};
+      this.decorateMessage = null;
     }
 
     // ---- lifecycle
@@ -251,6 +255,13 @@ textarea:focus, select:focus, button:focus-visible {
     get status() { return this._ui ? this._ui.status.dataset.state : "idle"; }
 
     get language() { return this._s.lang; }
+
+    /** Send a frame (a host action) with a fresh client_id; returns the client_id, or null
+     * when not connected. The reply comes back as a `babelcast-frame` event. */
+    sendFrame(frame) {
+      const clientId = `a${this._s.nextClientId++}`;
+      return this._send(Object.assign({}, frame, { client_id: clientId })) ? clientId : null;
+    }
 
     // ---- debug hooks (tests and troubleshooting; not a stable API)
 
@@ -459,6 +470,7 @@ textarea:focus, select:focus, button:focus-visible {
 
     _newMessageNode() {
       const li = testid(el("li"), "message");
+      li.setAttribute("part", "message");
       const user = testid(el("span", { className: "user" }), "message-user");
       user.dir = "auto";
       const text = testid(el("span", { className: "text" }), "message-text");
@@ -507,6 +519,8 @@ textarea:focus, select:focus, button:focus-visible {
         meta.append(`not translated (${f.reason})`);
       }
       meta.hidden = meta.childNodes.length === 0;
+      node.dataset.question = f.question ? "true" : "false";
+      if (this.decorateMessage) this.decorateMessage(node, f);
     }
 
     _upsert(frame) {
@@ -582,8 +596,15 @@ textarea:focus, select:focus, button:focus-visible {
       const params = new URLSearchParams({ lang: s.lang });
       const name = (this.getAttribute("name") || "").trim();
       if (name) params.set("name", name);
+      // A room token (servers run with --auth jwt) sets the name and role; read on every
+      // (re)connect, so a page renews an expiring token by changing the attribute.
+      const token = (this.getAttribute("token") || "").trim();
+      if (token) params.set("token", token);
       if (s.lastId !== null) params.set("since", s.lastId);
       if (s.lastId !== null && s.epoch) params.set("epoch", s.epoch);
+      for (const [key, value] of Object.entries(this.connectParams || {})) {
+        if (value !== undefined && value !== null && value !== "") params.set(key, value);
+      }
       const base = this.server.replace(/^http/, "ws");
       return `${base}/v1/rooms/${encodeURIComponent(this.room)}/ws?${params}`;
     }
@@ -621,7 +642,10 @@ textarea:focus, select:focus, button:focus-visible {
         s.lastRx = Date.now();
         let frame;
         try { frame = JSON.parse(ev.data); } catch (_) { return; }
-        if (frame && typeof frame === "object") this._handle(frame);
+        if (frame && typeof frame === "object") {
+          this._handle(frame);
+          this.dispatchEvent(new CustomEvent("babelcast-frame", { detail: frame }));
+        }
       });
       ws.addEventListener("close", (ev) => {
         if (s.ws !== ws) return;
@@ -824,6 +848,8 @@ textarea:focus, select:focus, button:focus-visible {
       ui.send.disabled = !this._isOpen() || n === 0 || n > limit;
       ui.text.style.height = "auto";
       ui.text.style.height = `${Math.min(ui.text.scrollHeight || 0, 128) || 34}px`;
+      // A scrollbar only once the box stops growing (a one-line box showed scroll arrows).
+      ui.text.style.overflowY = (ui.text.scrollHeight || 0) > 128 ? "auto" : "hidden";
     }
 
     _submit() {
@@ -846,5 +872,10 @@ textarea:focus, select:focus, button:focus-visible {
     }
   }
 
+  // Building blocks for pages built on the widget (host.js, the demo page's app.js), so they
+  // are not copied there.
+  BabelcastChat.helpers = Object.freeze({
+    el, testid, langName, isId, cmpId, normalizeLang, browserLang, LANGUAGES,
+  });
   customElements.define("babelcast-chat", BabelcastChat);
 })();
