@@ -37,6 +37,7 @@ class CommentDraft:
     translations: dict[str, Translation]
     glossary_hits: tuple[str, ...] = ()
     question: bool = False
+    owed: tuple[str, ...] = ()  # translations the publishing node is still making
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,10 @@ class Bus(ABC):
                                   translation: Translation) -> bool:
         """Attach a translation to a message in history and deliver the event.
         Returns False when the message has left history or already had that language."""
+
+    @abstractmethod
+    async def translation(self, room: str, message_id: int, lang: str) -> Translation | None:
+        """The message's translation into ``lang`` if one has been published."""
 
     @abstractmethod
     async def delete_message(self, room: str, message_id: int) -> bool:
@@ -187,7 +192,8 @@ class MemoryBus(Bus):
         msg = ChatMessage(id=log.last_id, room=draft.room, user=draft.user,
                           user_id=draft.user_id, text=draft.text, src_lang=draft.src_lang,
                           ts=time.time(), translations=dict(draft.translations),
-                          glossary_hits=draft.glossary_hits, question=draft.question)
+                          glossary_hits=draft.glossary_hits, question=draft.question,
+                          owed=draft.owed)
         if len(log.messages) == log.messages.maxlen:
             log.trimmed_through = log.messages[0].id
             log.by_id.pop(log.messages[0].id, None)
@@ -205,6 +211,11 @@ class MemoryBus(Bus):
         msg.translations[translation.lang] = translation
         self._deliver(log, TranslationPublished(room, message_id, translation))  # type: ignore[arg-type]
         return True
+
+    async def translation(self, room: str, message_id: int, lang: str) -> Translation | None:
+        log = self._rooms.get(room)
+        msg = log.by_id.get(message_id) if log else None
+        return msg.translations.get(lang) if msg else None
 
     async def delete_message(self, room: str, message_id: int) -> bool:
         log = self._rooms.get(room)

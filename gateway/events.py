@@ -21,6 +21,12 @@ class ChatMessage:
     translations: dict[str, Translation] = field(default_factory=dict)
     glossary_hits: tuple[str, ...] = ()  # glossary terms in the text, one per occurrence
     question: bool = False  # the question detector's verdict at publish time (#7)
+    # Degraded mode (several nodes): a negative id is provisional, shown only on its node while
+    # Redis is unreachable; the published message then names that number here (0: none).
+    replaces: int = 0
+    # Languages the publishing node was still translating into when it published: other nodes
+    # wait for those translations instead of making them again (translated once per cluster).
+    owed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

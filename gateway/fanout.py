@@ -165,7 +165,7 @@ class Connection:
         """Send an already-encoded message: straight to the socket when nothing is queued or
         being sent and the socket takes data now, else through the queue and writer task.
         Live comments already sent in history are skipped."""
-        if message_id and message_id <= self.skip_through:
+        if 0 < message_id <= self.skip_through:  # (provisional ids are negative)
             return
         direct = self.direct
         if (direct is not None and self._writer is not None and self.send_started is None

@@ -18,10 +18,14 @@ def comment_frame(msg: ChatMessage, lang: str, pending: bool = False,
     ``translation`` supplies one not yet recorded on ``msg``.
     """
     frame: dict[str, Any] = {
-        "type": "comment", "id": str(msg.id), "user": msg.user, "user_id": msg.user_id,
+        "type": "comment", "id": wire_id(msg.id), "user": msg.user, "user_id": msg.user_id,
         "src_lang": msg.src_lang, "lang": lang, "ts": msg.ts, "original": msg.text,
         "glossary_hits": list(msg.glossary_hits), "question": msg.question,
     }
+    if msg.id < 0:
+        frame["provisional"] = True
+    if msg.replaces:
+        frame["replaces"] = wire_id(-msg.replaces)
     if lang == msg.src_lang:
         frame.update(text=msg.text, translated=False, pending=False, reason=None)
         return frame
@@ -37,9 +41,15 @@ def comment_frame(msg: ChatMessage, lang: str, pending: bool = False,
     return frame
 
 
+def wire_id(message_id: int) -> str:
+    """A message id as clients see it: digits, or ``~`` and digits for a provisional one
+    (a negative id: held by its node while Redis is unreachable)."""
+    return str(message_id) if message_id >= 0 else f"~{-message_id}"
+
+
 def translation_frame(message_id: int, t: Translation) -> dict[str, Any]:
     """The ``translation`` frame that completes a comment sent ``pending``."""
-    return {"type": "translation", "id": str(message_id), "lang": t.lang, "text": t.text,
+    return {"type": "translation", "id": wire_id(message_id), "lang": t.lang, "text": t.text,
             "translated": t.translated, "reason": t.reason}
 
 

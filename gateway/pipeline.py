@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable
 from typing import Protocol
 
@@ -46,7 +47,8 @@ class CommentPipeline:
     def __init__(self, detector: Detector, translator: Translator, bus: Bus,
                  glossaries: GlossaryLookup, room_settings: RoomSettingsLookup,
                  wait_s: float, metrics: GatewayMetrics | None = None,
-                 questions: QuestionDetector | None = None) -> None:
+                 questions: QuestionDetector | None = None,
+                 owed_wait_s: float = 7.0) -> None:
         self.metrics = metrics
         self.questions = questions or QuestionDetector()
         self.detector = detector
@@ -55,6 +57,10 @@ class CommentPipeline:
         self.glossaries = glossaries
         self.room_settings = room_settings
         self.wait_s = wait_s
+        # How long after publication another node's owed translation is awaited before this
+        # node makes it itself (that node may have died): its translation timeout and then some.
+        self.owed_wait_s = owed_wait_s
+        self._owed: set[_Key] = set()  # in _inflight, but only waiting for another node
         self._inflight: dict[_Key, asyncio.Task[Translation]] = {}
         self._background: set[asyncio.Task[object]] = set()
 
@@ -95,7 +101,8 @@ class CommentPipeline:
         msg = await self.bus.publish_comment(CommentDraft(
             room=room, user=user, user_id=user_id, text=text, src_lang=src,
             translations=ready, glossary_hits=glossary_hits(text, glossary),
-            question=self._is_question(text, src, ready.get("en"))))
+            question=self._is_question(text, src, ready.get("en")),
+            owed=tuple(lang for lang in tasks if lang not in ready)))
         for lang, task in tasks.items():
             if lang not in ready:
                 self._follow(msg, lang, task)
@@ -132,7 +139,14 @@ class CommentPipeline:
             return True
         if not needs_translation(msg, lang):
             return False
-        task = asyncio.create_task(self._translate_late(msg, lang))
+        if lang in msg.owed:
+            # The publishing node is making it (maybe this node, before its own follow-up is
+            # registered): wait for its translation event, unless it never comes.
+            self._owed.add(key)
+            task = asyncio.create_task(self._translate_if_owed_lost(msg, lang))
+            task.add_done_callback(lambda _t: self._owed.discard(key))
+        else:
+            task = asyncio.create_task(self._translate_late(msg, lang))
         self._follow(msg, lang, task)
         return True
 
@@ -140,10 +154,22 @@ class CommentPipeline:
         glossary = await self.room_glossary(msg.room)
         return await self._translate(msg.text, msg.src_lang, lang, glossary)
 
+    async def _translate_if_owed_lost(self, msg: ChatMessage, lang: str) -> Translation:
+        """The owed translation once published; made here if it has not been by
+        ``owed_wait_s`` after publication (its node died)."""
+        await asyncio.sleep(max(0.0, msg.ts + self.owed_wait_s - time.time()))
+        found = await self.bus.translation(msg.room, msg.id, lang)
+        if found is not None:
+            return found  # publishing it again is a no-op
+        log.warning("translation of %s/%s into %s never came from its node; making it here",
+                    msg.room, msg.id, lang)
+        return await self._translate_late(msg, lang)
+
     def wait_for(self, msg: ChatMessage, lang: str) -> Awaitable[Translation] | None:
-        """The in-flight translation of ``msg`` into ``lang``, if any."""
-        task = self._inflight.get((msg.room, msg.id, lang))
-        return asyncio.shield(task) if task is not None else None
+        """The in-flight translation of ``msg`` into ``lang``, if this node is making it."""
+        key = (msg.room, msg.id, lang)
+        task = self._inflight.get(key)
+        return asyncio.shield(task) if task is not None and key not in self._owed else None
 
     def _follow(self, msg: ChatMessage, lang: str, task: asyncio.Task[Translation]) -> None:
         key = (msg.room, msg.id, lang)

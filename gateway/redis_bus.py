@@ -16,17 +16,25 @@ Keys (``{p}`` is the key prefix, ``{r}`` the room):
 
 Publishing is one Lua script per event, so id assignment, history and the event stream
 change together and every node reads one order from the stream.
+
+Degraded mode: when a comment cannot be published because Redis is unreachable, it is held in
+this node's outbox for its room and delivered to the node's own viewers at once as a
+provisional message (a negative id, ``~n`` on the wire). A task per room publishes the held
+comments in order when Redis is back; each carries its provisional number, so every node
+delivers the published message with ``replaces`` and its viewers swap the entry in place.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import secrets
 import time
-from collections import Counter
+from collections import Counter, OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import msgpack
@@ -109,17 +117,34 @@ return 1
 """
 
 
-def _pack_message(draft: CommentDraft, ts: float) -> bytes:
-    return msgpack.packb([draft.user, draft.user_id, draft.text, draft.src_lang, ts,
-                          list(draft.glossary_hits), draft.question])
+def _pack_message(draft: CommentDraft, ts: float, replaces: int = 0) -> bytes:
+    fields = [draft.user, draft.user_id, draft.text, draft.src_lang, ts,
+              list(draft.glossary_hits), draft.question]
+    if replaces or draft.owed:  # optional trailing fields (degraded mode, owed translations)
+        fields += [replaces, list(draft.owed)]
+    return msgpack.packb(fields)
 
 
 def _unpack_message(room: str, mid: int, data: bytes) -> ChatMessage:
     user, user_id, text, src_lang, ts, hits, *rest = msgpack.unpackb(data)
-    # Messages stored before the question flag existed have six fields.
+    # Messages stored before the question flag existed have six fields; replaces and owed
+    # are there only when set.
+    replaces, owed = (rest[1], tuple(rest[2])) if len(rest) > 2 else (0, ())
     return ChatMessage(id=mid, room=room, user=user, user_id=user_id, text=text,
                        src_lang=src_lang, ts=ts, glossary_hits=tuple(hits),
-                       question=bool(rest[0]) if rest else False)
+                       question=bool(rest[0]) if rest else False,
+                       replaces=replaces, owed=owed)
+
+
+@dataclass
+class _Held:
+    """A comment accepted while Redis was unreachable, delivered locally as ``provisional``
+    and waiting in its room's outbox to be published."""
+
+    provisional: ChatMessage  # id -n: what this node's viewers were shown
+    draft: CommentDraft
+    keys: list[str]  # with the publish token: a retry never publishes twice
+    late: dict[str, Translation] = field(default_factory=dict)  # translations since held
 
 
 def _pack_translation(t: Translation) -> bytes:
@@ -156,7 +181,8 @@ class RedisBus(Bus):
 
     def __init__(self, url: str, *, history_size: int = 500, prefix: str = "bc",
                  presence_ttl_s: float = 10.0, viewers_cache_s: float = 0.0,
-                 node_id: str | None = None, outage_limit_s: float = 30.0) -> None:
+                 node_id: str | None = None, outage_limit_s: float = 30.0,
+                 held_limit: int = 10_000) -> None:
         self.url = url
         self.history_size = history_size
         self.prefix = prefix
@@ -171,19 +197,58 @@ class RedisBus(Bus):
         self.stream_maxlen = history_size * 8
         # A blocking pool waits for a free connection instead of failing a burst of joins
         # with "Too many connections" (redis-py's default pool raises at 100).
-        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=200, timeout=10)
+        # The connect timeout bounds what an unreachable (not refusing) Redis costs a call.
+        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=200, timeout=10,
+                                                        socket_connect_timeout=2.0)
         self._redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
         self._local: dict[str, Counter[str]] = {}  # this node's viewers, the source of truth
         self._viewers_cache: dict[str, tuple[float, dict[str, int]]] = {}
+        self._viewers_last: dict[str, dict[str, int]] = {}  # answers viewers() in an outage
         self._readers: dict[Subscription, asyncio.Task[None]] = {}
         self._heartbeat: asyncio.Task[None] | None = None
         self._publish_comment = self._redis.register_script(_PUBLISH_COMMENT)
         self._publish_translation = self._redis.register_script(_PUBLISH_TRANSLATION)
         self._delete_message = self._redis.register_script(_DELETE_MESSAGE)
         self._set_pinned = self._redis.register_script(_SET_PINNED)
+        # Degraded mode: comments held per room, in order, until Redis takes them.
+        self.held_limit = held_limit
+        self._held: dict[str, deque[_Held]] = {}
+        self._held_by_number: dict[int, _Held] = {}
+        self._flushers: dict[str, asyncio.Task[None]] = {}
+        self._published: OrderedDict[int, int] = OrderedDict()  # provisional n -> real id
+        # Random start: provisional numbers of different nodes and restarts do not meet.
+        self._provisional = itertools.count(secrets.randbelow(1 << 40) * 1000 + 1)
+        self._muted_known: set[tuple[str, str]] = set()  # answers is_muted during an outage
 
     def _k(self, room: str, *parts: str) -> str:
         return ":".join((self.prefix, "r", room, *parts))
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        if not self.degraded:
+            log.warning("Redis at %s failed during %s (%s); degraded, retrying",
+                        self.url, what, exc)
+        self.degraded = True
+
+    def _answered(self) -> None:
+        if self.degraded:
+            log.warning("Redis at %s is back", self.url)
+            self.degraded = False
+
+    async def _or_last_known(self, what: str, call: Callable[[], Awaitable[T]],
+                             last_known: Callable[[], T]) -> T:
+        """One attempt; while Redis is unreachable, ``last_known()`` answers at once (reads
+        on the comment path must not hold local viewers' chat up). Once degraded, no attempt
+        at all until another call (the presence heartbeat, a publish) finds Redis back: a
+        network partition would make each attempt wait for the connect timeout."""
+        if self.degraded:
+            return last_known()
+        try:
+            result = await call()
+        except (RedisError, OSError) as exc:
+            self._failed(what, exc)
+            return last_known()
+        self._answered()
+        return result
 
     async def _retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         """Run ``call`` until Redis answers, with backoff: during a brief outage an event is
@@ -196,19 +261,14 @@ class RedisBus(Bus):
             try:
                 result = await call()
             except (RedisError, OSError) as exc:
-                if not self.degraded:
-                    log.warning("Redis at %s failed during %s (%s); degraded, retrying",
-                                self.url, what, exc)
-                self.degraded = True
+                self._failed(what, exc)
                 if loop.time() + backoff > deadline:
                     raise BusUnavailable(f"Redis at {self.url} unreachable for "
                                          f"{self.outage_limit_s:.0f}s ({what}): {exc}") from exc
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 1.0)
                 continue
-            if self.degraded:
-                log.warning("Redis at %s is back", self.url)
-                self.degraded = False
+            self._answered()
             return result
 
     async def start(self) -> None:
@@ -224,7 +284,10 @@ class RedisBus(Bus):
 
     async def close(self) -> None:
         """Stop readers and the heartbeat, withdraw this node's presence, disconnect."""
-        await stop_tasks([*self._readers.values(),
+        if self._held:
+            log.warning("closing with %d comment(s) never published (Redis unreachable)",
+                        sum(len(q) for q in self._held.values()))
+        await stop_tasks([*self._readers.values(), *self._flushers.values(),
                           *([self._heartbeat] if self._heartbeat else [])])
         self._readers.clear()
         with contextlib.suppress(RedisError, OSError):
@@ -235,11 +298,10 @@ class RedisBus(Bus):
             await pipe.execute()
         await self._redis.aclose(close_connection_pool=True)  # the pool is ours
 
-    async def publish_comment(self, draft: CommentDraft) -> ChatMessage:
-        ts = time.time()
-        packed = _pack_message(draft, ts)
-        args: list[Any] = [packed, self.history_size, self.stream_maxlen,
-                           self._k(draft.room, "tr", "")]
+    def _comment_script(self, draft: CommentDraft, ts: float,
+                        replaces: int = 0) -> tuple[list[str], list[Any]]:
+        args: list[Any] = [_pack_message(draft, ts, replaces), self.history_size,
+                           self.stream_maxlen, self._k(draft.room, "tr", "")]
         for lang, t in draft.translations.items():
             args += [lang, _pack_translation(t)]
         # One token per comment: a retry whose first attempt did run gets the same id back.
@@ -247,20 +309,108 @@ class RedisBus(Bus):
                 self._k(draft.room, "ids"), self._k(draft.room, "ev"),
                 self._k(draft.room, "pub", secrets.token_hex(8)),
                 self._k(draft.room, "trimmed")]
-        mid = int(await self._retrying(
-            "publish_comment", lambda: self._publish_comment(keys=keys, args=args)))
-        return ChatMessage(id=mid, room=draft.room, user=draft.user, user_id=draft.user_id,
-                           text=draft.text, src_lang=draft.src_lang, ts=ts,
-                           translations=dict(draft.translations),
-                           glossary_hits=draft.glossary_hits, question=draft.question)
+        return keys, args
+
+    async def publish_comment(self, draft: CommentDraft) -> ChatMessage:
+        """Publish, or, while Redis is unreachable, hold the comment and return it as a
+        provisional message (negative id) already delivered to this node's viewers."""
+        ts = time.time()
+        msg = ChatMessage(id=0, room=draft.room, user=draft.user, user_id=draft.user_id,
+                          text=draft.text, src_lang=draft.src_lang, ts=ts,
+                          translations=dict(draft.translations),
+                          glossary_hits=draft.glossary_hits, question=draft.question,
+                          owed=draft.owed)
+        keys, args = self._comment_script(draft, ts)
+        if not self._held.get(draft.room):  # else it must wait its turn behind held ones
+            try:
+                msg.id = int(await self._publish_comment(keys=keys, args=args))
+                self._answered()
+                return msg
+            except (RedisError, OSError) as exc:
+                # It may have run (only the reply was lost): the held copy keeps the token,
+                # so publishing it again returns that id instead of publishing twice.
+                self._failed("publish_comment", exc)
+        return self._hold(draft, msg, keys)
+
+    def _hold(self, draft: CommentDraft, msg: ChatMessage, keys: list[str]) -> ChatMessage:
+        if len(self._held_by_number) >= self.held_limit:
+            raise BusUnavailable(f"Redis at {self.url} is unreachable and this node already "
+                                 f"holds {self.held_limit} unpublished comments")
+        number = next(self._provisional)
+        msg.id = -number
+        held = _Held(msg, draft, keys)
+        self._held.setdefault(draft.room, deque()).append(held)
+        self._held_by_number[number] = held
+        self._deliver_locally(draft.room, CommentPublished(msg))
+        if draft.room not in self._flushers:
+            self._flushers[draft.room] = asyncio.create_task(
+                self._flush_held(draft.room), name=f"held-{draft.room}")
+        return msg
+
+    def _held_args(self, held: _Held) -> list[Any]:
+        """The publish script's arguments for a held comment, with every translation made
+        so far and its provisional number."""
+        draft = replace(held.draft, translations={**held.draft.translations, **held.late})
+        return self._comment_script(draft, held.provisional.ts, -held.provisional.id)[1]
+
+    def _deliver_locally(self, room: str, event: RoomEvent) -> None:
+        for sub in self._readers:
+            if sub.room == room:
+                sub.queue.put_nowait(event)
+
+    async def _flush_held(self, room: str) -> None:
+        """Publish the room's held comments, oldest first, as soon as Redis takes them."""
+        queue = self._held[room]
+        try:
+            while queue:
+                held = queue[0]
+                try:
+                    mid = int(await self._retrying(
+                        "publish_comment",
+                        lambda h=held: self._publish_comment(keys=h.keys,
+                                                             args=self._held_args(h))))
+                except BusUnavailable:
+                    continue  # still down: keep it, keep trying
+                queue.popleft()
+                number = -held.provisional.id
+                del self._held_by_number[number]
+                self._published[number] = mid
+                while len(self._published) > self.held_limit:
+                    self._published.popitem(last=False)
+                for t in list(held.late.values()):
+                    # No-ops for those the comment carried (each language is set once); the
+                    # ones that came during the last attempt go out now.
+                    await self.publish_translation(room, mid, t)
+        finally:
+            if not queue:
+                self._held.pop(room, None)
+            self._flushers.pop(room, None)
 
     async def publish_translation(self, room: str, message_id: int,
                                   translation: Translation) -> bool:
+        if message_id < 0:  # a provisional message (degraded mode)
+            real = self._published.get(-message_id)
+            if real is None:
+                held = self._held_by_number.get(-message_id)
+                if held is None or translation.lang in held.late:
+                    return False
+                # Shown locally now; published with the comment's real id later.
+                held.late[translation.lang] = translation
+                held.provisional.translations[translation.lang] = translation
+                self._deliver_locally(room, TranslationPublished(room, message_id,
+                                                                 translation))
+                return True
+            message_id = real
         keys = [self._k(room, "tr", str(message_id)), self._k(room, "msgs"), self._k(room, "ev")]
         args = [message_id, translation.lang, _pack_translation(translation), self.stream_maxlen]
         # HSETNX makes a repeated attempt a no-op.
         return bool(await self._retrying(
             "publish_translation", lambda: self._publish_translation(keys=keys, args=args)))
+
+    async def translation(self, room: str, message_id: int, lang: str) -> Translation | None:
+        raw = await self._retrying("translation", lambda: self._redis.hget(
+            self._k(room, "tr", str(message_id)), lang))
+        return _unpack_translation(raw) if raw is not None else None
 
     async def delete_message(self, room: str, message_id: int) -> bool:
         # The token makes a retry whose first attempt did run answer True again.
@@ -300,6 +450,7 @@ class RedisBus(Bus):
         return msg
 
     async def mute(self, room: str, user_id: str) -> None:
+        self._muted_known.add((room, user_id))
         await self._retrying("mute", lambda: self._redis.sadd(self._k(room, "muted"), user_id))
 
     async def unmute(self, room: str, user_id: str) -> None:
@@ -307,8 +458,13 @@ class RedisBus(Bus):
                              lambda: self._redis.srem(self._k(room, "muted"), user_id))
 
     async def is_muted(self, room: str, user_id: str) -> bool:
-        return bool(await self._retrying(
-            "is_muted", lambda: self._redis.sismember(self._k(room, "muted"), user_id)))
+        # During an outage: the mutes this node has seen.
+        muted = bool(await self._or_last_known(
+            "is_muted", lambda: self._redis.sismember(self._k(room, "muted"), user_id),
+            lambda: (room, user_id) in self._muted_known))
+        if muted:
+            self._muted_known.add((room, user_id))
+        return muted
 
     async def subscribe(self, room: str) -> Subscription:
         # Start after the newest entry now, so every later event is read and none before.
@@ -451,7 +607,13 @@ class RedisBus(Bus):
                 log.warning("refreshing presence failed: %s", exc)
 
     async def viewers(self, room: str) -> dict[str, int]:
-        return await self._retrying("viewers", lambda: self._viewers(room))
+        # During an outage: the last counts read, else this node's own viewers.
+        return await self._or_last_known(
+            "viewers", lambda: self._viewers(room), lambda: self._last_viewers(room))
+
+    def _last_viewers(self, room: str) -> dict[str, int]:
+        last = self._viewers_last.get(room)
+        return dict(last) if last is not None else dict(self._local.get(room) or {})
 
     async def _viewers(self, room: str) -> dict[str, int]:
         cached = self._viewers_cache.get(room)
@@ -474,6 +636,7 @@ class RedisBus(Bus):
                 await self._redis.srem(self._k(room, "nodes"), *gone)
         result = {lang: n for lang, n in total.items() if n > 0}
         self._viewers_cache[room] = (now, result)
+        self._viewers_last[room] = result
         return dict(result)
 
     async def stats(self, room: str) -> RoomStats | None:

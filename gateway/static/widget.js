@@ -137,6 +137,11 @@ textarea:focus, select:focus, button:focus-visible {
     return typeof value === "string" && /^\d{1,18}$/.test(value);
   }
 
+  // A provisional id ("~" and digits): a comment shown by its node while Redis was down.
+  function isProvisionalId(value) {
+    return typeof value === "string" && /^~\d{1,18}$/.test(value);
+  }
+
   function normalizeLang(tag) {
     if (typeof tag !== "string") return null;
     const base = tag.trim().replace("_", "-").split("-")[0].toLowerCase();
@@ -520,8 +525,17 @@ textarea:focus, select:focus, button:focus-visible {
 
     _upsert(frame) {
       const s = this._s;
-      if (!frame || !isId(frame.id)) return;
-      if (s.lastId === null || cmpId(frame.id, s.lastId) > 0) s.lastId = frame.id;
+      const provisional = Boolean(frame) && isProvisionalId(frame.id);
+      if (!frame || (!provisional && !isId(frame.id))) return;
+      // The published copy of a provisional comment takes its place (docs/protocol.md).
+      const stale = isProvisionalId(frame.replaces) && s.messages.get(frame.replaces);
+      if (stale) {
+        s.messages.delete(frame.replaces);
+        stale.el.remove();
+      }
+      if (!provisional && (s.lastId === null || cmpId(frame.id, s.lastId) > 0)) {
+        s.lastId = frame.id;
+      }
       const existing = s.messages.get(frame.id);
       if (existing) {
         if (frame.pending && !existing.frame.pending) return;
@@ -535,8 +549,9 @@ textarea:focus, select:focus, button:focus-visible {
       this._render(entry);
       const list = this._ui.list;
       let before = null;
-      for (let n = list.lastElementChild; n; n = n.previousElementSibling) {
-        if (cmpId(n.dataset.id, frame.id) < 0) break;
+      // Ordered by id; provisional ones stay last, in arrival order.
+      for (let n = list.lastElementChild; n && !provisional; n = n.previousElementSibling) {
+        if (!isProvisionalId(n.dataset.id) && cmpId(n.dataset.id, frame.id) < 0) break;
         before = n;
       }
       list.insertBefore(entry.el, before);
