@@ -70,6 +70,12 @@ class _StateCollector(Collector):
                                       "error", value=gw.bad_frames)
             yield CounterMetricFamily("babelcast_rate_limited", "Client frames refused by the "
                                       "rate limit", value=gw.rate_limited)
+            moderation = CounterMetricFamily("babelcast_moderated_comments", "Comments "
+                                             "moderation refused, deleted late or could not "
+                                             "check, by outcome", labels=["outcome"])
+            for outcome, count in gw.pipeline.moderation.to_json().items():
+                moderation.add_metric([outcome], count)
+            yield moderation
             yield GaugeMetricFamily("babelcast_degraded", "1 while the shared bus (Redis) is "
                                     "failing", value=int(gw.bus.degraded))
         if gw.translator is not None:

@@ -42,6 +42,9 @@ INTERNAL_ERROR = "internal_error"
 UNAVAILABLE = "unavailable"
 NOT_FOUND = "not_found"
 MUTED = "muted"
+BLOCKED = "blocked"  # moderation (docs/moderation.md): the blocklist caught the comment
+SLOW_MODE = "slow_mode"  # the room's slow mode: the frame carries retry_after_s
+ROOM_BUSY = "room_busy"  # the room's comment rate cap shed the comment
 
 HOST_ONLY_TYPES = frozenset({"delete", "ban", "pin"})
 _ROOM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -91,15 +94,20 @@ class ProtocolError(Exception):
     """A client frame that cannot be accepted. Becomes an ``error`` frame; the connection
     stays open."""
 
-    def __init__(self, code: str, message: str, client_id: str | None = None) -> None:
+    def __init__(self, code: str, message: str, client_id: str | None = None, *,
+                 retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.client_id = client_id
+        self.retry_after_s = retry_after_s
 
     def frame(self) -> dict[str, Any]:
         """The ``error`` frame for this problem."""
-        return error_frame(self.code, self.message, self.client_id)
+        frame = error_frame(self.code, self.message, self.client_id)
+        if self.retry_after_s is not None:
+            frame["retry_after_s"] = self.retry_after_s
+        return frame
 
 
 def error_frame(code: str, message: str, client_id: str | None = None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 from gateway import protocol as p
 from gateway.frames import comment_frame, needs_translation
 from gateway.metrics import CONTENT_TYPE
+from gateway.room_settings import MODERATION_FIELDS, moderation_changes
 from glossary import MAX_JSON_BYTES, GlossaryError, glossary_hits
 
 if TYPE_CHECKING:
@@ -131,6 +132,7 @@ def _health_routes(gw: Gateway) -> list[BaseRoute]:
                 "slow_consumers_closed": gw.watchdog.closed_count,
                 "bad_frames": gw.bad_frames,
                 "rate_limited": gw.rate_limited,
+                "moderation": gw.pipeline.moderation.to_json(),
             })
         out["translation"] = gw.translator.snapshot() if gw.translator is not None else None
         if gw.worker is not None:
@@ -268,10 +270,16 @@ def routes(gw: Gateway) -> list[BaseRoute]:
         current = await gw.room_settings.get(room)
         if request.method == "PUT":
             data = await _json_body(request, MAX_TRANSLATE_BODY)
-            if not isinstance(data, dict) or not data or set(data) - {"glossary", "languages"}:
+            if (not isinstance(data, dict) or not data
+                    or set(data) - {"glossary", "languages", *MODERATION_FIELDS}):
                 raise ApiError(400, "invalid_body", 'room settings are {"glossary": name or '
-                               'null, "languages": [ISO 639-1 codes]} (either or both)')
-            changes: dict[str, Any] = {}
+                               'null, "languages": [ISO 639-1 codes], and the moderation '
+                               f'fields {", ".join(MODERATION_FIELDS)}}} (any of them; see '
+                               'docs/moderation.md)')
+            try:
+                changes: dict[str, Any] = moderation_changes(data)
+            except ValueError as exc:
+                raise ApiError(400, "invalid_field", str(exc)) from None
             if "glossary" in data:
                 name = data["glossary"]
                 if name is not None and not isinstance(name, str):

@@ -69,6 +69,10 @@ class Settings:
     translator_concurrency: int = 64  # jobs one translator has in flight (its batcher batches)
     redis_cache_ttl_s: int = 3600  # how long the shared translation cache keeps an entry
     presence_ttl_s: float = 10.0  # a crashed node's viewers disappear after this
+    # Moderation (#9, docs/moderation.md): how long a comment in another language than its
+    # room's moderation language waits for the translation the blocklist is checked on;
+    # later, it is published and deleted if the translation turns out blocked
+    moderation_wait_ms: int = 1000
 
     def __post_init__(self) -> None:
         problems = []
@@ -110,6 +114,8 @@ class Settings:
         if self.translator_heartbeat_ms * 2 > self.claim_timeout_ms:
             problems.append("translator_heartbeat_ms must be at most half of claim_timeout_ms "
                             "(a live translator's jobs would be claimed)")
+        if self.moderation_wait_ms < 0:  # Moderation (#9)
+            problems.append("moderation_wait_ms must be >= 0")
         if problems:
             raise SettingsError("; ".join(problems))
 
