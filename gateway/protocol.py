@@ -80,14 +80,32 @@ class Codec(enum.Enum):
             if self is Codec.JSON:
                 if not isinstance(data, str):
                     raise ValueError("binary frame on a JSON connection; send text frames")
-                return json.loads(data)
+                obj = json.loads(data)
+                if "\\u" in data and has_lone_surrogate(obj):
+                    # JSON escapes can spell half a surrogate pair, which no UTF-8 frame
+                    # (ours to other viewers included) can carry.
+                    raise ValueError("an unpaired surrogate escape (\\ud800-\\udfff); send "
+                                     "valid Unicode")
+                return obj
             if not isinstance(data, bytes):
                 raise ValueError("text frame on a msgpack connection; send binary frames")
             return msgpack.unpackb(data, raw=False, strict_map_key=True)
+        except RecursionError:  # found by tests/test_fuzz_protocol.py
+            raise ProtocolError(INVALID_FRAME, f"cannot decode frame as {self.value}: nested "
+                                "too deeply") from None
         except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError,
                 TypeError) as exc:
             raise ProtocolError(INVALID_FRAME, f"cannot decode frame as {self.value}: {exc}")\
                 from None
+
+
+def has_lone_surrogate(obj: Any) -> bool:
+    """Whether a decoded JSON value holds half a surrogate pair (from a ``\\ud800`` escape)."""
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class ProtocolError(Exception):

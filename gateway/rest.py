@@ -65,9 +65,13 @@ async def _json_body(request: Request, limit: int) -> Any:
     if len(body) > limit:
         raise ApiError(413, "body_too_large", f"body is {len(body)} bytes; the limit is {limit}")
     try:
-        return json.loads(body)
-    except ValueError as exc:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc}") from None
+    if b"\\u" in body and p.has_lone_surrogate(data):
+        raise ApiError(400, "invalid_json", "body has an unpaired surrogate escape "
+                       "(\\ud800-\\udfff); send valid Unicode")
+    return data
 
 
 async def widget_script(request: Request) -> Response:
