@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -126,7 +127,9 @@ def check_parse(data: str | bytes, codec: p.Codec, host: bool) -> p.ClientFrame 
     return frame
 
 
-FAST = settings(max_examples=200, deadline=None,
+# HYPOTHESIS_MAX_EXAMPLES scales every test up for a longer run (docs/fuzzing.md).
+SCALE = int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "0"))
+FAST = settings(max_examples=SCALE or 200, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -178,7 +181,7 @@ def test_room_names_are_never_path_like(room: str) -> None:
     assert not room.startswith(".") and room[0].isalnum()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=SCALE or 300, deadline=None)
 @given(TEXTS)
 def test_blocklist_matching_never_fails(text: str) -> None:
     blocklist = Blocklist(default_entries("en") + default_entries("ko"))
@@ -250,7 +253,7 @@ def assert_clean(frames: list[Frame]) -> None:
         assert f["type"] not in ("deleted", "pinned"), f
 
 
-LIVE = settings(max_examples=150, deadline=None,
+LIVE = settings(max_examples=SCALE or 150, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.function_scoped_fixture])
 
@@ -281,7 +284,7 @@ def test_invalid_utf8_text_frame_closes_only_the_attacker(arena: Arena) -> None:
     a.ws.send(b"\xff\xfe{", text=True)  # a text frame that is not UTF-8
     with pytest.raises(ConnectionClosed) as info:
         a.expect(lambda f: False, timeout=10)
-    assert info.value.rcvd is not None and info.value.rcvd.code in CLOSE_CODES | {1007}
+    assert info.value.rcvd is not None and info.value.rcvd.code == 1007
     arena.normal_comment()
 
 
@@ -300,7 +303,7 @@ def test_path_like_room_names_are_refused_at_the_handshake(fuzz_server: LiveServ
     pytest.fail(f"room {room!r} was accepted: {v.welcome}")
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=SCALE or 40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.fixed_dictionaries({}, optional={
     "lang": st.one_of(st.sampled_from(["en", "pt", "xx", "", "e n"]), st.text(max_size=8)),
