@@ -46,7 +46,7 @@ _REPEAT = regex.compile(r"(.)\1+")
 _UNSPACED = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Thai}\p{Lao}"
                           r"\p{Khmer}\p{Myanmar}\p{Tibetan}]")
 _LETTER_OR_DIGIT = regex.compile(r"[\p{L}\p{N}]")
-_DROPPED_CATEGORIES = frozenset({"Mn", "Me", "Cf"})  # marks, zero-width and bidi controls
+_DROPPED = regex.compile(r"[\p{Mn}\p{Me}\p{Cf}]+")  # marks, zero-width and bidi controls
 
 MAX_ENTRIES = 500
 MAX_ENTRY_CHARS = 100
@@ -56,10 +56,14 @@ DEFAULT_LISTS = ("en", "es", "ko", "pt")
 def skeleton(text: str) -> str:
     """``text`` reduced to what a blocklist is matched against: lower-case Latin look-alike
     words of letters and digits, single spaces between them (see the module docstring)."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = "".join(ch for ch in unicodedata.normalize("NFD", text)
-                   if unicodedata.category(ch) not in _DROPPED_CATEGORIES)
-    text = _MENTION.sub(" ", unicodedata.normalize("NFC", text)).translate(_LOOKALIKES)
+    if text.isascii():  # most chat: nothing to normalise (casefold is lower for ASCII)
+        text = text.lower()
+    else:
+        # NFKD: compatibility forms and accents apart in one pass; NFC after dropping the
+        # marks puts Hangul syllables back together.
+        text = _DROPPED.sub("", unicodedata.normalize("NFKD", text).casefold())
+        text = unicodedata.normalize("NFC", text)
+    text = _MENTION.sub(" ", text).translate(_LOOKALIKES)
     words: list[str] = []
     letters: list[str] = []  # a run of one-character words: "s.p.a.m" is spelled out
     for token in _TOKEN.findall(text):
@@ -72,7 +76,7 @@ def skeleton(text: str) -> str:
         words.append(token)
     if letters:
         words.append("".join(letters))
-    return " ".join(_REPEAT.sub(r"\1", word) for word in words)
+    return _REPEAT.sub(r"\1", " ".join(words))
 
 
 def is_emoji_only(text: str) -> bool:

@@ -37,6 +37,8 @@ class Translator(Protocol):
     async def translate_one(self, text: str, src: str, tgt: str,
                             glossary: Glossary | None = None) -> Translation: ...
 
+    def covers(self, src: str, tgt: str) -> bool: ...
+
 
 class GlossaryLookup(Protocol):
     async def get(self, name: str) -> Glossary | None: ...
@@ -145,6 +147,9 @@ class CommentPipeline:
             raise blocked(via_translation=False)
         target = settings.moderation_lang
         if src in (UNDETERMINED, target):
+            return {}, None
+        if not self.translator.covers(src, target):
+            self.moderation.unchecked_translation += 1  # no engine: nothing to wait for
             return {}, None
         task = asyncio.create_task(self._translate(text, src, target, glossary))
         done, _ = await asyncio.wait({task}, timeout=self.moderation_wait_s)

@@ -75,6 +75,24 @@ def test_portuguese_insult_is_blocked_through_its_english_translation(
     assert 'babelcast_moderated_comments_total{outcome="blocked_translation"}' in metrics
 
 
+def test_without_a_route_to_the_moderation_language_the_text_as_written_is_checked(
+        srv: LiveServer, room: str) -> None:
+    """Korean has no engine here: no translation to check, but the Korean default list
+    still applies to the text as written."""
+    before = moderation_stats(srv)
+    en = srv.viewer(room, "en", "Bob")
+    ko = srv.viewer(room, "ko", "Kim")
+    ko.comment("너 바보야", client_id="k1")  # "you fool": on the Korean default list
+    assert outcome(ko, "k1")["code"] == "blocked"
+    ko.comment("이 립스틱 얼마예요?", client_id="k2")
+    assert outcome(ko, "k2")["type"] == "ack"
+    assert en.expect_comment("이 립스틱 얼마예요?")["src_lang"] == "ko"
+    assert "너 바보야" not in originals(en)
+    after = moderation_stats(srv)
+    assert after["blocked"] == before["blocked"] + 1
+    assert after["unchecked_translation"] == before["unchecked_translation"] + 1
+
+
 def test_room_blocklist_catches_disguised_words_and_spares_innocent_ones(
         srv: LiveServer, room: str) -> None:
     got = put_settings(srv, room, blocklist=["banana", "cheap pills"],
