@@ -140,6 +140,8 @@ def test_slow_mode_refuses_early_comments_but_not_the_host(srv: LiveServer, room
     assert [outcome(h, f"h{i}")["type"] for i in range(3)] == ["ack"] * 3
     v.expect_comment("host says 2")
     assert "second question" not in originals(v)
+    h.comment("don't be an idiot", client_id="h9")  # the blocklist applies to the host too
+    assert outcome(h, "h9")["code"] == "blocked"
 
 
 def test_rate_cap_sheds_repeats_first_and_never_the_host(srv: LiveServer, room: str) -> None:
