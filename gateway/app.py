@@ -17,6 +17,8 @@ from starlette.websockets import WebSocket
 
 from gateway import protocol as p
 from gateway import rest
+from gateway.admission import ConnectionAdmission, RateBuckets
+from gateway.auth import RoomTokens
 from gateway.bus import Bus, MemoryBus
 from gateway.fanout import StallWatchdog
 from gateway.glossary_store import GlossaryStore
@@ -103,6 +105,12 @@ class Gateway:
         self.watchdog: StallWatchdog
         self.ready = False
         self.metrics = GatewayMetrics(self)
+        self.tokens = RoomTokens(settings.jwt_secret) if settings.auth == "jwt" else None
+        self.admission = ConnectionAdmission(
+            settings.allowed_origin_list, settings.max_connections_per_ip,
+            settings.connect_rate_per_ip, settings.connect_burst_per_ip)
+        # Keyed by user, not connection: reconnecting does not refill a user's bucket.
+        self.user_rates = RateBuckets(settings.rate_limit_per_s, settings.rate_limit_burst)
         # Counters for /v1/stats.
         self.frames_dropped = 0
         self.direct_writes = 0
@@ -171,7 +179,11 @@ class Gateway:
                                           p.CLOSE_SLOW_CONSUMER)
             self.watchdog.start()
         self.ready = True
-        log.info("babelcast ready (role %s)", self.role)
+        log.info("babelcast ready (role %s, auth %s)", self.role, s.auth)
+        if self.serves_viewers and s.auth == "none" and not s.admin_key:
+            log.warning("--auth none without --admin-key: anyone who can reach this port may "
+                        "change glossaries and room settings (fine for a local demo; set "
+                        "--admin-key, and --auth jwt for a public stream)")
 
     async def stop(self) -> None:
         """Close connections, finish or hand back work, disconnect."""

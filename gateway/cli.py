@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from gateway.settings import Settings, SettingsError
+from gateway.auth import Role
+from gateway.settings import ENV_PREFIX, Settings, SettingsError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,7 +27,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     Settings.add_arguments(serve)
     _add_models_parser(sub)
+    _add_token_parser(sub)
     return parser
+
+
+def _add_token_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    token = sub.add_parser(
+        "token", help="issue a room token (for --auth jwt)",
+        description="Print a room token (an HS256 JWT) that lets USER join ROOM as NAME with "
+                    "ROLE. Connect with ?token=<token>. The secret must be the server's "
+                    "--jwt-secret.")
+    token.add_argument("--room", required=True)
+    token.add_argument("--user", required=True, help="stable user id (the token's sub)")
+    token.add_argument("--name", required=True, help="display name shown on comments")
+    token.add_argument("--role", default="viewer", choices=[r.value for r in Role])
+    token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires "
+                                                            "(default 3600)")
+    token.add_argument("--jwt-secret", default=None,
+                       help="signing secret (default: env BABELCAST_JWT_SECRET; prefer the "
+                            "variable, a flag is visible to other users in `ps`)")
+
+
+def token_command(args: argparse.Namespace) -> int:
+    """``babelcast token``: print one room token; errors are one line."""
+    from gateway.auth import RoomTokens
+
+    secret = args.jwt_secret if args.jwt_secret is not None else os.environ.get(
+        ENV_PREFIX + "JWT_SECRET", "")
+    try:
+        issued = RoomTokens(secret).issue(args.room, args.user, args.name, args.role, args.ttl)
+    except ValueError as exc:
+        print(f"babelcast token: {exc}", file=sys.stderr)
+        return 2
+    print(issued.token)
+    return 0
 
 
 def _add_models_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -115,24 +151,32 @@ def models_command(args: argparse.Namespace) -> int:
     return 2
 
 
-def serve(settings: Settings) -> None:
-    """Run uvicorn with the gateway app until interrupted."""
-    import uvicorn
-
-    from gateway.app import create_app
+def websocket_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's WebSocket options for ``settings`` (``babelcast serve`` and the tests' live
+    servers use the same)."""
     from gateway.ws_protocol import StallAbortingWebSocketProtocol
 
     ws: object = settings.ws_impl
     if settings.ws_impl == "websockets-sansio":
         ws = StallAbortingWebSocketProtocol
-    uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port,
-        log_level=settings.log_level, ws=ws,  # type: ignore[arg-type]
-        # Frames above our own limit get an error frame; only absurd ones are cut off here.
-        ws_max_size=max(1 << 20, 4 * settings.max_frame_bytes),
+    return {
+        "ws": ws,
+        # Frames above our own limit get an error frame; only absurd ones are cut off here
+        # (close 1009), before they are buffered whole.
+        "ws_max_size": max(1 << 20, 4 * settings.max_frame_bytes),
         # Compression is per connection: it would undo encoding each frame once per group.
-        ws_per_message_deflate=False,
-    )
+        "ws_per_message_deflate": False,
+    }
+
+
+def serve(settings: Settings) -> None:
+    """Run uvicorn with the gateway app until interrupted."""
+    import uvicorn
+
+    from gateway.app import create_app
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_level=settings.log_level, **websocket_options(settings))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -144,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "models":
         return models_command(args)
+    if args.command == "token":
+        return token_command(args)
     values = {k: v for k, v in vars(args).items() if k != "command"}
     try:
         settings = Settings.from_env(**values)

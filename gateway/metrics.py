@@ -70,6 +70,9 @@ class _StateCollector(Collector):
                                       "error", value=gw.bad_frames)
             yield CounterMetricFamily("babelcast_rate_limited", "Client frames refused by the "
                                       "rate limit", value=gw.rate_limited)
+            yield CounterMetricFamily("babelcast_handshakes_refused", "WebSocket handshakes "
+                                      "refused before accept (origin, per-IP limits, token)",
+                                      value=gw.admission.refused)
             moderation = CounterMetricFamily("babelcast_moderated_comments", "Comments "
                                              "moderation refused, deleted late or could not "
                                              "check, by outcome", labels=["outcome"])

@@ -87,16 +87,18 @@ class CommentPipeline:
 
     async def submit(self, room: str, user: str, user_id: str, declared: str,
                      text: str, *, gate: RoomCommentGate | None = None,
-                     privileged: bool = False) -> ChatMessage:
+                     sender: str | None = None, privileged: bool = False) -> ChatMessage:
         """Moderate, detect, translate into each language present (waiting at most
         ``wait_s``), and publish. Returns the published message (with its id). Raises
         ``CommentRefused`` when moderation refuses the comment: ``gate`` (the room's slow
-        mode and rate cap, keyed by ``user_id``; ``privileged`` senders pass) and the
-        blocklist on the text and on its moderation-language translation."""
+        mode, counted per ``sender`` (default: ``user_id``), and rate cap; ``privileged``
+        senders pass) and the blocklist on the text and on its moderation-language
+        translation."""
         started = asyncio.get_running_loop().time()
         settings = await self.room_settings.get(room)
         if gate is not None:
-            gate.admit(user_id, text, privileged=privileged, slow_mode_s=settings.slow_mode_s,
+            gate.admit(sender or user_id, text, privileged=privileged,
+                       slow_mode_s=settings.slow_mode_s,
                        max_per_s=settings.max_comments_per_s, stats=self.moderation)
         detection = self.detect(text, declared, settings.languages)
         src = detection.lang

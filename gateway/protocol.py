@@ -23,6 +23,7 @@ CLOSE_BAD_HANDSHAKE = 4400  # invalid room, lang, name or since: an error frame 
 CLOSE_SLOW_CONSUMER = 4408  # the viewer stopped reading for longer than stall_timeout_s
 CLOSE_RATE_LIMITED = 4429  # kept flooding after rate_limited errors
 CLOSE_GOING_AWAY = 1001  # server shutting down
+CLOSE_POLICY_VIOLATION = 1008  # a refused handshake, on servers that cannot answer with HTTP
 CLOSE_TRY_AGAIN_LATER = 1013  # the shared backend (Redis) is unreachable
 
 # Error codes carried by `error` frames.
@@ -319,7 +320,7 @@ def validate_since(value: str | None) -> int | None:
 
 
 class TokenBucket:
-    """Per-connection rate limit: ``rate`` tokens per second, at most ``burst`` saved up.
+    """A rate limit: ``rate`` tokens per second, at most ``burst`` saved up.
     Time is passed in so the limiter is deterministic under test."""
 
     def __init__(self, rate: float, burst: int, now: float) -> None:
@@ -327,6 +328,11 @@ class TokenBucket:
         self.burst = burst
         self._tokens = float(burst)
         self._last = now
+
+    @property
+    def last_used(self) -> float:
+        """When ``take`` was last called (or the bucket made)."""
+        return self._last
 
     def take(self, now: float) -> bool:
         """Spend one token if there is one."""

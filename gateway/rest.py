@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -103,6 +104,23 @@ def _lang(value: Any, field: str) -> str:
         raise ApiError(400, exc.code, f"{field}: {exc.message}") from None
 
 
+def require_admin(gw: Gateway, request: Request) -> None:
+    """Admin endpoints need ``Authorization: Bearer <admin_key>``. Without a configured key
+    they are open under ``--auth none`` (the demo; start-up logs a warning) and closed under
+    ``--auth jwt``."""
+    s = gw.settings
+    if not s.admin_key:
+        if s.auth == "none":
+            return
+        raise ApiError(403, "admin_disabled", "admin endpoints are disabled: this server runs "
+                       "--auth jwt without an admin key; set --admin-key (BABELCAST_ADMIN_KEY)")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
+                                                            s.admin_key.encode()):
+        raise ApiError(401, "unauthorized", "this endpoint needs the admin key: send "
+                       "'Authorization: Bearer <admin_key>'")
+
+
 def _health_routes(gw: Gateway) -> list[BaseRoute]:
     """Health, readiness and counters: every role serves these."""
 
@@ -136,6 +154,7 @@ def _health_routes(gw: Gateway) -> list[BaseRoute]:
                 "slow_consumers_closed": gw.watchdog.closed_count,
                 "bad_frames": gw.bad_frames,
                 "rate_limited": gw.rate_limited,
+                "handshakes_refused": gw.admission.refused,
                 "moderation": gw.pipeline.moderation.to_json(),
             })
         out["translation"] = gw.translator.snapshot() if gw.translator is not None else None
@@ -240,6 +259,7 @@ def routes(gw: Gateway) -> list[BaseRoute]:
         return JSONResponse(payload)
 
     async def glossary_put(request: Request) -> Response:
+        require_admin(gw, request)
         name = request.path_params["name"]
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > MAX_JSON_BYTES:
@@ -259,6 +279,7 @@ def routes(gw: Gateway) -> list[BaseRoute]:
         return JSONResponse(found.to_json())
 
     async def glossary_delete(request: Request) -> Response:
+        require_admin(gw, request)
         name = request.path_params["name"]
         if not await gw.glossaries.delete(name):
             raise ApiError(404, "glossary_not_found", f"no glossary named {name[:64]!r}")
@@ -273,6 +294,7 @@ def routes(gw: Gateway) -> list[BaseRoute]:
         room = _room_param(request)
         current = await gw.room_settings.get(room)
         if request.method == "PUT":
+            require_admin(gw, request)
             data = await _json_body(request, MAX_TRANSLATE_BODY)
             if (not isinstance(data, dict) or not data
                     or set(data) - {"glossary", "languages", *MODERATION_FIELDS}):
@@ -303,8 +325,26 @@ def routes(gw: Gateway) -> list[BaseRoute]:
             await gw.room_settings.put(room, current)
         return JSONResponse({"room": room, **current.to_json()})
 
+    async def issue_token(request: Request) -> Response:
+        require_admin(gw, request)
+        if gw.tokens is None:
+            raise ApiError(409, "auth_disabled", "this server runs --auth none, where tokens "
+                           "mean nothing; run it with --auth jwt --jwt-secret ...")
+        data = await _json_body(request, MAX_TRANSLATE_BODY)
+        if not isinstance(data, dict) or set(data) - {"room", "user", "name", "role", "ttl_s"}:
+            raise ApiError(400, "invalid_body", 'body must be {"room", "user", "name", "role" '
+                           '(viewer, host or moderator), "ttl_s" (optional)}')
+        try:
+            issued = gw.tokens.issue(data.get("room"), data.get("user"), data.get("name"),
+                                     data.get("role", "viewer"),
+                                     data.get("ttl_s", gw.settings.token_ttl_s))
+        except ValueError as exc:
+            raise ApiError(400, "invalid_field", str(exc)) from None
+        return JSONResponse({"token": issued.token, "expires_at": issued.expires_at})
+
     return [
         *_health_routes(gw),
+        Route("/v1/tokens", issue_token, methods=["POST"]),
         Route("/v1/rooms/{room}", room_info),
         Route("/v1/rooms/{room}/history", history),
         Route("/v1/translate", translate, methods=["POST"]),

@@ -10,11 +10,15 @@ import contextlib
 import hmac
 import logging
 import secrets
+import time
 from typing import TYPE_CHECKING, Any
 
+from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from gateway import protocol as p
+from gateway.admission import Refusal
+from gateway.auth import Role, RoomIdentity, TokenError
 from gateway.bus import UnknownMessage
 from gateway.events import ChatMessage
 from gateway.fanout import Connection, ConnectionInfo, wire_message
@@ -41,14 +45,56 @@ class ViewerSession:
                                     max_frame_bytes=s.max_frame_bytes)
         self.conn: Connection | None = None
         self.room: LocalRoom | None = None
-        self.host = False  # role=host with the right host_key: may delete, pin and ban
+        self.identity: RoomIdentity | None = None  # from the room token (--auth jwt)
+        self.role = Role.VIEWER  # checked for every frame: only hosts and moderators moderate
+        self.rate_key: tuple[str, ...] = ()  # whose frame-rate bucket this connection spends
+
+    @property
+    def host(self) -> bool:
+        """Whether this connection's role moderates (host or moderator): the host-only frames
+        and the privileges of hosts (never muted, never shed) go by it."""
+        return self.role.moderates
 
     async def run(self) -> None:
+        """Admit (or refuse, before accepting), then serve the connection until it closes."""
+        ip = self.ws.client.host if self.ws.client else "unknown"
+        admission = self.gw.admission
+        refusal = admission.check(ip, self.ws.headers.get("origin"),
+                                  asyncio.get_running_loop().time())
+        if refusal is None and self.gw.tokens is not None:
+            try:
+                self.identity = self.gw.tokens.verify(self.ws.query_params.get("token"),
+                                                      self.ws.path_params["room"])
+            except TokenError as exc:
+                admission.refused += 1
+                refusal = Refusal(403, exc.problem.value, exc.message)
+        if refusal is not None:
+            await self._refuse(refusal)
+            return
+        admission.opened(ip)
+        try:
+            await self._serve(ip)
+        finally:
+            admission.closed(ip)
+
+    async def _refuse(self, refusal: Refusal) -> None:
+        """Answer the handshake with an HTTP error (the reason in a JSON body) instead of
+        accepting; servers without the denial-response extension answer a bare 403."""
+        # debug: a refused crowd must not flood the log; /metrics counts refusals.
+        log.debug("refused a WebSocket from %s: %s", self.ws.client, refusal.code)
+        if "websocket.http.response" in self.ws.scope.get("extensions", {}):
+            await self.ws.send_denial_response(JSONResponse(
+                {"error": {"code": refusal.code, "message": refusal.message}},
+                status_code=refusal.status))
+        else:
+            await self.ws.close(p.CLOSE_POLICY_VIOLATION, refusal.code)
+
+    async def _serve(self, ip: str) -> None:
         offered = self.ws.scope.get("subprotocols", [])
         codec, accepted = p.Codec.for_subprotocols(offered)
         await self.ws.accept(subprotocol=accepted)
         try:
-            info, since, stale = self._handshake(codec)
+            info, since, stale = self._handshake(codec, ip)
         except p.ProtocolError as exc:
             await self.ws.send(wire_message(exc.frame(), codec))
             await self.ws.close(p.CLOSE_BAD_HANDSHAKE, exc.code)
@@ -76,25 +122,36 @@ class ViewerSession:
             self.gw.frames_dropped += conn.queue.dropped
             self.gw.direct_writes += conn.direct_writes
 
-    def _handshake(self, codec: p.Codec) -> tuple[ConnectionInfo, int | None, bool]:
+    def _handshake(self, codec: p.Codec, ip: str) -> tuple[ConnectionInfo, int | None, bool]:
         s = self.gw.settings
         q = self.ws.query_params
         room = p.validate_room(self.ws.path_params["room"])
         lang = p.validate_lang(q.get("lang", "en"))
-        user_id = "u-" + secrets.token_hex(4)
-        name = p.validate_name(q.get("name"), s.max_name_chars, fallback="guest-" + user_id[2:])
         since = p.validate_since(q.get("since"))
-        self.host = self._host_role(q.get("role"), q.get("host_key"))
+        if self.identity is not None:
+            # --auth jwt: who this is comes from the token; `name` and `role` in the URL are
+            # ignored, so nobody can pick a name or a role the platform did not give them.
+            user_id, self.role = self.identity.user_id, self.identity.role
+            name = self.identity.name[:s.max_name_chars]
+            self.rate_key = ("user", room, user_id)
+        else:
+            user_id = "u-" + secrets.token_hex(4)
+            name = p.validate_name(q.get("name"), s.max_name_chars,
+                                   fallback="guest-" + user_id[2:])
+            self.role = self._host_role(q.get("role"), q.get("host_key"))
+            # Anonymous: the same address and chosen name is the same user (nameless viewers
+            # of one address share a bucket), so reconnecting does not refill it.
+            self.rate_key = ("anonymous", room, ip, q.get("name", ""))
         # An id from another epoch (the server restarted) says nothing about what was missed.
         stale = since is not None and q.get("epoch", self.gw.bus.epoch) != self.gw.bus.epoch
         info = ConnectionInfo(room=room, user=name, user_id=user_id, lang=lang, codec=codec)
         return info, (None if stale else since), stale
 
-    def _host_role(self, role: str | None, key: str | None) -> bool:
-        """Whether the connection asked for, and may have, the host role. A stopgap until
-        authentication (#9): the host proves itself with the configured ``host_key``."""
+    def _host_role(self, role: str | None, key: str | None) -> Role:
+        """The role an anonymous (``--auth none``) connection asked for and may have: a host
+        proves itself with the configured ``host_key`` (a local/dev convenience)."""
         if role in (None, "", "viewer"):
-            return False
+            return Role.VIEWER
         if role != "host":
             raise p.ProtocolError(p.INVALID_FIELD, f"role={role[:40]!r}: expected 'viewer' or "
                                   "'host'")
@@ -104,7 +161,7 @@ class ViewerSession:
                                   "(no --host-key / BABELCAST_HOST_KEY set)")
         if key is None or not hmac.compare_digest(key.encode(), expected.encode()):
             raise p.ProtocolError(p.FORBIDDEN, "role=host needs the right host_key")
-        return True
+        return Role.HOST
 
     async def _pinned_frame(self) -> dict[str, Any] | None:
         """The room's pinned comment in the connection's language, or None."""
@@ -140,7 +197,7 @@ class ViewerSession:
         frame = {
             "type": "welcome", "protocol": 1, "room": info.room, "epoch": self.gw.bus.epoch,
             "you": {"user_id": info.user_id, "name": info.user, "lang": info.lang,
-                    "role": "host" if self.host else "viewer"},
+                    "role": self.role.value},
             "history": history, "gap": gap, "pinned": pinned,
             "presence": {"viewers": viewers, "total": sum(viewers.values())},
             "limits": {"max_text_chars": s.max_text_chars, "max_frame_bytes": s.max_frame_bytes,
@@ -154,7 +211,7 @@ class ViewerSession:
         assert self.conn is not None
         s = self.gw.settings
         loop = asyncio.get_running_loop()
-        bucket = p.TokenBucket(s.rate_limit_per_s, s.rate_limit_burst, loop.time())
+        rates = self.gw.user_rates
         strikes = 0
         while True:
             message = await self.ws.receive()
@@ -163,7 +220,7 @@ class ViewerSession:
             data = message.get("text")
             if data is None:
                 data = message.get("bytes", b"")
-            if not bucket.take(loop.time()):
+            if not rates.take(self.rate_key, loop.time()):
                 strikes += 1
                 self.gw.rate_limited += 1
                 if strikes > s.rate_limit_strikes:
@@ -176,10 +233,15 @@ class ViewerSession:
                 continue
             strikes = 0
             try:
-                frame = p.parse_client_frame(data, self.conn.codec, self.limits, self.host)
+                frame = p.parse_client_frame(data, self.conn.codec, self.limits,
+                                             self._may_moderate())
                 await self._handle(frame)
             except p.ProtocolError as exc:
                 self.gw.bad_frames += 1
+                if exc.code == p.FORBIDDEN and self.role.moderates:
+                    exc = p.ProtocolError(p.FORBIDDEN, "your room token has expired: host "
+                                          "actions need a new one; reconnect with it",
+                                          exc.client_id)
                 self.conn.push_frame(exc.frame())
             except Exception:
                 # A bug must cost this one frame, not the viewer's connection.
@@ -188,18 +250,29 @@ class ViewerSession:
                 self.conn.push_frame(p.error_frame(p.INTERNAL_ERROR, "the server failed to "
                                                    "handle this frame; it was not delivered"))
 
+    def _may_moderate(self) -> bool:
+        """Whether this frame may be a host action: the role allows it and, with a token, the
+        token has not expired since the connection opened (a removed moderator's powers end
+        with their last token; reading and commenting go on)."""
+        if not self.role.moderates:
+            return False
+        return self.identity is None or time.time() < self.identity.expires_at
+
     async def _handle(self, frame: p.ClientFrame) -> None:
         conn, room = self.conn, self.room
         assert conn is not None and room is not None
         info = conn.info
         if isinstance(frame, p.CommentIn):
-            if await self.gw.bus.is_muted(info.room, info.user_id):
+            # Hosts and moderators are never silenced: one rogue moderator cannot mute the
+            # host (there is no unmute yet).
+            if not self.host and await self.gw.bus.is_muted(info.room, info.user_id):
                 raise p.ProtocolError(p.MUTED, "you are muted in this room; your comment was "
                                       "not published", frame.client_id)
             try:
                 msg = await self.gw.pipeline.submit(
                     info.room, info.user, info.user_id, conn.lang, frame.text,
-                    gate=room.comment_gate, privileged=self.host)
+                    gate=room.comment_gate, privileged=self.host,
+                    sender="\x1f".join(self.rate_key))  # slow mode survives reconnects
             except CommentRefused as exc:
                 raise exc.protocol_error(frame.client_id) from None
             conn.push_frame({"type": "ack", "client_id": frame.client_id, "id": str(msg.id),

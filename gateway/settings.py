@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from gateway.auth import MAX_TTL_S, secret_problem
+
 ENV_PREFIX = "BABELCAST_"
 
 
@@ -50,12 +52,23 @@ class Settings:
     max_text_chars: int = 500
     max_frame_bytes: int = 8192
     max_name_chars: int = 32
-    rate_limit_per_s: float = 2.0  # comments per second, per connection (token bucket)
+    # Frames per second per user (token bucket), shared by the user's connections and kept
+    # across reconnects (docs/security.md, "Limits")
+    rate_limit_per_s: float = 2.0
     rate_limit_burst: int = 8
     rate_limit_strikes: int = 20  # rejected frames in a row before the connection is closed
-    # Host actions (a stopgap until authentication, #9): `role=host&host_key=...` in the
-    # WebSocket URL; empty: nobody can be host
+    # Host actions with --auth none (a local/dev convenience): `role=host&host_key=...` in the
+    # WebSocket URL; empty: nobody can be host. With --auth jwt, roles come from room tokens.
     host_key: str = ""
+    # Auth and limits (#9); docs/security.md
+    auth: str = "none"  # none: open demo (anonymous viewers) | jwt: room tokens required
+    jwt_secret: str = ""  # HS256 key of room tokens (>= 32 bytes); needed by --auth jwt
+    admin_key: str = ""  # `Authorization: Bearer <key>` for REST admin endpoints
+    token_ttl_s: int = 3600  # lifetime of tokens from POST /v1/tokens without ttl_s
+    allowed_origins: str = ""  # comma-separated Origins that may open WebSockets; empty: any
+    max_connections_per_ip: int = 0  # open WebSockets per client IP; 0: no limit
+    connect_rate_per_ip: float = 0.0  # new WebSockets per second per client IP; 0: no limit
+    connect_burst_per_ip: int = 20  # ...with bursts of this many
     # Fan-out
     send_queue_frames: int = 256  # per connection; the oldest frame is dropped when full
     stall_timeout_s: float = 10.0  # a send blocked this long closes the connection
@@ -111,6 +124,7 @@ class Settings:
                      "redis_cache_ttl_s", "presence_ttl_s"):
             if getattr(self, name) <= 0:
                 problems.append(f"{name} must be > 0")
+        problems.extend(self._auth_problems())
         if self.translator_heartbeat_ms * 2 > self.claim_timeout_ms:
             problems.append("translator_heartbeat_ms must be at most half of claim_timeout_ms "
                             "(a live translator's jobs would be claimed)")
@@ -118,6 +132,38 @@ class Settings:
             problems.append("moderation_wait_ms must be >= 0")
         if problems:
             raise SettingsError("; ".join(problems))
+
+    def _auth_problems(self) -> list[str]:
+        problems = []
+        if self.auth not in ("none", "jwt"):
+            problems.append(f"auth must be 'none' or 'jwt', not {self.auth!r}")
+        if self.auth == "jwt" or self.jwt_secret:
+            problem = secret_problem(self.jwt_secret)
+            if problem:
+                problems.append(f"--auth {self.auth}: {problem}")
+        if self.auth == "jwt" and self.host_key:
+            problems.append("host_key is for --auth none; with --auth jwt a host connects "
+                            "with a host token (babelcast token --role host): unset host_key")
+        if self.admin_key and len(self.admin_key) < 16:
+            problems.append("admin_key must be at least 16 characters (e.g. `openssl rand "
+                            "-hex 32`)")
+        if not 1 <= self.token_ttl_s <= MAX_TTL_S:
+            problems.append(f"token_ttl_s must be from 1 to {MAX_TTL_S} seconds")
+        if self.max_connections_per_ip < 0 or self.connect_rate_per_ip < 0:
+            problems.append("max_connections_per_ip and connect_rate_per_ip must be >= 0 "
+                            "(0: no limit)")
+        if self.connect_burst_per_ip <= 0:
+            problems.append("connect_burst_per_ip must be > 0")
+        for origin in self.allowed_origin_list:
+            if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
+                problems.append(f"allowed_origins: {origin!r} is not an origin like "
+                                "https://shop.example.com (scheme://host[:port], no path)")
+        return problems
+
+    @property
+    def allowed_origin_list(self) -> list[str]:
+        """``allowed_origins`` as a list (empty: any origin)."""
+        return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

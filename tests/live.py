@@ -16,11 +16,12 @@ from typing import Any
 import httpx
 import msgpack
 import uvicorn
+from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from gateway.app import create_app
+from gateway.cli import websocket_options
 from gateway.settings import Settings
-from gateway.ws_protocol import StallAbortingWebSocketProtocol
 
 Frame = dict[str, Any]
 
@@ -40,8 +41,7 @@ class LiveServer:
         self.settings = settings.replace(port=self.port)
         self.app = create_app(self.settings, engines=engines, bus=bus)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                ws=StallAbortingWebSocketProtocol,  # type: ignore[arg-type]
-                                ws_max_size=1 << 20, ws_per_message_deflate=False)
+                                **websocket_options(self.settings))
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -88,6 +88,18 @@ class LiveServer:
         ws = connect(url, subprotocols=protos, open_timeout=10,  # type: ignore[arg-type]
                      max_size=None, legacy=True)
         return Viewer(ws, msgpack_codec)
+
+
+    def refused(self, room: str, query: str = "", **connect_kw: Any) -> tuple[int, Frame]:
+        """Open a WebSocket that the server must refuse at the handshake (before accepting):
+        the HTTP status and the ``error`` object of the JSON body."""
+        url = f"ws://127.0.0.1:{self.port}/v1/rooms/{room}/ws?{query}"
+        try:
+            ws = connect(url, open_timeout=10, **connect_kw)
+        except InvalidStatus as exc:
+            return exc.response.status_code, json.loads(exc.response.body or b"{}")["error"]
+        ws.close()
+        raise AssertionError(f"the handshake of {url} was accepted")
 
 
 @contextmanager

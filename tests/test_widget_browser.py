@@ -256,3 +256,28 @@ def test_widget_follows_host_delete_and_pin(base_url: str, gateway: LiveServer,
     finally:
         host.ws.close()
         bob.ws.close()
+
+
+def test_widget_joins_a_jwt_gateway_with_its_token(browser: Callable[..., Any],
+                                                   tmp_path: Path) -> None:
+    from gateway.auth import RoomTokens
+
+    secret = "widget-test-secret-" + "w" * 32
+    tokens = RoomTokens(secret)
+    room = "widget-jwt-" + secrets.token_hex(4)
+    with live_server(auth="jwt", jwt_secret=secret, engine="none") as srv:
+        ana = tokens.issue(room, "user-ana", "Ana (verified)", "viewer", 600).token
+        # `name` is ignored when the token names the user.
+        page = host_page(tmp_path / "jwt.html", srv.http, room, name="TheHost", token=ana,
+                         lang="en")
+        driver = browser(lang="en-US", size=(360, 740))
+        open_widget(driver, page)
+        other = srv.viewer(room, query="lang=en&token="
+                           + tokens.issue(room, "user-bob", "Bob", "viewer", 600).token)
+        try:
+            say(driver, "hello from the widget")
+            got = other.expect_comment("hello from the widget")
+            assert got["user"] == "Ana (verified)" and got["user_id"] == "user-ana"
+            assert not severe_logs(driver)
+        finally:
+            other.close()

@@ -567,6 +567,10 @@ textarea:focus, select:focus, button:focus-visible {
       const params = new URLSearchParams({ lang: s.lang });
       const name = (this.getAttribute("name") || "").trim();
       if (name) params.set("name", name);
+      // A room token (servers run with --auth jwt) sets the name and role; read on every
+      // (re)connect, so a page renews an expiring token by changing the attribute.
+      const token = (this.getAttribute("token") || "").trim();
+      if (token) params.set("token", token);
       if (s.lastId !== null) params.set("since", s.lastId);
       if (s.lastId !== null && s.epoch) params.set("epoch", s.epoch);
       const base = this.server.replace(/^http/, "ws");
