@@ -142,6 +142,10 @@ def test_slow_mode_refuses_early_comments_but_not_the_host(srv: LiveServer, room
     assert "second question" not in originals(v)
     h.comment("don't be an idiot", client_id="h9")  # the blocklist applies to the host too
     assert outcome(h, "h9")["code"] == "blocked"
+    v.close()  # reconnecting as the same user (address and name) does not reset the interval
+    again = srv.viewer(room, "en", "Eve")
+    again.comment("third question", client_id="q3")
+    assert outcome(again, "q3")["code"] == "slow_mode"
 
 
 def test_rate_cap_sheds_repeats_first_and_never_the_host(srv: LiveServer, room: str) -> None:
