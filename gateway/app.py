@@ -182,7 +182,8 @@ class Gateway:
                                             self.glossaries, self.room_settings,
                                             wait_s=s.translation_wait_ms / 1000,
                                             metrics=self.metrics,
-                                            owed_wait_s=s.translation_timeout_ms / 1000 + 2)
+                                            owed_wait_s=s.translation_timeout_ms / 1000 + 2,
+                                            moderation_wait_s=s.moderation_wait_ms / 1000)
             self.rooms = RoomRegistry(self.bus, self.pipeline, s.presence_interval_s)
             self.watchdog = StallWatchdog(self.rooms.connections, s.stall_timeout_s,
                                           p.CLOSE_SLOW_CONSUMER)

@@ -97,6 +97,12 @@ class _StateCollector(Collector):
             yield CounterMetricFamily("babelcast_handshakes_refused", "WebSocket handshakes "
                                       "refused before accept (origin, per-IP limits, token)",
                                       value=gw.admission.refused)
+            moderation = CounterMetricFamily("babelcast_moderated_comments", "Comments "
+                                             "moderation refused, deleted late or could not "
+                                             "check, by outcome", labels=["outcome"])
+            for outcome, count in gw.pipeline.moderation.to_json().items():
+                moderation.add_metric([outcome], count)
+            yield moderation
             yield GaugeMetricFamily("babelcast_degraded", "1 while the shared bus (Redis) is "
                                     "failing", value=int(gw.bus.degraded))
         if gw.translator is not None:

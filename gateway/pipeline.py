@@ -14,6 +14,13 @@ from gateway.bus import Bus, CommentDraft
 from gateway.events import ChatMessage
 from gateway.frames import needs_translation
 from gateway.metrics import GatewayMetrics
+from gateway.moderation import (
+    Blocklist,
+    BlocklistCache,
+    ModerationStats,
+    RoomCommentGate,
+    blocked,
+)
 from gateway.questions import QuestionDetector
 from gateway.room_settings import RoomSettings
 from glossary import Glossary, glossary_hits
@@ -32,6 +39,8 @@ class Translator(Protocol):
     async def translate_one(self, text: str, src: str, tgt: str,
                             glossary: Glossary | None = None) -> Translation: ...
 
+    def covers(self, src: str, tgt: str) -> bool: ...
+
 
 class GlossaryLookup(Protocol):
     async def get(self, name: str) -> Glossary | None: ...
@@ -48,9 +57,13 @@ class CommentPipeline:
                  glossaries: GlossaryLookup, room_settings: RoomSettingsLookup,
                  wait_s: float, metrics: GatewayMetrics | None = None,
                  questions: QuestionDetector | None = None,
-                 owed_wait_s: float = 7.0) -> None:
+                 owed_wait_s: float = 7.0,
+                 moderation_wait_s: float = 1.0) -> None:
         self.metrics = metrics
         self.questions = questions or QuestionDetector()
+        self.moderation_wait_s = moderation_wait_s
+        self.blocklists = BlocklistCache()
+        self.moderation = ModerationStats()
         self.detector = detector
         self.translator = translator
         self.bus = bus
@@ -63,6 +76,7 @@ class CommentPipeline:
         self._owed: set[_Key] = set()  # in _inflight, but only waiting for another node
         self._inflight: dict[_Key, asyncio.Task[Translation]] = {}
         self._background: set[asyncio.Task[object]] = set()
+        self._late_checks: set[asyncio.Task[Translation]] = set()
 
     def detect(self, text: str, declared: str | None,
                candidates: tuple[str, ...] = ()) -> Detection:
@@ -81,23 +95,33 @@ class CommentPipeline:
         return await self.glossaries.get(name) if name else None
 
     async def submit(self, room: str, user: str, user_id: str, declared: str,
-                     text: str) -> ChatMessage:
-        """Detect, translate into each language present (waiting at most ``wait_s``), and
-        publish. Returns the published message (with its id)."""
+                     text: str, *, gate: RoomCommentGate | None = None,
+                     sender: str | None = None, privileged: bool = False) -> ChatMessage:
+        """Moderate, detect, translate into each language present (waiting at most
+        ``wait_s``), and publish. Returns the published message (with its id). Raises
+        ``CommentRefused`` when moderation refuses the comment: ``gate`` (the room's slow
+        mode, counted per ``sender`` (default: ``user_id``), and rate cap; ``privileged``
+        senders pass) and the blocklist on the text and on its moderation-language
+        translation."""
         started = asyncio.get_running_loop().time()
         settings = await self.room_settings.get(room)
+        if gate is not None:
+            gate.admit(sender or user_id, text, privileged=privileged,
+                       slow_mode_s=settings.slow_mode_s,
+                       max_per_s=settings.max_comments_per_s, stats=self.moderation)
         detection = self.detect(text, declared, settings.languages)
         src = detection.lang
         glossary = await self._glossary_named(settings.glossary)
+        ready, late_check = await self._screen(text, src, settings, glossary)
         tasks: dict[str, asyncio.Task[Translation]] = {}
         if src != UNDETERMINED:
             for lang in await self.bus.viewers(room):
-                if lang != src:
+                if lang != src and lang not in ready:
                     tasks[lang] = asyncio.create_task(
                         self._translate(text, src, lang, glossary))
         if tasks:
             await asyncio.wait(tasks.values(), timeout=self.wait_s)
-        ready = {lang: t.result() for lang, t in tasks.items() if t.done()}
+        ready |= {lang: t.result() for lang, t in tasks.items() if t.done()}
         msg = await self.bus.publish_comment(CommentDraft(
             room=room, user=user, user_id=user_id, text=text, src_lang=src,
             translations=ready, glossary_hits=glossary_hits(text, glossary),
@@ -106,6 +130,8 @@ class CommentPipeline:
         for lang, task in tasks.items():
             if lang not in ready:
                 self._follow(msg, lang, task)
+        if late_check is not None:
+            self._check_late(msg, *late_check)
         if self.metrics is not None:
             self.metrics.comments.inc()
             self.metrics.publish_seconds.observe(asyncio.get_running_loop().time() - started)
@@ -116,6 +142,67 @@ class CommentPipeline:
         translation when it was ready by then (the host console's question queue, #7)."""
         en_text = english.text if english is not None and english.translated else None
         return self.questions.is_question(text, src, en_text)
+
+    def blocklist_for(self, settings: RoomSettings, src: str) -> Blocklist | None:
+        """The room's own entries plus, unless turned off, the default lists of its
+        moderation language and of the comment's language."""
+        langs = (settings.moderation_lang, src) if settings.use_default_blocklist else ()
+        return self.blocklists.get(settings.blocklist, langs)
+
+    async def _screen(self, text: str, src: str, settings: RoomSettings,
+                      glossary: Glossary | None,
+                      ) -> tuple[dict[str, Translation],
+                                 tuple[Blocklist, asyncio.Task[Translation]] | None]:
+        """The blocklist check: on the text, then on its translation into the moderation
+        language when the comment is in another one. Raises ``CommentRefused``. Returns that
+        translation when ready (the fan-out reuses it), or the blocklist and the
+        translation's task when it was not ready within ``moderation_wait_s``: the comment
+        is then published and checked again when the translation lands."""
+        blocklist = self.blocklist_for(settings, src)
+        if blocklist is None:
+            return {}, None
+        if blocklist.find(text) is not None:
+            self.moderation.blocked += 1
+            raise blocked(via_translation=False)
+        target = settings.moderation_lang
+        if src in (UNDETERMINED, target):
+            return {}, None
+        if not self.translator.covers(src, target):
+            self.moderation.unchecked_translation += 1  # no engine: nothing to wait for
+            return {}, None
+        task = asyncio.create_task(self._translate(text, src, target, glossary))
+        done, _ = await asyncio.wait({task}, timeout=self.moderation_wait_s)
+        if not done:
+            self.moderation.late_translation += 1
+            return {}, (blocklist, task)
+        result = task.result()
+        if not result.translated:
+            # No route into the moderation language, or the engine failed: the check on
+            # the text as written is all there is.
+            self.moderation.unchecked_translation += 1
+            return {}, None
+        if blocklist.find(result.text) is not None:
+            self.moderation.blocked_translation += 1
+            raise blocked(via_translation=True)
+        return {target: result}, None
+
+    def _check_late(self, msg: ChatMessage, blocklist: Blocklist,
+                    task: asyncio.Task[Translation]) -> None:
+        """Delete ``msg`` if its late moderation-language translation is blocked."""
+
+        def done(t: asyncio.Task[Translation]) -> None:
+            if t.cancelled():
+                return
+            result = t.result()
+            if not result.translated:
+                self.moderation.unchecked_translation += 1
+            elif blocklist.find(result.text) is not None:
+                self.moderation.deleted_late += 1
+                self._spawn(self.bus.delete_message(msg.room, msg.id))
+
+        task.add_done_callback(done)
+        self._late_checks.add(task)
+        task.add_done_callback(self._late_checks.discard)
 
     async def _translate(self, text: str, src: str, tgt: str,
                          glossary: Glossary | None) -> Translation:
@@ -191,7 +278,7 @@ class CommentPipeline:
 
     async def close(self) -> None:
         """Cancel translations still in flight (shutdown)."""
-        for task in list(self._inflight.values()):
+        for task in [*self._inflight.values(), *self._late_checks]:
             task.cancel()
-        await asyncio.gather(*self._inflight.values(), *self._background,
+        await asyncio.gather(*self._inflight.values(), *self._late_checks, *self._background,
                              return_exceptions=True)

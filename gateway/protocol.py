@@ -43,6 +43,9 @@ INTERNAL_ERROR = "internal_error"
 UNAVAILABLE = "unavailable"
 NOT_FOUND = "not_found"
 MUTED = "muted"
+BLOCKED = "blocked"  # moderation (docs/moderation.md): the blocklist caught the comment
+SLOW_MODE = "slow_mode"  # the room's slow mode: the frame carries retry_after_s
+ROOM_BUSY = "room_busy"  # the room's comment rate cap shed the comment
 
 HOST_ONLY_TYPES = frozenset({"delete", "ban", "unban", "pin"})
 _ROOM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -78,29 +81,52 @@ class Codec(enum.Enum):
             if self is Codec.JSON:
                 if not isinstance(data, str):
                     raise ValueError("binary frame on a JSON connection; send text frames")
-                return json.loads(data)
+                obj = json.loads(data)
+                if "\\u" in data and has_lone_surrogate(obj):
+                    # JSON escapes can spell half a surrogate pair, which no UTF-8 frame
+                    # (ours to other viewers included) can carry.
+                    raise ValueError("an unpaired surrogate escape (\\ud800-\\udfff); send "
+                                     "valid Unicode")
+                return obj
             if not isinstance(data, bytes):
                 raise ValueError("text frame on a msgpack connection; send binary frames")
             return msgpack.unpackb(data, raw=False, strict_map_key=True)
+        except RecursionError:  # found by tests/test_fuzz_protocol.py
+            raise ProtocolError(INVALID_FRAME, f"cannot decode frame as {self.value}: nested "
+                                "too deeply") from None
         except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError,
                 TypeError) as exc:
             raise ProtocolError(INVALID_FRAME, f"cannot decode frame as {self.value}: {exc}")\
                 from None
 
 
+def has_lone_surrogate(obj: Any) -> bool:
+    """Whether a decoded JSON value holds half a surrogate pair (from a ``\\ud800`` escape)."""
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 class ProtocolError(Exception):
     """A client frame that cannot be accepted. Becomes an ``error`` frame; the connection
     stays open."""
 
-    def __init__(self, code: str, message: str, client_id: str | None = None) -> None:
+    def __init__(self, code: str, message: str, client_id: str | None = None, *,
+                 retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.client_id = client_id
+        self.retry_after_s = retry_after_s
 
     def frame(self) -> dict[str, Any]:
         """The ``error`` frame for this problem."""
-        return error_frame(self.code, self.message, self.client_id)
+        frame = error_frame(self.code, self.message, self.client_id)
+        if self.retry_after_s is not None:
+            frame["retry_after_s"] = self.retry_after_s
+        return frame
 
 
 def error_frame(code: str, message: str, client_id: str | None = None) -> dict[str, Any]:

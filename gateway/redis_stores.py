@@ -251,16 +251,14 @@ class RedisRoomSettingsStore(_RedisStore):
                 await self._redis.delete(self._key(room))
                 self._last.pop(room, None)
             else:
-                await self._redis.set(self._key(room), msgpack.packb(
-                    [settings.glossary, list(settings.languages)]))
+                await self._redis.set(self._key(room), msgpack.packb(settings.to_list()))
                 self._last[room] = settings
         except (RedisError, OSError) as exc:
             raise self._unavailable(exc) from exc
 
 
 def _unpack_settings(raw: bytes) -> RoomSettings:
-    glossary, languages = msgpack.unpackb(raw)
-    return RoomSettings(glossary=glossary, languages=tuple(languages))
+    return RoomSettings.from_list(msgpack.unpackb(raw))
 
 
 __all__ = ["RedisGlossaryStore", "RedisRoomSettingsStore", "client_for", "ping_or_raise"]

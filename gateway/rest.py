@@ -20,6 +20,7 @@ from gateway.auth import TokenError
 from gateway.frames import comment_frame, needs_translation
 from gateway.insights import summarize_all
 from gateway.metrics import CONTENT_TYPE
+from gateway.room_settings import MODERATION_FIELDS, moderation_changes
 from glossary import MAX_JSON_BYTES, GlossaryError, glossary_hits
 
 if TYPE_CHECKING:
@@ -72,9 +73,13 @@ async def _json_body(request: Request, limit: int) -> Any:
     if len(body) > limit:
         raise ApiError(413, "body_too_large", f"body is {len(body)} bytes; the limit is {limit}")
     try:
-        return json.loads(body)
-    except ValueError as exc:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc}") from None
+    if b"\\u" in body and p.has_lone_surrogate(data):
+        raise ApiError(400, "invalid_json", "body has an unpaired surrogate escape "
+                       "(\\ud800-\\udfff); send valid Unicode")
+    return data
 
 
 async def widget_script(request: Request) -> Response:
@@ -201,6 +206,7 @@ def _health_routes(gw: Gateway) -> list[BaseRoute]:
                 "bad_frames": gw.bad_frames,
                 "rate_limited": gw.rate_limited,
                 "handshakes_refused": gw.admission.refused,
+                "moderation": gw.pipeline.moderation.to_json(),
             })
         out["translation"] = gw.translator.snapshot() if gw.translator is not None else None
         if gw.worker is not None:
@@ -352,10 +358,16 @@ def routes(gw: Gateway) -> list[BaseRoute]:
         if request.method == "PUT":
             require_admin(gw, request)
             data = await _json_body(request, MAX_TRANSLATE_BODY)
-            if not isinstance(data, dict) or not data or set(data) - {"glossary", "languages"}:
+            if (not isinstance(data, dict) or not data
+                    or set(data) - {"glossary", "languages", *MODERATION_FIELDS}):
                 raise ApiError(400, "invalid_body", 'room settings are {"glossary": name or '
-                               'null, "languages": [ISO 639-1 codes]} (either or both)')
-            changes: dict[str, Any] = {}
+                               'null, "languages": [ISO 639-1 codes], and the moderation '
+                               f'fields {", ".join(MODERATION_FIELDS)}}} (any of them; see '
+                               'docs/moderation.md)')
+            try:
+                changes: dict[str, Any] = moderation_changes(data)
+            except ValueError as exc:
+                raise ApiError(400, "invalid_field", str(exc)) from None
             if "glossary" in data:
                 name = data["glossary"]
                 if name is not None and not isinstance(name, str):

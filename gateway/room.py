@@ -16,6 +16,7 @@ from gateway.frames import (
     pinned_frame,
     translation_frame,
 )
+from gateway.moderation import RoomCommentGate
 from gateway.pipeline import CommentPipeline
 
 log = logging.getLogger("babelcast.room")
@@ -30,6 +31,7 @@ class LocalRoom:
         self.bus = bus
         self.pipeline = pipeline
         self.groups: dict[str, LanguageGroup] = {}
+        self.comment_gate = RoomCommentGate()  # slow mode and rate cap, for this node
         self.presence_interval_s = presence_interval_s
         self._subscription = subscription
         self._dispatcher = asyncio.create_task(self._dispatch(), name=f"room-{name}")

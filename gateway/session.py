@@ -23,6 +23,7 @@ from gateway.bus import UnknownMessage
 from gateway.events import ChatMessage
 from gateway.fanout import Connection, ConnectionInfo, wire_message
 from gateway.frames import comment_frame, wire_id
+from gateway.moderation import CommentRefused
 from gateway.redis_bus import BusUnavailable
 from gateway.room import LocalRoom
 from gateway.ws_protocol import DIRECT_SEND_EXTENSION
@@ -266,8 +267,13 @@ class ViewerSession:
             if not self.host and await self.gw.bus.is_muted(info.room, info.user_id):
                 raise p.ProtocolError(p.MUTED, "you are muted in this room; your comment was "
                                       "not published", frame.client_id)
-            msg = await self.gw.pipeline.submit(conn.info.room, conn.info.user,
-                                                conn.info.user_id, conn.lang, frame.text)
+            try:
+                msg = await self.gw.pipeline.submit(
+                    info.room, info.user, info.user_id, conn.lang, frame.text,
+                    gate=room.comment_gate, privileged=self.host,
+                    sender="\x1f".join(self.rate_key))  # slow mode survives reconnects
+            except CommentRefused as exc:
+                raise exc.protocol_error(frame.client_id) from None
             ack = {"type": "ack", "client_id": frame.client_id, "id": wire_id(msg.id),
                    "src_lang": msg.src_lang}
             if msg.id < 0:  # held while Redis is unreachable; a `replaces` names it later

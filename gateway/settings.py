@@ -87,6 +87,10 @@ class Settings:
     presence_ttl_s: float = 10.0  # a crashed node's viewers disappear after this
     # Host console (#7): the sliding window of GET /v1/rooms/{room}/insights
     insights_window_s: float = 300.0
+    # Moderation (#9, docs/moderation.md): how long a comment in another language than its
+    # room's moderation language waits for the translation the blocklist is checked on;
+    # later, it is published and deleted if the translation turns out blocked
+    moderation_wait_ms: int = 1000
 
     def __post_init__(self) -> None:
         problems = []
@@ -132,6 +136,8 @@ class Settings:
         if not 60 <= self.insights_window_s <= 3600:
             problems.append("insights_window_s must be between 60 and 3600 seconds (the "
                             "console shows comments per minute over it)")
+        if self.moderation_wait_ms < 0:  # Moderation (#9)
+            problems.append("moderation_wait_ms must be >= 0")
         if problems:
             raise SettingsError("; ".join(problems))
 

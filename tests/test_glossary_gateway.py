@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from gateway.room_settings import RoomSettings
 from tests.live import LiveServer
 
 BRAND = {
@@ -54,7 +55,8 @@ def test_room_with_glossary_keeps_brands_and_reports_hits(server: LiveServer,
                                                           room: str) -> None:
     assert server.put("/v1/glossaries/nails", json=BRAND).status_code in (200, 201)
     r = server.put(f"/v1/rooms/{room}/settings", json={"glossary": "nails"})
-    assert r.json() == {"room": room, "glossary": "nails", "languages": []}
+    assert r.json() == {"room": room, "glossary": "nails", "languages": [],
+                        **RoomSettings().to_json()} | {"glossary": "nails"}
     missing = server.put(f"/v1/rooms/{room}/settings", json={"glossary": "nope"})
     assert missing.status_code == 422
     assert server.get(f"/v1/rooms/{room}/settings").json()["glossary"] == "nails"

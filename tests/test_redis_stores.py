@@ -120,6 +120,11 @@ def test_room_settings_are_shared(redis_url: str) -> None:
             wanted = RoomSettings(glossary="brand", languages=("pt", "en"))
             await a.put("live", wanted)
             assert await b.get("live") == wanted
+            moderated = RoomSettings(blocklist=("cheap pills",), use_default_blocklist=False,
+                                     moderation_lang="pt", slow_mode_s=2.5,
+                                     max_comments_per_s=40)  # moderation fields (#9)
+            await a.put("mod", moderated)
+            assert await b.get("mod") == moderated
             assert await b.get("other") == RoomSettings()
             await b.put("live", RoomSettings())  # the defaults remove the entry
             assert await a.get("live") == RoomSettings()
