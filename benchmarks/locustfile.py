@@ -314,9 +314,11 @@ class BabelcastUser(User):
         kind = frame["type"]
         if kind == "comment":
             mid = int(frame["id"])
+            # Ids can arrive out of order (a comment held for its translation comes after
+            # later ones that needed none): count each, remember the highest.
             if mid > counts.after_id and mid != counts.last_id:
                 counts.received += 1
-                counts.last_id = mid
+                counts.last_id = max(counts.last_id, mid)
             sent = sent_ns(frame["original"])
             if sent is None:
                 return

@@ -50,7 +50,9 @@ class GatewayMetrics:
         self.delivery_seconds = Histogram(
             "babelcast_delivery_seconds",
             "From a comment's publication to the end of its fan-out on this node (the bus, "
-            "then the fan-out)", buckets=LATENCY_BUCKETS, registry=self.registry)
+            "then the fan-out): once for the groups that read it at once, once more for each "
+            "group it was held back from for a translation", buckets=LATENCY_BUCKETS,
+            registry=self.registry)
         self.langid = Counter("babelcast_langid", "Language-ID decisions by the rule that "
                               "decided", ["reason"], registry=self.registry)
         self.registry.register(_StateCollector(gateway))
@@ -59,9 +61,15 @@ class GatewayMetrics:
         """One room event fanned out on this node: ``frames`` frames in ``seconds``."""
         self.frames_out.inc(frames)
         self.fanout_seconds.observe(seconds)
-        if isinstance(event, CommentPublished):
+        if isinstance(event, CommentPublished) and frames:
             # ts is the wall clock at publication (on whichever node published it).
             self.delivery_seconds.observe(max(0.0, time.time() - event.message.ts))
+
+    def held_released(self, frames: int, published_ts: float) -> None:
+        """A comment held back from a language group for its translation went out to it:
+        ``frames`` frames (counted here only when no room event carried them)."""
+        self.frames_out.inc(frames)
+        self.delivery_seconds.observe(max(0.0, time.time() - published_ts))
 
     def render(self) -> bytes:
         """The exposition text."""

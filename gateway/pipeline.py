@@ -1,6 +1,9 @@
-"""The path of one comment: language ID, translation into the languages present in the room,
-and publication on the bus. Translations not ready within ``translation_wait_ms`` are
-published later as their own events; the comment never waits longer than that."""
+"""The path of one comment: moderation, language ID, publication on the bus, and translation
+into the languages present in the room, each published as its own event when ready.
+
+A comment is published as soon as it has passed moderation, so readers of its own language get
+it at once; each node holds it back from its other language groups until their translation
+arrives, for at most ``translation_wait_ms`` (``gateway.room``)."""
 
 from __future__ import annotations
 
@@ -69,6 +72,8 @@ class CommentPipeline:
         self.bus = bus
         self.glossaries = glossaries
         self.room_settings = room_settings
+        # How long a node holds a comment back from readers of another language, waiting for
+        # their translation, before it sends the original marked pending (gateway.room).
         self.wait_s = wait_s
         # How long after publication another node's owed translation is awaited before this
         # node makes it itself (that node may have died): its translation timeout and then some.
@@ -97,8 +102,8 @@ class CommentPipeline:
     async def submit(self, room: str, user: str, user_id: str, declared: str,
                      text: str, *, gate: RoomCommentGate | None = None,
                      sender: str | None = None, privileged: bool = False) -> ChatMessage:
-        """Moderate, detect, translate into each language present (waiting at most
-        ``wait_s``), and publish. Returns the published message (with its id). Raises
+        """Moderate, detect, publish, and start the translations into each other language
+        present (published as they land). Returns the published message (with its id). Raises
         ``CommentRefused`` when moderation refuses the comment: ``gate`` (the room's slow
         mode, counted per ``sender`` (default: ``user_id``), and rate cap; ``privileged``
         senders pass) and the blocklist on the text and on its moderation-language
@@ -114,14 +119,16 @@ class CommentPipeline:
         glossary = await self._glossary_named(settings.glossary)
         ready, late_check = await self._screen(text, src, settings, glossary)
         tasks: dict[str, asyncio.Task[Translation]] = {}
+        if late_check is not None:
+            tasks[settings.moderation_lang] = late_check[1]  # one model call for both uses
         if src != UNDETERMINED:
             for lang in await self.bus.viewers(room):
-                if lang != src and lang not in ready:
+                if lang != src and lang not in ready and lang not in tasks:
                     tasks[lang] = asyncio.create_task(
                         self._translate(text, src, lang, glossary))
-        if tasks:
-            await asyncio.wait(tasks.values(), timeout=self.wait_s)
-        ready |= {lang: t.result() for lang, t in tasks.items() if t.done()}
+        # No wait for the translations: the comment goes out now (its own language's readers
+        # get it at once) and each translation follows as its own event; rooms hold the comment
+        # back from the readers who need one for up to ``wait_s``.
         msg = await self.bus.publish_comment(CommentDraft(
             room=room, user=user, user_id=user_id, text=text, src_lang=src,
             translations=ready, glossary_hits=glossary_hits(text, glossary),

@@ -1,14 +1,30 @@
 """Rooms as one node sees them: its local viewers grouped by language, the dispatcher that
-turns bus events into frames for each group, and rate-bounded presence updates."""
+turns bus events into frames for each group, and rate-bounded presence updates.
+
+A comment is published before it is translated. The dispatcher sends it at once to the groups
+that can read it (its own language, or no translation possible) and holds it back from each
+group waiting for a translation until that translation's event arrives, then sends it once,
+translated; after ``hold_s`` (``translation_wait_ms``) it sends the original marked ``pending``
+instead, and the translation follows as its own frame. A group therefore sees comments in the
+order they become readable, which can differ from id order by up to ``hold_s``; the widget
+orders by id, and a resume repeats the comments that could still have been held.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterator
 
 from gateway.bus import Bus, Subscription
-from gateway.events import CommentPublished, MessageDeleted, PinChanged, TranslationPublished
+from gateway.events import (
+    ChatMessage,
+    CommentPublished,
+    MessageDeleted,
+    PinChanged,
+    TranslationPublished,
+)
 from gateway.fanout import Connection, LanguageGroup, broadcast
 from gateway.frames import (
     comment_frame,
@@ -18,6 +34,7 @@ from gateway.frames import (
 )
 from gateway.moderation import RoomCommentGate
 from gateway.pipeline import CommentPipeline
+from translation import Translation
 
 log = logging.getLogger("babelcast.room")
 
@@ -38,6 +55,18 @@ class LocalRoom:
         self._presence_handle: asyncio.TimerHandle | None = None
         self._presence_last = float("-inf")
         self._presence_task: asyncio.Task[None] | None = None
+        # (message id, language) -> the comment held back from that group, and its deadline.
+        self._held: dict[tuple[int, str], tuple[ChatMessage, asyncio.TimerHandle]] = {}
+
+    @property
+    def hold_s(self) -> float:
+        """The longest a comment is held back from a group waiting for its translation."""
+        return self.pipeline.wait_s
+
+    @property
+    def held_back(self) -> int:
+        """(comment, language group) pairs waiting for a translation right now."""
+        return len(self._held)
 
     def connections(self) -> Iterator[Connection]:
         for group in self.groups.values():
@@ -79,29 +108,91 @@ class LocalRoom:
         loop = asyncio.get_running_loop()
         async for event in self._subscription:
             started = loop.time()
+            frames = 0
             try:
-                if isinstance(event, CommentPublished):
-                    msg = event.message
-                    for lang, group in list(self.groups.items()):
-                        pending = self.pipeline.request(msg, lang)
-                        group.broadcast(comment_frame(msg, lang, pending), msg.id)
-                elif isinstance(event, TranslationPublished):
-                    group = self.groups.get(event.translation.lang)
-                    if group is not None:
-                        group.broadcast(translation_frame(event.message_id, event.translation))
-                elif isinstance(event, MessageDeleted):
-                    broadcast(self.connections(), deleted_frame(event.message_id))
-                elif isinstance(event, PinChanged):
-                    msg = event.message
-                    for lang, group in list(self.groups.items()):
-                        pending = msg is not None and self.pipeline.request(msg, lang)
-                        group.broadcast(pinned_frame(msg, lang, pending))
+                frames = self._handle(event)
             except Exception:  # one bad event must not stop the room
                 log.exception("dispatch failed in room %s", self.name)
             if metrics is not None:
-                frames = (len(self.groups.get(event.translation.lang) or ())
-                          if isinstance(event, TranslationPublished) else len(self))
                 metrics.room_event(event, frames, loop.time() - started)
+
+    def _handle(self, event: object) -> int:
+        """Send ``event`` to the groups it concerns; returns the frames queued."""
+        if isinstance(event, CommentPublished):
+            msg = event.message
+            frames = 0
+            for lang, group in list(self.groups.items()):
+                pending = self.pipeline.request(msg, lang)
+                if pending and self._hold(msg, lang):
+                    continue
+                group.broadcast(comment_frame(msg, lang, pending), msg.id)
+                frames += len(group)
+            return frames
+        if isinstance(event, TranslationPublished):
+            lang = event.translation.lang
+            held = self._held.pop((event.message_id, lang), None)
+            if held is not None:
+                held[1].cancel()
+                frames = self._release(held[0], lang, event.translation)
+                if self.pipeline.metrics is not None:  # frames are counted by room_event
+                    self.pipeline.metrics.held_released(0, held[0].ts)
+                return frames
+            group = self.groups.get(lang)
+            if group is None:
+                return 0
+            group.broadcast(translation_frame(event.message_id, event.translation))
+            return len(group)
+        if isinstance(event, MessageDeleted):
+            for key in [k for k in self._held if k[0] == event.message_id]:
+                self._held.pop(key)[1].cancel()  # never shown to that group: nothing to undo
+            broadcast(self.connections(), deleted_frame(event.message_id))
+            return len(self)
+        if isinstance(event, PinChanged):
+            msg = event.message
+            for lang, group in list(self.groups.items()):
+                pending = msg is not None and self.pipeline.request(msg, lang)
+                group.broadcast(pinned_frame(msg, lang, pending))
+            return len(self)
+        return 0
+
+    def _hold(self, msg: ChatMessage, lang: str) -> bool:
+        """Hold ``msg`` back from the ``lang`` group until its translation arrives or the
+        hold window (counted from publication) ends. False when there is no time left, or
+        the message is provisional (its translation events carry no such id)."""
+        remaining = min(self.hold_s, msg.ts + self.hold_s - time.time())
+        if msg.id <= 0 or remaining <= 0:
+            return False
+        handle = asyncio.get_running_loop().call_later(remaining, self._hold_expired,
+                                                       msg.id, lang)
+        self._held[(msg.id, lang)] = (msg, handle)
+        return True
+
+    def _hold_expired(self, message_id: int, lang: str) -> None:
+        held = self._held.pop((message_id, lang), None)
+        if held is None:
+            return
+        try:
+            frames = self._release(held[0], lang, None)
+        except Exception:
+            log.exception("releasing a held comment failed in room %s", self.name)
+            return
+        if self.pipeline.metrics is not None:
+            self.pipeline.metrics.held_released(frames, held[0].ts)
+
+    def _release(self, msg: ChatMessage, lang: str, translation: Translation | None) -> int:
+        """Send a held comment to its group: translated, or (no translation in time) the
+        original marked pending. Members who joined meanwhile got it in their history, as
+        pending: they get the translation frame instead."""
+        group = self.groups.get(lang)
+        if group is None:
+            return 0
+        pending = translation is None and self.pipeline.request(msg, lang)
+        group.broadcast(comment_frame(msg, lang, pending, translation), msg.id)
+        if translation is not None:
+            seen = [c for c in group.members.values() if msg.id <= c.skip_through]
+            if seen:
+                broadcast(seen, translation_frame(msg.id, translation))
+        return len(group)
 
     def presence_changed(self) -> None:
         """Schedule a presence frame: at once if none went out recently, else at the end of
@@ -127,6 +218,9 @@ class LocalRoom:
         """Stop dispatching (the room has no local viewers left, or shutdown)."""
         if self._presence_handle is not None:
             self._presence_handle.cancel()
+        for _msg, handle in self._held.values():
+            handle.cancel()
+        self._held.clear()
         self._subscription.close()
         self._dispatcher.cancel()
         tasks = [self._dispatcher] + ([self._presence_task] if self._presence_task else [])

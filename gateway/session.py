@@ -27,6 +27,10 @@ from gateway.moderation import CommentRefused
 from gateway.redis_bus import BusUnavailable
 from gateway.room import LocalRoom
 from gateway.ws_protocol import DIRECT_SEND_EXTENSION
+from langid import UNDETERMINED
+
+# How far back (in ids) a resume looks for comments that may still have been held back.
+RESUME_LOOKBACK = 64
 
 if TYPE_CHECKING:
     from gateway.app import Gateway
@@ -181,10 +185,33 @@ class ViewerSession:
         s = self.gw.settings
         limit = None if since is not None else s.welcome_history
         messages, gap = await self.gw.bus.history(self.conn.info.room, since=since, limit=limit)
+        if since is not None:
+            messages = await self._maybe_held(since) + messages
         frames = [self._comment_frame(msg) for msg in messages]
         if messages:
             self.conn.skip_through = messages[-1].id
         return frames, gap
+
+    async def _maybe_held(self, since: int) -> list[ChatMessage]:
+        """Comments before ``since`` that this client may not have had yet: those in another
+        language published within the hold window before ``since`` could still have been
+        held back for their translation when comment ``since`` reached it (gateway.room).
+        They are repeated on resume; clients keep one copy per id."""
+        assert self.conn is not None
+        hold_s = self.gw.pipeline.wait_s
+        if hold_s <= 0 or since <= 0:
+            return []
+        earlier, _ = await self.gw.bus.history(self.conn.info.room,
+                                               since=max(0, since - RESUME_LOOKBACK),
+                                               limit=RESUME_LOOKBACK)
+        earlier = [m for m in earlier if m.id <= since]
+        if not earlier:
+            return []
+        newest_ts = max(m.ts for m in earlier)
+        lang = self.conn.lang
+        # (Its translation may be in history by now and still not have reached the client.)
+        return [m for m in earlier if m.id < since and m.ts >= newest_ts - hold_s
+                and m.src_lang not in (lang, UNDETERMINED)]
 
     async def _welcome(self, since: int | None, stale: bool) -> None:
         assert self.conn is not None
