@@ -19,6 +19,7 @@ import hashlib
 import os
 import select
 import socket
+import struct
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -85,6 +86,22 @@ def client_frame(payload: bytes, opcode: int = 1) -> bytes:
     else:
         head = bytes((0x80 | opcode, 0x80 | 127)) + n.to_bytes(8, "big")
     return head + b"\0\0\0\0" + payload
+
+
+# The kernel's receive timestamp of each socket read (Linux; Python names no constant for it).
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+TIMESTAMP_CMSG = socket.CMSG_SPACE(16)  # struct timespec
+
+
+def arrival_ns(ancdata: list[tuple[int, int, bytes]]) -> int:
+    """The receive timestamp in ``recvmsg``'s ancillary data, else now. For TCP it is the
+    timestamp of the last segment read, so frames that waited in the socket are never counted
+    as arriving earlier than they did."""
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+            sec, nsec = struct.unpack("qq", data[:16])
+            return sec * 1_000_000_000 + nsec
+    return time.time_ns()
 
 
 class FrameReader:

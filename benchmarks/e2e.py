@@ -64,6 +64,10 @@ class E2EOptions:
     burst_fraction: float = 0.1
     drain: float = 3.0
     processes: int = 1  # locust processes (--processes); -1 = one per CPU
+    # CPUs to pin the gateway and the load generator to (empty: no pinning), so that on a
+    # small machine they do not take CPU time from each other (--gateway-cpus/--client-cpus).
+    gateway_cpus: tuple[int, ...] = ()
+    client_cpus: tuple[int, ...] = ()
     out: str = ""
     models: str = ""
     server_args: list[str] = field(default_factory=list)
@@ -88,11 +92,34 @@ def http_get(url: str, timeout: float = 5.0) -> tuple[int, str]:
         return exc.code, ""
 
 
+def parse_cpus(text: str) -> tuple[int, ...]:
+    """``"0"``, ``"0,2"`` or ``"1-3"`` -> CPU numbers; ValueError names a CPU this machine
+    does not let us use."""
+    cpus: set[int] = set()
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        lo, _, hi = part.partition("-")
+        cpus.update(range(int(lo), int(hi or lo) + 1))
+    usable = os.sched_getaffinity(0)
+    if not cpus <= usable:
+        raise ValueError(f"CPUs {sorted(cpus - usable)} are not available here "
+                         f"(usable: {sorted(usable)})")
+    return tuple(sorted(cpus))
+
+
+def pinned_to(cpus: tuple[int, ...]) -> Any:
+    """A ``preexec_fn`` that pins the child (and every thread it starts) to ``cpus``."""
+    if not cpus:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
 class GatewayProcess:
     """``python -m gateway serve`` on a free loopback port; its output goes to a log file."""
 
-    def __init__(self, args: list[str], log_path: Path, prelude: str = "") -> None:
-        """``prelude``: Python run in the gateway process before the CLI (measurement hooks)."""
+    def __init__(self, args: list[str], log_path: Path, prelude: str = "",
+                 cpus: tuple[int, ...] = ()) -> None:
+        """``prelude``: Python run in the gateway process before the CLI (measurement hooks);
+        ``cpus``: pin the process to these CPUs."""
         self.port = free_port()
         self.log_path = log_path
         self._log = log_path.open("w")
@@ -102,7 +129,7 @@ class GatewayProcess:
                "--port", str(self.port), "--log-level", "warning", *args]
         self.command = cmd
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
-                                     cwd=BENCH_DIR.parent)
+                                     cwd=BENCH_DIR.parent, preexec_fn=pinned_to(cpus))
 
     @property
     def url(self) -> str:
@@ -251,7 +278,7 @@ def run_e2e(opts: E2EOptions) -> dict[str, Any]:
     if opts.models:
         server_args += ["--models", opts.models]
     server_args += opts.server_args
-    gateway = GatewayProcess(server_args, out / "gateway.log")
+    gateway = GatewayProcess(server_args, out / "gateway.log", cpus=opts.gateway_cpus)
     try:
         gateway.wait_ready()
         sampler = ProcessSampler(gateway.proc.pid).start()
@@ -261,7 +288,8 @@ def run_e2e(opts: E2EOptions) -> dict[str, Any]:
         started = time.time()
         with (out / "locust.log").open("w") as log:
             locust = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                      cwd=BENCH_DIR.parent)
+                                      cwd=BENCH_DIR.parent,
+                                      preexec_fn=pinned_to(opts.client_cpus))
             client = ProcessSampler(locust.pid).start()
             profiler = start_profiler(gateway.proc.pid, opts, out) if opts.profile else None
             peak_connections = _watch(locust, gateway, opts)
@@ -388,6 +416,7 @@ class Samples:
 
     recv_s: Any  # numpy arrays
     latency_ms: Any
+    lag_ms: Any  # the load generator's own backlog per sample (parsed - arrived)
     pair: Any  # pair names, one per sample (numpy object array)
     host: Any
     receivers: list[dict[str, Any]]
@@ -401,7 +430,7 @@ def load_samples(raw: Path) -> Samples:
     """Read what every locust process wrote under ``raw``."""
     import numpy as np
 
-    recv, lat, pair, host = [], [], [], []
+    recv, lat, lag, pair, host = [], [], [], [], []
     receivers: list[dict[str, Any]] = []
     sent = acked = max_ack = 0
     errors: dict[str, int] = {}
@@ -411,6 +440,7 @@ def load_samples(raw: Path) -> Samples:
         names = {ix: name for name, ix in meta["pairs"].items()}
         recv.append(np.fromfile(f"{stem}.recv_s.bin", dtype=np.float64))
         lat.append(np.fromfile(f"{stem}.latency_ms.bin", dtype=np.float32))
+        lag.append(np.fromfile(f"{stem}.lag_ms.bin", dtype=np.float32))
         ix = np.fromfile(f"{stem}.pair_ix.bin", dtype=np.uint16)
         pair.append(np.array([names[int(i)] for i in ix], dtype=object))
         host.append(np.fromfile(f"{stem}.host.bin", dtype=np.int8))
@@ -426,7 +456,8 @@ def load_samples(raw: Path) -> Samples:
     def cat(parts: list[Any], dtype: Any) -> Any:
         return np.concatenate(parts) if parts else np.array([], dtype=dtype)
 
-    return Samples(cat(recv, np.float64), cat(lat, np.float32), cat(pair, object),
+    return Samples(cat(recv, np.float64), cat(lat, np.float32), cat(lag, np.float32),
+                   cat(pair, object),
                    cat(host, np.int8), receivers, sent, acked, max_ack, errors)
 
 
@@ -455,6 +486,13 @@ def percentiles(values: Any) -> dict[str, float]:
 
 def metric_delta(before: dict[str, float], after: dict[str, float], name: str) -> float:
     return after.get(name, 0.0) - before.get(name, 0.0)
+
+
+def mean_ms(before: dict[str, float], after: dict[str, float], pattern: str) -> float | None:
+    """Mean of a histogram over the run, in ms; ``pattern`` has ``{}`` for sum/count."""
+    count = metric_delta(before, after, pattern.format("count"))
+    total = metric_delta(before, after, pattern.format("sum"))
+    return round(total / count * 1000, 1) if count else None
 
 
 def summarize(opts: E2EOptions, s: Samples, before: dict[str, float],
@@ -487,6 +525,7 @@ def summarize(opts: E2EOptions, s: Samples, before: dict[str, float],
                     "translation failed": percentiles(s.latency_ms[cats == FAILED]),
                     "host": percentiles(s.latency_ms[s.host == 1])},
         "pairs": pairs,
+        "client_lag": percentiles(s.lag_ms),
         "loss": loss(s),
         "server": {
             "cache_hit_rate": round(hits / (hits + misses), 3) if hits + misses else None,
@@ -501,6 +540,11 @@ def summarize(opts: E2EOptions, s: Samples, before: dict[str, float],
             "slow_consumers_closed": metric_delta(before, after,
                                                   "babelcast_slow_consumers_closed_total"),
             "langid": langid,
+            # Where the time goes on the server, as means over the run.
+            "translation_mean_ms": mean_ms(before, after,
+                                           'babelcast_translation_seconds_{}{{outcome="translated"}}'),
+            "publish_mean_ms": mean_ms(before, after, "babelcast_comment_publish_seconds_{}"),
+            "delivery_mean_ms": mean_ms(before, after, "babelcast_delivery_seconds_{}"),
         },
         "gateway_process": proc.summary(),
         "machine": machine(),
@@ -531,7 +575,10 @@ def summary_markdown(s: dict[str, Any]) -> str:
                 if o["burst_every"] > 0 and o["burst_fraction"] > 0 else "no bursts")
              + f", {s['duration_s']} s; "
              f"machine: {s['machine']['cpus']} CPUs, {s['machine']['cpu_model']}, "
-             f"Python {s['machine']['python']}", "",
+             f"Python {s['machine']['python']}"
+             + (f"; gateway pinned to CPUs {list(o['gateway_cpus'])}, load generator to "
+                f"{list(o['client_cpus']) or 'the rest'}" if o.get("gateway_cpus") else ""),
+             "",
              "| delivery | count | p50 ms | p95 ms | p99 ms | max ms |",
              "|---|---|---|---|---|---|"]
     rows = [(k, v) for k, v in s["latency"].items()] + [("", {})] + list(s["pairs"].items())
@@ -548,10 +595,17 @@ def summary_markdown(s: dict[str, Any]) -> str:
     lines += ["", f"- deliveries: {s['deliveries']} ({s['deliveries_per_s']}/s); comments sent "
               f"{s['comments_sent']}, published {s['comments_published']}, send errors "
               f"{s['send_errors'] or 'none'}",
+              "- latency is measured to the frame's arrival at the viewer's socket (kernel "
+              "timestamp); the load generator then took p50 "
+              f"{s['client_lag'].get('p50_ms')} / p99 {s['client_lag'].get('p99_ms')} ms more "
+              "to parse it (its own backlog, not counted above)",
               f"- loss: {lo['lost']} of {lo['expected']} expected deliveries "
               f"({lo['receivers']} receivers, {lo['closed_early']} closed early)",
               f"- translation cache hit rate: {sv['cache_hit_rate']}; batches {sv['batches']:.0f}, "
               f"mean batch {sv['mean_batch']}, max {sv['max_batch']}",
+              f"- server means: translation {sv.get('translation_mean_ms')} ms, comment "
+              f"accepted -> published {sv.get('publish_mean_ms')} ms, published -> fanned out "
+              f"{sv.get('delivery_mean_ms')} ms",
               f"- frames dropped {sv['frames_dropped']:.0f}, translations shed "
               f"{sv['translations_shed']:.0f}, timeouts {sv['translation_timeouts']:.0f}, slow "
               f"consumers closed {sv['slow_consumers_closed']:.0f}",
@@ -673,6 +727,12 @@ def build_parser(prog: str = "babelcast bench e2e") -> argparse.ArgumentParser:
     ap.add_argument("--processes", type=int, default=d.processes,
                     help="locust processes (1; -1 = one per CPU): one process handles a few "
                          "hundred busy viewers")
+    ap.add_argument("--gateway-cpus", default="", metavar="CPUS",
+                    help="pin the gateway to these CPUs (\"0\", \"0-1\"); with "
+                         "--client-cpus, keeps the load generator from taking the gateway's "
+                         "CPU time on a small machine (default: no pinning)")
+    ap.add_argument("--client-cpus", default="", metavar="CPUS",
+                    help="pin locust to these CPUs (default: no pinning)")
     ap.add_argument("--out", default="", help="report folder (default: a new temp folder)")
     ap.add_argument("--models", default="", help="models file passed to babelcast serve")
     ap.add_argument("--server-arg", action="append", default=[], metavar="ARG",
@@ -697,6 +757,12 @@ def options_from_args(args: argparse.Namespace) -> E2EOptions:
         problems.append("--reaction-share and --burst-fraction are shares between 0 and 1")
     if args.models and not Path(args.models).is_file():
         problems.append(f"--models {args.models!r} is not a file")
+    cpus: dict[str, tuple[int, ...]] = {}
+    for flag, text in (("--gateway-cpus", args.gateway_cpus), ("--client-cpus", args.client_cpus)):
+        try:
+            cpus[flag] = parse_cpus(text)
+        except ValueError as exc:
+            problems.append(f"{flag} {text!r}: {exc}")
     if problems:
         raise ValueError("; ".join(problems))
     return E2EOptions(viewers=args.viewers, rate=args.rate, duration=args.duration,
@@ -705,7 +771,8 @@ def options_from_args(args: argparse.Namespace) -> E2EOptions:
                       burst_fraction=args.burst_fraction, drain=args.drain,
                       processes=args.processes, out=args.out, models=args.models,
                       server_args=args.server_arg, progress=not args.no_progress,
-                      profile=args.profile)
+                      profile=args.profile, gateway_cpus=cpus["--gateway-cpus"],
+                      client_cpus=cpus["--client-cpus"])
 
 
 def main(argv: list[str] | None = None) -> int:

