@@ -234,3 +234,31 @@ def test_widget_joins_a_jwt_gateway_with_its_token(browser: Callable[..., Any],
             assert not severe_logs(driver)
         finally:
             other.close()
+
+
+def test_a_comment_held_for_its_translation_takes_its_place_by_id(
+        browser: Callable[..., Any], tmp_path: Path) -> None:
+    # The engine blocks until released: the English comment is held back from the Portuguese
+    # widget while a later emoji-only comment (no translation needed) reaches it first.
+    from tests.test_translation_hold import GatedEngine
+
+    engine = GatedEngine()
+    with live_server(engines=[engine], translation_wait_ms=30_000) as srv:
+        room = "held-" + secrets.token_hex(4)
+        pt = browser(lang="en-US", size=(360, 740))
+        open_widget(pt, host_page(tmp_path / "pt.html", srv.http, room, name="Ana",
+                                  lang="pt", server=srv.http))
+        bob = srv.viewer(room, "en", "Bob")
+        bob.comment("Does it come in red?")
+        bob.expect_comment("Does it come in red?")
+        bob.comment("😍😍")
+        bob.expect_comment("😍😍")
+        wait(pt, "the emoji comment", lambda d: settled(d, "😍😍"))
+        assert [m["original"] for m in messages(pt)] == ["😍😍"]
+
+        engine.release.set()
+        held = wait(pt, "the held comment, translated",
+                    lambda d: settled(d, "Does it come in red?"))
+        assert held["translated"] and held["text"] == "[pt] Does it come in red?", held
+        assert [m["original"] for m in messages(pt)] == ["Does it come in red?", "😍😍"]
+        assert int(held["id"]) < int(messages(pt)[1]["id"])
