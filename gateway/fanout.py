@@ -1,9 +1,15 @@
-"""Fan-out to viewers: bounded per-connection send queues, one writer task per connection,
-and language groups that encode each frame once for all their members.
+"""Fan-out to viewers: bounded per-connection send queues, a writer task per connection that
+runs only while something is queued, and language groups that encode each frame once for all
+their members.
 
-The event loop never waits on a viewer: producers only append to queues. A queue that is full
-drops its oldest frame (counted); a writer whose send has been blocked for longer than the
+The event loop never waits on a viewer: producers only append to queues (or, when nothing is
+queued and the socket takes data, write the pre-built frame straight to it). A queue that is
+full drops its oldest frame (counted); a writer whose send has been blocked for longer than the
 stall timeout gets its connection closed by the ``StallWatchdog``.
+
+The writer is started lazily and exits once its queue is drained: most viewers are idle and get
+live frames through the direct path, so a task (with its coroutine frame and wake-up future)
+parked on an empty queue for every connection was memory spent on nothing (issue #8).
 """
 
 from __future__ import annotations
@@ -62,65 +68,70 @@ def wire_message(frame: dict[str, Any], codec: Codec) -> WireMessage:
 
 class SendQueue:
     """A bounded FIFO of wire messages for one connection. When full, the oldest message is
-    dropped so that a slow reader loses old chat rather than holding anyone up."""
+    dropped so that a slow reader loses old chat rather than holding anyone up.
+
+    It never waits: the connection's writer task pops until it is empty and exits, and a put
+    starts a new one (``Connection._kick``). The deque exists only while something is queued:
+    an empty deque costs ~600 bytes (its first block), and most connections are idle with an
+    empty queue (issue #8)."""
+
+    # One per connection: slots keep the per-connection footprint small (issue #8).
+    __slots__ = ("_items", "closed", "dropped", "max_frames")
 
     def __init__(self, max_frames: int) -> None:
-        self._items: deque[WireMessage] = deque()
+        self._items: deque[WireMessage] | None = None
         self.max_frames = max_frames
         self.dropped = 0
-        self._waiter: asyncio.Future[None] | None = None
         self.closed = False
 
     def __len__(self) -> int:
-        return len(self._items)
+        items = self._items
+        return 0 if items is None else len(items)
 
     def put(self, item: WireMessage) -> None:
         """Append without ever blocking; drops (and counts) the oldest item when full."""
         if self.closed:
             return
-        if len(self._items) >= self.max_frames:
-            self._items.popleft()
+        items = self._items
+        if items is None:
+            items = self._items = deque()
+        elif len(items) >= self.max_frames:
+            items.popleft()
             self.dropped += 1
-        self._items.append(item)
-        self._wake()
+        items.append(item)
 
     def put_first(self, item: WireMessage) -> None:
         """Put ``item`` ahead of everything queued (used for ``welcome``)."""
         if self.closed:
             return
-        self._items.appendleft(item)
-        if len(self._items) > self.max_frames:
-            self._items.pop()
+        items = self._items
+        if items is None:
+            items = self._items = deque()
+        items.appendleft(item)
+        if len(items) > self.max_frames:
+            items.pop()
             self.dropped += 1
-        self._wake()
 
     def close(self) -> None:
-        """Wake the reader; ``get`` returns None once the queue is closed."""
+        """Drop everything queued; later puts are ignored and ``pop`` returns None."""
         self.closed = True
-        self._items.clear()
-        self._wake()
+        self._items = None
 
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    async def get(self) -> WireMessage | None:
-        """The next message, waiting for one; None when the queue is closed."""
-        while not self._items:
-            if self.closed:
-                return None
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        return self._items.popleft()
+    def pop(self) -> WireMessage | None:
+        """The next message without waiting; None when the queue is empty or closed."""
+        items = self._items
+        if items is None:
+            return None
+        item = items.popleft()
+        if not items:
+            self._items = None  # give the deque's block back while the connection is idle
+        return item
 
 
 _connection_ids = itertools.count(1)
 
 
-@dataclass
+@dataclass(slots=True)
 class ConnectionInfo:
     """Who is on the other end of a connection."""
 
@@ -132,7 +143,12 @@ class ConnectionInfo:
 
 
 class Connection:
-    """One viewer's socket as fan-out sees it: a queue and the task that drains it."""
+    """One viewer's socket as fan-out sees it: a queue, and a writer task that drains it while
+    it has something in it."""
+
+    # One per connection: slots keep the per-connection footprint small (issue #8).
+    __slots__ = ("_close", "_closer", "_send", "_started", "_writer", "closing", "direct",
+                 "direct_writes", "id", "info", "queue", "send_started", "skip_through")
 
     def __init__(self, info: ConnectionInfo, send: SendFn, close: CloseFn,
                  queue_frames: int, direct: DirectWriter | None = None) -> None:
@@ -146,8 +162,12 @@ class Connection:
         self.closing = False
         self._send = send
         self._close = close
+        # Runs only while the queue has messages (see _kick); None when idle.
         self._writer: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
+        # Set by start_writer (after welcome is queued); cleared if a send fails, so that a
+        # dead socket is not retried for every later frame (the reader notices and finishes).
+        self._started = False
 
     @property
     def lang(self) -> str:
@@ -157,9 +177,15 @@ class Connection:
     def codec(self) -> Codec:
         return self.info.codec
 
+    @property
+    def writer_running(self) -> bool:
+        """Whether a writer task is draining the queue right now."""
+        return self._writer is not None
+
     def push_frame(self, frame: dict[str, Any]) -> None:
         """Encode a frame for this connection alone (ack, error, pong) and queue it."""
         self.queue.put(wire_message(frame, self.codec))
+        self._kick()
 
     def push(self, message: WireMessage, message_id: int = 0) -> None:
         """Send an already-encoded message: straight to the socket when nothing is queued or
@@ -168,22 +194,33 @@ class Connection:
         if 0 < message_id <= self.skip_through:  # (provisional ids are negative)
             return
         direct = self.direct
-        if (direct is not None and self._writer is not None and self.send_started is None
+        # No writer running means nothing is being sent and nothing is queued ahead of this
+        # message, so writing it now keeps the order.
+        if (direct is not None and self._started and self._writer is None
                 and not self.queue and not self.closing and direct.ready()):
             direct.write(message[FRAME_KEY])
             self.direct_writes += 1
             return
         self.queue.put(message)
+        self._kick()
 
     def start_writer(self) -> None:
-        """Start the task that sends queued messages in order."""
-        self._writer = asyncio.create_task(self._write_loop(), name=f"writer-{self.id}")
+        """Allow sending (call once welcome is queued): from now on a writer task runs
+        whenever messages are queued, starting with what was queued before this call."""
+        self._started = True
+        self._kick()
+
+    def _kick(self) -> None:
+        """Start a writer task if one is allowed, none is running and something is queued."""
+        if self._started and self._writer is None and not self.closing and self.queue:
+            self._writer = asyncio.create_task(self._write_loop())
 
     async def _write_loop(self) -> None:
         loop = asyncio.get_running_loop()
         queue = self.queue
         try:
-            while (message := await queue.get()) is not None:
+            # Exits as soon as the queue is empty; the next queued message starts a new task.
+            while (message := queue.pop()) is not None:
                 self.send_started = loop.time()
                 await self._send(message)
                 self.send_started = None
@@ -191,8 +228,13 @@ class Connection:
             raise
         except Exception as exc:  # the peer went away mid-send; the reader will notice
             log.debug("writer %s stopped: %r", self.id, exc)
+            self._started = False
         finally:
             self.send_started = None
+            # No await between the last pop() and here, so nothing can have been queued in
+            # between without seeing this task as running.
+            if self._writer is asyncio.current_task():
+                self._writer = None
 
     def close(self, code: int, reason: str) -> None:
         """Stop sending and close the socket with ``code`` (idempotent, never blocks)."""
@@ -211,12 +253,13 @@ class Connection:
             log.debug("close of %s failed: %r", self.id, exc)
 
     async def finish(self) -> None:
-        """Stop the writer after the reader has seen the socket go away."""
+        """Stop the writer (if one is running) after the reader has seen the socket go away."""
         self.closing = True
         self.queue.close()
-        if self._writer is not None:
-            self._writer.cancel()
-            await asyncio.gather(self._writer, return_exceptions=True)
+        writer = self._writer
+        if writer is not None:
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
 
 
 class LanguageGroup:

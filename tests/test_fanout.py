@@ -158,3 +158,99 @@ def test_direct_path_only_when_nothing_is_ahead_in_the_queue() -> None:
         await conn.finish()
 
     asyncio.run(run())
+
+
+async def until(condition: Any, limit: int = 1000) -> None:
+    """Let other tasks run (no timed sleep) until ``condition()`` holds."""
+    for _ in range(limit):
+        if condition():
+            return
+        await asyncio.sleep(0)  # a bare yield to the event loop
+    raise AssertionError("condition never held")
+
+
+def test_lazy_writer_runs_only_while_something_is_queued_and_keeps_order() -> None:
+    async def run() -> None:
+        rec, direct = Recorder(), DirectRecorder()
+        conn = make_conn(rec)
+        conn.direct = direct
+        assert not conn.writer_running  # an idle connection holds no task
+        conn.push(msg(1))
+        conn.queue.put_first(msg(0))  # welcome, queued ahead of the live frame
+        assert not conn.writer_running  # not before start_writer
+        conn.start_writer()
+        assert conn.writer_running
+        await until(lambda: not conn.writer_running)  # drained: the task exits
+        assert [m["text"] for m in rec.sent] == ["0", "1"]
+        # Idle again: the next frame goes straight to the socket, no task started.
+        conn.push({**msg(2), "babelcast.frame": b"f2"})
+        assert direct.frames == [b"f2"] and not conn.writer_running
+        # A slow socket: frames queue behind the blocked send, in order, on one writer.
+        rec.block.clear()
+        direct.writable = False
+        conn.push(msg(3))
+        writer = conn._writer
+        assert writer is not None
+        await until(lambda: conn.send_started is not None)
+        direct.writable = True
+        conn.push(msg(4))  # a send is in flight: must queue, not go direct
+        conn.push_frame({"type": "pong", "client_id": None})
+        assert conn._writer is writer  # the running writer takes them; no second task
+        assert direct.frames == [b"f2"]
+        rec.block.set()
+        await until(lambda: not conn.writer_running)
+        assert [m["text"] for m in rec.sent] == [
+            "0", "1", "3", "4", '{"type":"pong","client_id":null}']
+        assert writer.done()
+        await conn.finish()
+        conn.push(msg(5))  # finished: nothing is started again
+        assert not conn.writer_running
+
+    asyncio.run(run())
+
+
+def test_watchdog_closes_a_stalled_lazy_writer_and_an_idle_one_is_never_closed() -> None:
+    async def run() -> None:
+        stuck, idle = Recorder(), Recorder()
+        stuck.block.clear()
+        a, b = make_conn(stuck), make_conn(idle)
+        for c in (a, b):
+            c.start_writer()
+        a.push(msg(1))  # b gets nothing: no writer, nothing in flight
+        await until(lambda: a.send_started is not None)
+        assert a.writer_running and not b.writer_running
+        dog = StallWatchdog(lambda: [a, b], timeout_s=1.0, close_code=4408)
+        now = asyncio.get_running_loop().time()
+        assert dog.check(now) == 0
+        assert dog.check(now + 2.0) == 1
+        await until(lambda: stuck.closed == [4408] and not a.writer_running)
+        assert idle.closed == [] and a.closing and not b.closing
+        a.push(msg(2))  # closing: no new writer, nothing queued
+        assert not a.writer_running and len(a.queue) == 0
+        for c in (a, b):
+            await c.finish()
+
+    asyncio.run(run())
+
+
+def test_a_failed_send_stops_the_writer_for_good() -> None:
+    async def run() -> None:
+        sent: list[dict[str, Any]] = []
+
+        async def broken_send(message: dict[str, Any]) -> None:
+            sent.append(message)
+            raise RuntimeError("peer went away")
+
+        async def close(code: int, reason: str) -> None:
+            pass
+
+        conn = Connection(ConnectionInfo("r", "u", "u-1", "en", Codec.JSON), broken_send,
+                          close, 8)
+        conn.start_writer()
+        conn.push(msg(1))
+        await until(lambda: not conn.writer_running)
+        conn.push(msg(2))  # not retried on a dead socket; the reader will finish it
+        assert not conn.writer_running and len(sent) == 1
+        await conn.finish()
+
+    asyncio.run(run())
