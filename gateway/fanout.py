@@ -260,6 +260,10 @@ class Connection:
         if writer is not None:
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
+        if self._closer is not None:
+            # The close frame (with its code, e.g. 4429) must go out before the session ends:
+            # once the app returns, the server drops the socket without one.
+            await asyncio.gather(self._closer, return_exceptions=True)
 
 
 class LanguageGroup:
