@@ -68,6 +68,10 @@ class E2EOptions:
     # small machine they do not take CPU time from each other (--gateway-cpus/--client-cpus).
     gateway_cpus: tuple[int, ...] = ()
     client_cpus: tuple[int, ...] = ()
+    # Added to locust's nice value (0 = same priority as the gateway): on a machine the two
+    # share, a positive value lets the gateway run first. Latency is taken from the kernel's
+    # arrival timestamps, so the client's own delay is not counted, but shows as client lag.
+    client_nice: int = 0
     out: str = ""
     models: str = ""
     server_args: list[str] = field(default_factory=list)
@@ -106,11 +110,19 @@ def parse_cpus(text: str) -> tuple[int, ...]:
     return tuple(sorted(cpus))
 
 
-def pinned_to(cpus: tuple[int, ...]) -> Any:
-    """A ``preexec_fn`` that pins the child (and every thread it starts) to ``cpus``."""
-    if not cpus:
+def pinned_to(cpus: tuple[int, ...], nice: int = 0) -> Any:
+    """A ``preexec_fn`` that pins the child (and every thread it starts) to ``cpus`` and adds
+    ``nice`` to its nice value."""
+    if not cpus and not nice:
         return None
-    return lambda: os.sched_setaffinity(0, cpus)
+
+    def prepare() -> None:
+        if cpus:
+            os.sched_setaffinity(0, cpus)
+        if nice:
+            os.nice(nice)
+
+    return prepare
 
 
 class GatewayProcess:
@@ -289,7 +301,8 @@ def run_e2e(opts: E2EOptions) -> dict[str, Any]:
         with (out / "locust.log").open("w") as log:
             locust = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                       cwd=BENCH_DIR.parent,
-                                      preexec_fn=pinned_to(opts.client_cpus))
+                                      preexec_fn=pinned_to(opts.client_cpus,
+                                                           opts.client_nice))
             client = ProcessSampler(locust.pid).start()
             profiler = start_profiler(gateway.proc.pid, opts, out) if opts.profile else None
             peak_connections = _watch(locust, gateway, opts)
@@ -577,7 +590,8 @@ def summary_markdown(s: dict[str, Any]) -> str:
              f"machine: {s['machine']['cpus']} CPUs, {s['machine']['cpu_model']}, "
              f"Python {s['machine']['python']}"
              + (f"; gateway pinned to CPUs {list(o['gateway_cpus'])}, load generator to "
-                f"{list(o['client_cpus']) or 'the rest'}" if o.get("gateway_cpus") else ""),
+                f"{list(o['client_cpus']) or 'the rest'}" if o.get("gateway_cpus") else "")
+             + (f"; load generator niced +{o['client_nice']}" if o.get("client_nice") else ""),
              "",
              "| delivery | count | p50 ms | p95 ms | p99 ms | max ms |",
              "|---|---|---|---|---|---|"]
@@ -733,6 +747,10 @@ def build_parser(prog: str = "babelcast bench e2e") -> argparse.ArgumentParser:
                          "CPU time on a small machine (default: no pinning)")
     ap.add_argument("--client-cpus", default="", metavar="CPUS",
                     help="pin locust to these CPUs (default: no pinning)")
+    ap.add_argument("--client-nice", type=int, default=d.client_nice, metavar="N",
+                    help="run locust N steps nicer than the gateway (0): on a machine they "
+                         "share, the gateway then gets the CPU first; the client's own delay "
+                         "is reported as client lag, not latency")
     ap.add_argument("--out", default="", help="report folder (default: a new temp folder)")
     ap.add_argument("--models", default="", help="models file passed to babelcast serve")
     ap.add_argument("--server-arg", action="append", default=[], metavar="ARG",
@@ -763,6 +781,8 @@ def options_from_args(args: argparse.Namespace) -> E2EOptions:
             cpus[flag] = parse_cpus(text)
         except ValueError as exc:
             problems.append(f"{flag} {text!r}: {exc}")
+    if not 0 <= args.client_nice <= 19:
+        problems.append("--client-nice must be between 0 and 19")
     if problems:
         raise ValueError("; ".join(problems))
     return E2EOptions(viewers=args.viewers, rate=args.rate, duration=args.duration,
@@ -772,7 +792,7 @@ def options_from_args(args: argparse.Namespace) -> E2EOptions:
                       processes=args.processes, out=args.out, models=args.models,
                       server_args=args.server_arg, progress=not args.no_progress,
                       profile=args.profile, gateway_cpus=cpus["--gateway-cpus"],
-                      client_cpus=cpus["--client-cpus"])
+                      client_cpus=cpus["--client-cpus"], client_nice=args.client_nice)
 
 
 def main(argv: list[str] | None = None) -> int:

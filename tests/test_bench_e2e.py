@@ -28,7 +28,7 @@ def test_short_locust_run_writes_the_whole_report(tmp_path: Path,
     rc = main(["bench", "e2e", "--viewers", "30", "--rate", "10", "--duration", "9",
                "--drain", "3", "--burst-every", "3", "--burst-fraction", "0.3",
                "--langs", "en:4,pt:4,es:2", "--no-progress", "--out", str(out),
-               "--gateway-cpus", "0", "--client-cpus", "0"])
+               "--gateway-cpus", "0", "--client-cpus", "0", "--client-nice", "1"])
     summary = json.loads((out / "summary.json").read_text())
     assert rc == 0, (out / "locust.log").read_text()[-3000:]
     assert summary["deliveries"] > 0
@@ -61,6 +61,7 @@ def test_short_locust_run_writes_the_whole_report(tmp_path: Path,
     assert "deliver," in stats and "(untranslated)" in stats
     md = (out / "summary.md").read_text()
     assert "| translated |" in md and "gateway pinned to CPUs [0]" in md
+    assert "load generator niced +1" in md and summary["options"]["client_nice"] == 1
     assert "arrival at the viewer's socket" in md
     assert f"report: {out}" in capsys.readouterr().out
 
@@ -75,11 +76,13 @@ def test_bench_e2e_refuses_bad_options(capsys: pytest.CaptureFixture[str]) -> No
 
 def test_bench_e2e_refuses_cpus_it_cannot_use(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
-        main(["bench", "e2e", "--gateway-cpus", "4096", "--client-cpus", "x"])
+        main(["bench", "e2e", "--gateway-cpus", "4096", "--client-cpus", "x",
+              "--client-nice", "20"])
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "--gateway-cpus '4096': CPUs [4096] are not available here" in err
     assert "--client-cpus 'x'" in err
+    assert "--client-nice must be between 0 and 19" in err
 
 
 def test_arrival_time_is_the_kernel_receive_timestamp() -> None:
