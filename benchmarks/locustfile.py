@@ -33,7 +33,7 @@ process got round to parsing it: one locust process reads ~20,000 frames a secon
 viewers, and its own backlog (the 1,000th viewer's copy of a comment is parsed tens of ms after
 the first) would otherwise be counted as gateway latency. That backlog is recorded separately
 as "client lag" (parse time - arrival time) and reported next to the latency; where the
-timestamp is unavailable the parse time is used and the lag is 0. So locust's own statistics,
+kernel gives no timestamp, the time the read returned stands in for it. So locust's own statistics,
 charts and CSV/HTML reports show end-to-end latency per language pair. ``comment``/``ack``
 events time send -> ack; ``connect`` events time the handshake (failures are locust failures).
 

@@ -66,8 +66,8 @@ class GatewayMetrics:
             self.delivery_seconds.observe(max(0.0, time.time() - event.message.ts))
 
     def held_released(self, frames: int, published_ts: float) -> None:
-        """A comment held back from a language group for its translation went out to it:
-        ``frames`` frames (counted here only when no room event carried them)."""
+        """A comment held back from a language group for its translation went out to it in
+        ``frames`` frames (with its translation, or pending when the wait ran out)."""
         self.frames_out.inc(frames)
         self.delivery_seconds.observe(max(0.0, time.time() - published_ts))
 

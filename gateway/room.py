@@ -133,10 +133,8 @@ class LocalRoom:
             held = self._held.pop((event.message_id, lang), None)
             if held is not None:
                 held[1].cancel()
-                frames = self._release(held[0], lang, event.translation)
-                if self.pipeline.metrics is not None:  # frames are counted by room_event
-                    self.pipeline.metrics.held_released(0, held[0].ts)
-                return frames
+                self._count_release(held[0], self._release(held[0], lang, event.translation))
+                return 0  # counted as a release, with its delivery time
             group = self.groups.get(lang)
             if group is None:
                 return 0
@@ -176,8 +174,11 @@ class LocalRoom:
         except Exception:
             log.exception("releasing a held comment failed in room %s", self.name)
             return
+        self._count_release(held[0], frames)
+
+    def _count_release(self, msg: ChatMessage, frames: int) -> None:
         if self.pipeline.metrics is not None:
-            self.pipeline.metrics.held_released(frames, held[0].ts)
+            self.pipeline.metrics.held_released(frames, msg.ts)
 
     def _release(self, msg: ChatMessage, lang: str, translation: Translation | None) -> int:
         """Send a held comment to its group: translated, or (no translation in time) the
