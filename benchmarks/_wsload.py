@@ -66,7 +66,9 @@ def handshake(host: str, port: int, path: str, *, rcvbuf: int | None = None,
         head, _, rest = buf.partition(b"\r\n\r\n")
         status = head.split(b"\r\n", 1)[0]
         if status.split(b" ")[1:2] != [b"101"]:
-            raise HandshakeError(f"upgrade refused: {head[:300]!r}")
+            body = rest[:300].decode(errors="replace")  # the server's reason, if it gave one
+            raise HandshakeError(f"upgrade refused: {status.decode(errors='replace')}"
+                                 + (f": {body}" if body else ""))
         accept = base64.b64encode(hashlib.sha1(key + _GUID).digest())
         if accept not in head:
             raise HandshakeError("bad Sec-WebSocket-Accept")

@@ -12,6 +12,12 @@ memory, and writes a report folder:
     latency_over_time.png, latency_histogram.png, throughput.png
 
     babelcast bench e2e --viewers 200 --rate 10 --duration 60 --out /tmp/e2e
+
+With ``--target http://HOST:PORT`` it starts nothing and loads a gateway that is already
+running, typically on another machine than the load generator (a staging deployment, or the
+small machine under test with locust elsewhere): the gateway's CPU and memory then come from
+its own ``/metrics``. ``--host-key`` or ``--jwt-secret`` (or ``$BABELCAST_HOST_KEY`` /
+``$BABELCAST_JWT_SECRET``) let the bench's users in as that gateway requires.
 """
 
 from __future__ import annotations
@@ -77,6 +83,18 @@ class E2EOptions:
     server_args: list[str] = field(default_factory=list)
     progress: bool = True
     profile: bool = False  # py-spy the gateway for the whole locust run
+    # A gateway already running elsewhere (http://host:port); empty: start one here.
+    target: str = ""
+    host_key: str = ""  # the target's --host-key (the host user reads as host)
+    jwt_secret: str = ""  # the target's --jwt-secret, when it runs --auth jwt
+    room: str = ""  # empty: a new room per run, so that runs never mix
+
+    def to_dict(self) -> dict[str, Any]:
+        """The options for summary.json, without the secrets."""
+        d = asdict(self)
+        for key in ("host_key", "jwt_secret"):
+            d[key] = "(set)" if d[key] else ""
+        return d
 
 
 # ----------------------------------------------------------------------------------------
@@ -176,6 +194,90 @@ class GatewayProcess:
         self._log.close()
 
 
+class RemoteGateway:
+    """A gateway started elsewhere (``--target``): this command only reads it over HTTP."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+        self.command = f"(already running at {self.url})"
+
+    def wait_ready(self, timeout: float = 15.0) -> None:
+        """Poll ``/readyz`` until 200; raise saying what answered, if anything did."""
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while True:
+            try:
+                status, _ = http_get(self.url + "/readyz", 2)
+                if status == 200:
+                    return
+                last = f"HTTP {status}"
+            except OSError as exc:
+                last = str(getattr(exc, "reason", exc))
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"no ready babelcast gateway at {self.url} ({last} from /readyz within "
+                    f"{timeout:g}s): start it first (babelcast serve --host 0.0.0.0 ...) and "
+                    "check that this machine can reach it")
+            time.sleep(0.2)
+
+    def metrics(self) -> dict[str, float]:
+        """``/metrics`` as {"name{label="v"}": value}."""
+        return parse_metrics(http_get(self.url + "/metrics")[1])
+
+    def stop(self) -> None:
+        """Nothing to stop: the gateway belongs to whoever started it."""
+
+
+def preflight(url: str, room: str, opts: E2EOptions) -> None:
+    """Connect once as a viewer and, with a host key or a JWT secret, as the host, before any
+    load: a gateway that refuses the bench's users should fail the run with the reason, not
+    after a minute of connection errors."""
+    from urllib.parse import quote, urlsplit
+
+    from _wsload import FrameReader, HandshakeError, handshake
+
+    parts = urlsplit(url)
+    roles = ["viewer"] + (["host"] if opts.host_key or opts.jwt_secret else [])
+    for role in roles:
+        path = f"/v1/rooms/{quote(room)}/ws?lang={opts.host_lang}&name=preflight-{role}"
+        if opts.jwt_secret:
+            from gateway.auth import RoomTokens
+
+            token = RoomTokens(opts.jwt_secret).issue(room, f"preflight-{role}",
+                                                      f"preflight-{role}", role, 600).token
+            path += f"&token={token}"
+        elif role == "host":
+            path += f"&role=host&host_key={quote(opts.host_key)}"
+        try:
+            sock, rest = handshake(parts.hostname or "127.0.0.1", parts.port or 80, path,
+                                   timeout=15)
+        except (HandshakeError, OSError) as exc:
+            hint = ("" if opts.jwt_secret else " If it runs --auth jwt, pass --jwt-secret "
+                    "(or set BABELCAST_JWT_SECRET).")
+            raise RuntimeError(f"the gateway at {url} refused a {role}: {exc}.{hint}") from None
+        try:
+            first = _first_text_frame(sock, rest, FrameReader())
+        finally:
+            sock.close()
+        if not first.startswith(b'{"type":"welcome"'):
+            detail = json.loads(first).get("message", first[:200].decode(errors="replace"))
+            raise RuntimeError(f"the gateway at {url} did not welcome a {role}: {detail}")
+
+
+def _first_text_frame(sock: socket.socket, data: bytes, frames: Any) -> bytes:
+    """The payload of the first text frame on ``sock`` (``data``: bytes already read)."""
+    sock.settimeout(15)
+    while True:
+        for op, payload in frames.feed(data):
+            if op == 1:
+                return bytes(payload)
+            if op == 8:
+                raise RuntimeError("the gateway closed the connection before welcoming it")
+        data = sock.recv(65536)
+        if not data:
+            raise RuntimeError("the gateway closed the connection before welcoming it")
+
+
 def parse_metrics(text: str) -> dict[str, float]:
     """Prometheus text exposition -> flat samples keyed by name and labels."""
     from prometheus_client.parser import text_string_to_metric_families
@@ -188,43 +290,34 @@ def parse_metrics(text: str) -> dict[str, float]:
     return out
 
 
-class ProcessSampler:
-    """CPU (% of one core) and RSS of a process and its children, once a second, on a
-    thread (children: locust's worker processes with --processes)."""
+class UsageSampler:
+    """CPU (% of one core) and RSS, once a second, on a thread; subclasses say where from."""
 
-    def __init__(self, pid: int) -> None:
-        import psutil
-
-        self.proc = psutil.Process(pid)
-        self._known: dict[int, Any] = {pid: self.proc}
+    def __init__(self) -> None:
         self.samples: list[tuple[float, float, int]] = []  # (wall s, cpu %, rss bytes)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def start(self) -> ProcessSampler:
-        self.proc.cpu_percent(None)
+    def start(self) -> UsageSampler:
+        self._prime()
         self._thread.start()
         return self
 
-    def _run(self) -> None:
-        import psutil
+    def _prime(self) -> None:
+        """Start the CPU count (the first reading only sets its origin)."""
 
+    def _read(self) -> tuple[float, int] | tuple[()] | None:
+        """(CPU % of one core since the last call, RSS bytes); ``()``: no reading this time;
+        None: stop sampling."""
+        raise NotImplementedError
+
+    def _run(self) -> None:
         while not self._stop.wait(1.0):
-            cpu, rss = 0.0, 0
-            try:
-                for child in self.proc.children(recursive=True):
-                    if child.pid not in self._known:
-                        self._known[child.pid] = child
-                        child.cpu_percent(None)  # the first call only starts the count
-            except psutil.Error:
+            reading = self._read()
+            if reading is None:
                 return
-            for pid, proc in list(self._known.items()):
-                try:
-                    cpu += proc.cpu_percent(None)
-                    rss += proc.memory_info().rss
-                except psutil.Error:
-                    del self._known[pid]
-            self.samples.append((time.time(), cpu, rss))
+            if reading:
+                self.samples.append((time.time(), *reading))
 
     def stop(self) -> None:
         self._stop.set()
@@ -240,10 +333,76 @@ class ProcessSampler:
                 "rss_start_mb": round(rss[0] / 2**20, 1), "rss_max_mb": round(max(rss) / 2**20, 1)}
 
 
+class ProcessSampler(UsageSampler):
+    """A local process and its children (locust's worker processes with --processes)."""
+
+    def __init__(self, pid: int) -> None:
+        import psutil
+
+        super().__init__()
+        self.proc = psutil.Process(pid)
+        self._known: dict[int, Any] = {pid: self.proc}
+
+    def _prime(self) -> None:
+        self.proc.cpu_percent(None)
+
+    def _read(self) -> tuple[float, int] | tuple[()] | None:
+        import psutil
+
+        cpu, rss = 0.0, 0
+        try:
+            for child in self.proc.children(recursive=True):
+                if child.pid not in self._known:
+                    self._known[child.pid] = child
+                    child.cpu_percent(None)  # the first call only starts the count
+        except psutil.Error:
+            return None
+        for pid, proc in list(self._known.items()):
+            try:
+                cpu += proc.cpu_percent(None)
+                rss += proc.memory_info().rss
+            except psutil.Error:
+                del self._known[pid]
+        return cpu, rss
+
+
+class MetricsSampler(UsageSampler):
+    """A gateway on another machine, through the process metrics of its ``/metrics``
+    (``process_cpu_seconds_total``, ``process_resident_memory_bytes``)."""
+
+    def __init__(self, gateway: RemoteGateway) -> None:
+        super().__init__()
+        self.gateway = gateway
+        self._last: tuple[float, float] | None = None  # (monotonic s, CPU seconds)
+
+    def _prime(self) -> None:
+        with contextlib.suppress(OSError):
+            self._last = self._cpu(self.gateway.metrics())
+
+    @staticmethod
+    def _cpu(m: dict[str, float]) -> tuple[float, float] | None:
+        cpu = m.get("process_cpu_seconds_total")
+        return None if cpu is None else (time.monotonic(), cpu)
+
+    def _read(self) -> tuple[float, int] | tuple[()] | None:
+        try:
+            m = self.gateway.metrics()
+        except OSError:
+            return ()  # a missed scrape under load is not the end of the run
+        now = self._cpu(m)
+        if now is None:
+            return None  # this gateway does not publish process metrics
+        last, self._last = self._last, now
+        if last is None or now[0] <= last[0]:
+            return ()
+        pct = (now[1] - last[1]) / (now[0] - last[0]) * 100
+        return pct, int(m.get("process_resident_memory_bytes", 0))
+
+
 # ----------------------------------------------------------------------------------------
 # Running locust
 # ----------------------------------------------------------------------------------------
-def locust_command(opts: E2EOptions, url: str, out: Path, raw: Path, host_key: str,
+def locust_command(opts: E2EOptions, url: str, out: Path, raw: Path, room: str,
                    t0: float) -> list[str]:
     """The headless locust command line for a run."""
     users = opts.viewers + 1  # the viewers and the host
@@ -255,7 +414,7 @@ def locust_command(opts: E2EOptions, url: str, out: Path, raw: Path, host_key: s
            "--csv", str(out / "locust"), "--csv-full-history", "--html",
            str(out / "locust.html"), "--only-summary", "--loglevel", "WARNING",
            "--bc-rate", f"{opts.rate:g}", "--bc-langs", opts.langs,
-           "--bc-host-lang", opts.host_lang, "--bc-host-key", host_key,
+           "--bc-host-lang", opts.host_lang, "--bc-room", room,
            "--bc-reaction-share", f"{opts.reaction_share:g}",
            "--bc-burst-every", f"{opts.burst_every:g}",
            "--bc-burst-fraction", f"{opts.burst_fraction:g}",
@@ -282,29 +441,48 @@ def run_e2e(opts: E2EOptions) -> dict[str, Any]:
     for old in raw.glob("proc-*"):
         old.unlink()
     raise_fd_limit(2 * opts.viewers + 512)
-    host_key = secrets.token_hex(8)
-    server_args = ["--host-key", host_key]
+    room = opts.room or f"bench-{secrets.token_hex(3)}"
+    notes: list[str] = []
     per_viewer = opts.rate / max(opts.viewers, 1)
-    if per_viewer * 3 > 2.0:  # the default limit is 2/s per connection (bursts of 8)
-        server_args += ["--rate-limit-per-s", f"{per_viewer * 4:g}"]
-    if opts.models:
-        server_args += ["--models", opts.models]
-    server_args += opts.server_args
-    gateway = GatewayProcess(server_args, out / "gateway.log", cpus=opts.gateway_cpus)
+    gateway: GatewayProcess | RemoteGateway
+    if opts.target:
+        host_key = opts.host_key
+        gateway = RemoteGateway(opts.target)
+        if per_viewer * 3 > 2.0:
+            notes.append(f"each viewer comments {per_viewer:.2g}/s on average: a gateway with "
+                         "the default --rate-limit-per-s 2 refuses some (send errors below)")
+    else:
+        host_key = secrets.token_hex(8)
+        server_args = ["--host-key", host_key]
+        if per_viewer * 3 > 2.0:  # the default limit is 2/s per connection (bursts of 8)
+            server_args += ["--rate-limit-per-s", f"{per_viewer * 4:g}"]
+        if opts.models:
+            server_args += ["--models", opts.models]
+        server_args += opts.server_args
+        gateway = GatewayProcess(server_args, out / "gateway.log", cpus=opts.gateway_cpus)
+    # Secrets reach locust through its environment, not its command line.
+    env = {**os.environ, "BABELCAST_BENCH_HOST_KEY": host_key,
+           "BABELCAST_BENCH_JWT_SECRET": opts.jwt_secret}
     try:
         gateway.wait_ready()
-        sampler = ProcessSampler(gateway.proc.pid).start()
+        sampler: UsageSampler
+        if isinstance(gateway, RemoteGateway):
+            preflight(gateway.url, room, opts)
+            sampler = MetricsSampler(gateway).start()
+        else:
+            sampler = ProcessSampler(gateway.proc.pid).start()
         before = gateway.metrics()
         t0 = time.time() + 1.0  # locust needs about a second to start
-        cmd = locust_command(opts, gateway.url, out, raw, host_key, t0)
+        cmd = locust_command(opts, gateway.url, out, raw, room, t0)
         started = time.time()
         with (out / "locust.log").open("w") as log:
             locust = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                      cwd=BENCH_DIR.parent,
+                                      cwd=BENCH_DIR.parent, env=env,
                                       preexec_fn=pinned_to(opts.client_cpus,
                                                            opts.client_nice))
             client = ProcessSampler(locust.pid).start()
-            profiler = start_profiler(gateway.proc.pid, opts, out) if opts.profile else None
+            profiler = (start_profiler(gateway.proc.pid, opts, out)
+                        if opts.profile and isinstance(gateway, GatewayProcess) else None)
             peak_connections = _watch(locust, gateway, opts)
             if profiler is not None:
                 profiler.wait()
@@ -320,6 +498,10 @@ def run_e2e(opts: E2EOptions) -> dict[str, Any]:
     samples = load_samples(raw)
     summary = summarize(opts, samples, before, after, sampler, started, ended)
     summary["peak_connections"] = peak_connections
+    summary["room"] = room
+    summary["gateway"] = ({"target": gateway.url, "usage_from": "its /metrics"}
+                          if opts.target else {"target": "", "usage_from": "psutil"})
+    summary["notes"] = notes
     summary["load_generator_process"] = client.summary()
     summary["report_dir"] = str(out)
     summary["commands"] = {"gateway": " ".join(gateway.command),
@@ -387,7 +569,7 @@ def profile_parts(path: Path) -> dict[str, float]:
     return {k: round(v / total, 3) for k, v in counts.items()} if total else {}
 
 
-def _watch(locust: subprocess.Popen[bytes], gateway: GatewayProcess,
+def _watch(locust: subprocess.Popen[bytes], gateway: GatewayProcess | RemoteGateway,
            opts: E2EOptions) -> int:
     """Wait for locust, with a progress bar fed from the gateway's /metrics."""
     bar = None
@@ -509,7 +691,7 @@ def mean_ms(before: dict[str, float], after: dict[str, float], pattern: str) -> 
 
 
 def summarize(opts: E2EOptions, s: Samples, before: dict[str, float],
-              after: dict[str, float], proc: ProcessSampler,
+              after: dict[str, float], proc: UsageSampler,
               started: float, ended: float) -> dict[str, Any]:
     """The numbers of summary.json."""
     import numpy as np
@@ -527,7 +709,7 @@ def summarize(opts: E2EOptions, s: Samples, before: dict[str, float],
               if k.startswith("babelcast_langid_total{")}
     return {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "options": asdict(opts),
+        "options": opts.to_dict(),
         "duration_s": round(ended - started, 1),
         "deliveries": len(s.latency_ms),
         "deliveries_per_s": round(len(s.latency_ms) / span, 1) if span else 0.0,
@@ -587,7 +769,9 @@ def summary_markdown(s: dict[str, Any]) -> str:
              + (f"bursts every {o['burst_every']:g} s ({o['burst_fraction']:.0%} of viewers)"
                 if o["burst_every"] > 0 and o["burst_fraction"] > 0 else "no bursts")
              + f", {s['duration_s']} s; "
-             f"machine: {s['machine']['cpus']} CPUs, {s['machine']['cpu_model']}, "
+             + (f"gateway at {s['gateway']['target']} (started elsewhere), load generator on "
+                if s.get("gateway", {}).get("target") else "machine: ")
+             + f"{s['machine']['cpus']} CPUs, {s['machine']['cpu_model']}, "
              f"Python {s['machine']['python']}"
              + (f"; gateway pinned to CPUs {list(o['gateway_cpus'])}, load generator to "
                 f"{list(o['client_cpus']) or 'the rest'}" if o.get("gateway_cpus") else "")
@@ -623,12 +807,17 @@ def summary_markdown(s: dict[str, Any]) -> str:
               f"- frames dropped {sv['frames_dropped']:.0f}, translations shed "
               f"{sv['translations_shed']:.0f}, timeouts {sv['translation_timeouts']:.0f}, slow "
               f"consumers closed {sv['slow_consumers_closed']:.0f}",
-              f"- gateway CPU mean {gp['cpu_mean_pct']} % (max {gp['cpu_max_pct']} %) of one "
-              f"core; RSS {gp['rss_start_mb']} -> max {gp['rss_max_mb']} MiB; peak connections "
-              f"{s.get('peak_connections')}",
+              (f"- gateway CPU mean {gp['cpu_mean_pct']} % (max {gp['cpu_max_pct']} %) of one "
+               f"core; RSS {gp['rss_start_mb']} -> max {gp['rss_max_mb']} MiB"
+               if gp.get("cpu_mean_pct") is not None else
+               "- gateway CPU and memory: not known (its /metrics has no process metrics)")
+              + (" (from its /metrics; the server counters above cover every room on it)"
+                 if s.get("gateway", {}).get("target") else "")
+              + f"; peak connections {s.get('peak_connections')}",
               f"- load generator (locust) CPU mean {lg.get('cpu_mean_pct')} % (max "
               f"{lg.get('cpu_max_pct')} %); near 100 % per locust process would mean that the "
               "client, not the gateway, set these numbers",
+              *(f"- note: {n}" for n in s.get("notes", ())),
               ""]
     if s.get("profile_top"):
         parts = ", ".join(f"{k} {v:.0%}" for k, v in s.get("profile_parts", {}).items())
@@ -759,7 +948,60 @@ def build_parser(prog: str = "babelcast bench e2e") -> argparse.ArgumentParser:
     ap.add_argument("--profile", action="store_true",
                     help="sample the gateway with py-spy during the run: profile.txt "
                          "(collapsed stacks) and the top functions in summary.md")
+    remote = ap.add_argument_group(
+        "a gateway already running (run the load generator on another machine than it)")
+    remote.add_argument("--target", default="", metavar="URL",
+                        help="load this gateway (http://HOST:PORT) instead of starting one; "
+                             "its CPU and memory are read from its /metrics")
+    remote.add_argument("--host-key", default=None, metavar="KEY",
+                        help="the target's --host-key, so that the host user reads as the host "
+                             "(default: $BABELCAST_HOST_KEY; without one it reads as a viewer)")
+    remote.add_argument("--jwt-secret", default=None, metavar="SECRET",
+                        help="the target's --jwt-secret when it runs --auth jwt: the users sign "
+                             "their own room tokens (default: $BABELCAST_JWT_SECRET)")
+    remote.add_argument("--room", default="",
+                        help="room to load (default: a new bench-XXXXXX room per run)")
     return ap
+
+
+def target_problems(args: argparse.Namespace) -> list[str]:
+    """What is wrong with ``--target`` and the options that go with it."""
+    from urllib.parse import urlsplit
+
+    problems = []
+    if not args.target:
+        for flag, value in (("--host-key", args.host_key), ("--jwt-secret", args.jwt_secret)):
+            if value is not None:
+                problems.append(f"{flag} goes with --target (the gateway this command starts "
+                                "gets its own)")
+        return problems
+    parts = urlsplit(args.target)
+    if parts.scheme != "http" or not parts.hostname or parts.path not in ("", "/"):
+        problems.append(f"--target {args.target!r}: expected http://HOST:PORT (plain HTTP; run "
+                        "the load generator where it reaches the gateway without TLS)")
+    else:
+        try:
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            problems.append(f"--target {args.target!r}: the port is not a number from 0-65535")
+    for flag, used in (("--models", args.models), ("--server-arg", args.server_arg),
+                       ("--gateway-cpus", args.gateway_cpus), ("--profile", args.profile)):
+        if used:
+            problems.append(f"{flag} is for a gateway this command starts, not with --target "
+                            "(set it where the gateway runs)")
+    secret = resolved(args.jwt_secret, "BABELCAST_JWT_SECRET")
+    if secret:
+        from gateway.auth import secret_problem
+
+        problem = secret_problem(secret)
+        if problem:
+            problems.append(f"--jwt-secret: {problem}")
+    return problems
+
+
+def resolved(value: str | None, env: str) -> str:
+    """A flag's value, or the environment variable it defaults to."""
+    return value if value is not None else os.environ.get(env, "")
 
 
 def options_from_args(args: argparse.Namespace) -> E2EOptions:
@@ -783,6 +1025,7 @@ def options_from_args(args: argparse.Namespace) -> E2EOptions:
             problems.append(f"{flag} {text!r}: {exc}")
     if not 0 <= args.client_nice <= 19:
         problems.append("--client-nice must be between 0 and 19")
+    problems += target_problems(args)
     if problems:
         raise ValueError("; ".join(problems))
     return E2EOptions(viewers=args.viewers, rate=args.rate, duration=args.duration,
@@ -792,7 +1035,11 @@ def options_from_args(args: argparse.Namespace) -> E2EOptions:
                       processes=args.processes, out=args.out, models=args.models,
                       server_args=args.server_arg, progress=not args.no_progress,
                       profile=args.profile, gateway_cpus=cpus["--gateway-cpus"],
-                      client_cpus=cpus["--client-cpus"], client_nice=args.client_nice)
+                      client_cpus=cpus["--client-cpus"], client_nice=args.client_nice,
+                      target=args.target.rstrip("/"), room=args.room,
+                      host_key=resolved(args.host_key, "BABELCAST_HOST_KEY") if args.target else "",
+                      jwt_secret=(resolved(args.jwt_secret, "BABELCAST_JWT_SECRET")
+                                  if args.target else ""))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -802,7 +1049,11 @@ def main(argv: list[str] | None = None) -> int:
         opts = options_from_args(args)
     except ValueError as exc:
         parser.exit(2, f"babelcast bench e2e: {exc}\n")
-    summary = run_e2e(opts)
+    try:
+        summary = run_e2e(opts)
+    except RuntimeError as exc:  # a gateway that is not there or refuses the bench's users
+        print(f"babelcast bench e2e: {exc}", file=sys.stderr)
+        return 2
     print(summary_markdown(summary))
     print(f"report: {summary['report_dir']}")
     lost = summary["loss"]["lost"]

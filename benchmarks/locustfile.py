@@ -84,6 +84,9 @@ from _wsload import (
 )
 
 DATA = Path(__file__).resolve().parent / "data" / "langid_chat_dev.tsv"
+# Secrets come through the environment (bench e2e sets them), not argv that `ps` shows.
+HOST_KEY_ENV = "BABELCAST_BENCH_HOST_KEY"
+JWT_SECRET_ENV = "BABELCAST_BENCH_JWT_SECRET"
 MARK = " #t"  # a measured comment ends with " #t<19-20 digits of time.time_ns()>"
 REACTIONS = ("quero!", "🔥🔥🔥", "❤️", "lindo", "wow", "amei", "link?", "👏👏")
 FALLBACK_LINES = {"en": ["how much is it?", "does it ship to Canada?", "love this color"],
@@ -107,8 +110,13 @@ def _add_options(parser: Any) -> None:
                        help="share of viewers that comment in a burst (0.1)")
     group.add_argument("--bc-drain", type=float, default=3.0,
                        help="stop commenting this many seconds before --run-time ends (3)")
-    group.add_argument("--bc-host-key", default="", help="the server's --host-key: adds one "
-                                                          "host connection that reads")
+    group.add_argument("--bc-host-key", default=os.environ.get(HOST_KEY_ENV, ""),
+                       help=f"the server's --host-key (default: ${HOST_KEY_ENV}): the host "
+                            "connection reads as the host; without it, as a plain viewer")
+    group.add_argument("--bc-jwt-secret", default=os.environ.get(JWT_SECRET_ENV, ""),
+                       help=f"the server's --jwt-secret, for a gateway run with --auth jwt "
+                            f"(default: ${JWT_SECRET_ENV}): every user signs its own room "
+                            "token")
     group.add_argument("--bc-host-lang", default="en", help="the host's language (en)")
     group.add_argument("--bc-t0", type=float, default=0.0,
                        help="wall-clock start of the test (bursts are scheduled from it); "
@@ -155,6 +163,13 @@ def sent_ns(original: str) -> int | None:
 
 # Reasons a comment is shown as written by design; any other reason is a failed translation.
 AS_WRITTEN = (None, "no_route", "undetermined")
+
+
+def room_token(secret: str, room: str, user: str, role: str, ttl_s: int = 6 * 3600) -> str:
+    """A room token for ``user`` signed with the gateway's ``--jwt-secret``."""
+    from gateway.auth import RoomTokens
+
+    return RoomTokens(secret).issue(room, user, user, role, ttl_s).token
 
 
 def pair_name(src: str, tgt: str, translated: bool, reason: str | None) -> str:
@@ -265,7 +280,10 @@ class BabelcastUser(User):
     def path(self) -> str:
         room = self.opts.bc_room if self.opts else "bench"
         path = f"/v1/rooms/{quote(room)}/ws?lang={self.lang}&name={self.name}"
-        if self.role == "host":
+        if self.opts and self.opts.bc_jwt_secret:
+            # --auth jwt: the role travels in the token, as a platform would issue it.
+            path += f"&token={room_token(self.opts.bc_jwt_secret, room, self.name, self.role)}"
+        elif self.role == "host":
             path += f"&role=host&host_key={quote(self.opts.bc_host_key)}"
         return path
 
@@ -425,7 +443,7 @@ class Viewer(BabelcastUser):
         opts = self.opts
         langs, weights = parse_langs(opts.bc_langs)
         self.lang = random.choices(langs, weights)[0]
-        viewers = max(1, (opts.num_users or 1) - (1 if opts.bc_host_key else 0))
+        viewers = max(1, (opts.num_users or 1) - 1)  # the host (fixed_count 1) never comments
         # Each viewer's mean gap between comments, so that all of them send --bc-rate.
         self.mean_gap_s = viewers / opts.bc_rate if opts.bc_rate > 0 else float("inf")
         t0 = opts.bc_t0 or _PROCESS_T0
@@ -495,8 +513,8 @@ class Host(BabelcastUser):
         self.lang = self.opts.bc_host_lang
 
     def on_start(self) -> None:
-        if not self.opts.bc_host_key:
-            self.role = "viewer"  # no host key on the server: read as a plain viewer
+        if not self.opts.bc_host_key and not self.opts.bc_jwt_secret:
+            self.role = "viewer"  # no way to prove the host role: read as a plain viewer
         super().on_start()
 
     def wait_time(self) -> float:

@@ -11,7 +11,13 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -56,6 +62,9 @@ class GatewayMetrics:
         self.langid = Counter("babelcast_langid", "Language-ID decisions by the rule that "
                               "decided", ["reason"], registry=self.registry)
         self.registry.register(_StateCollector(gateway))
+        # CPU seconds, resident memory and open fds of this process (Linux): what a load test
+        # run from another machine (`bench e2e --target`) reads the gateway's usage from.
+        ProcessCollector(registry=self.registry)
 
     def room_event(self, event: object, frames: int, seconds: float) -> None:
         """One room event fanned out on this node: ``frames`` frames in ``seconds``."""

@@ -66,6 +66,99 @@ def test_short_locust_run_writes_the_whole_report(tmp_path: Path,
     assert f"report: {out}" in capsys.readouterr().out
 
 
+def test_target_mode_loads_a_gateway_started_elsewhere(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--target: nothing is started; the host proves itself with the target's host key, which
+    stays out of the report; CPU and memory come from the target's /metrics."""
+    from e2e import GatewayProcess
+
+    gateway = GatewayProcess(["--host-key", "target-host-key"], tmp_path / "gateway.log")
+    try:
+        gateway.wait_ready()
+        out = tmp_path / "report"
+        rc = main(["bench", "e2e", "--target", gateway.url + "/", "--host-key",
+                   "target-host-key", "--viewers", "12", "--rate", "4", "--duration", "7",
+                   "--drain", "3", "--burst-every", "0", "--langs", "en:1,pt:1",
+                   "--no-progress", "--out", str(out)])
+        assert gateway.proc.poll() is None  # still running: it was not this command's
+    finally:
+        gateway.stop()
+    summary = json.loads((out / "summary.json").read_text())
+    assert rc == 0, (out / "locust.log").read_text()[-3000:]
+    assert summary["gateway"] == {"target": gateway.url, "usage_from": "its /metrics"}
+    assert summary["room"].startswith("bench-")
+    assert summary["loss"]["lost"] == 0 and summary["loss"]["expected"] > 0
+    assert summary["latency"]["translated"]["count"] > 0
+    assert summary["latency"]["host"]["count"] > 0
+    assert summary["gateway_process"]["rss_max_mb"] > 0
+    assert summary["gateway_process"]["cpu_mean_pct"] is not None
+    assert summary["options"]["host_key"] == "(set)"
+    assert "target-host-key" not in (out / "summary.json").read_text()
+    assert "target-host-key" not in (out / "summary.md").read_text()
+    assert "(started elsewhere)" in (out / "summary.md").read_text()
+    assert f"report: {out}" in capsys.readouterr().out
+
+
+def test_target_mode_with_room_tokens(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A target running --auth jwt refuses anonymous users before any load, saying what to
+    pass; with its secret, every user signs its own token and the host reads as the host."""
+    from e2e import GatewayProcess
+
+    secret = "s" * 40
+    gateway = GatewayProcess(["--auth", "jwt", "--jwt-secret", secret],
+                             tmp_path / "gateway.log")
+    monkeypatch.delenv("BABELCAST_JWT_SECRET", raising=False)
+    args = ["bench", "e2e", "--target", gateway.url, "--viewers", "8", "--rate", "3",
+            "--duration", "6", "--drain", "3", "--burst-every", "0", "--langs", "en:1,pt:1",
+            "--no-progress"]
+    try:
+        gateway.wait_ready()
+        assert main([*args, "--out", str(tmp_path / "refused")]) == 2
+        err = capsys.readouterr().err
+        assert f"the gateway at {gateway.url} refused a viewer" in err
+        assert "403" in err and "pass --jwt-secret" in err
+        monkeypatch.setenv("BABELCAST_JWT_SECRET", secret)
+        out = tmp_path / "report"
+        rc = main([*args, "--out", str(out)])
+    finally:
+        gateway.stop()
+    summary = json.loads((out / "summary.json").read_text())
+    assert rc == 0, (out / "locust.log").read_text()[-3000:]
+    assert summary["loss"]["lost"] == 0 and summary["loss"]["expected"] > 0
+    assert summary["latency"]["host"]["count"] > 0
+    assert summary["options"]["jwt_secret"] == "(set)"
+    assert secret not in (out / "summary.json").read_text()
+
+
+def test_target_that_is_not_there_fails_fast_with_the_address() -> None:
+    from e2e import RemoteGateway, free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(RuntimeError, match="no ready babelcast gateway at " + url):
+        RemoteGateway(url).wait_ready(timeout=0.3)
+
+
+def test_target_options_are_checked(capsys: pytest.CaptureFixture[str],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BABELCAST_JWT_SECRET", raising=False)
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "e2e", "--target", "https://gw.example", "--profile",
+              "--server-arg=--port", "--jwt-secret", "short"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--target 'https://gw.example': expected http://HOST:PORT" in err
+    assert "--profile is for a gateway this command starts" in err
+    assert "--server-arg is for a gateway this command starts" in err
+    assert "--jwt-secret: jwt_secret is 5 bytes" in err
+    with pytest.raises(SystemExit):
+        main(["bench", "e2e", "--host-key", "k"])
+    assert "--host-key goes with --target" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["bench", "e2e", "--target", "http://gw.example:99999"])
+    assert "the port is not a number" in capsys.readouterr().err
+
+
 def test_bench_e2e_refuses_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["bench", "e2e", "--viewers", "0", "--duration", "2", "--drain", "3"])
@@ -98,17 +191,31 @@ def test_arrival_time_is_the_kernel_receive_timestamp() -> None:
             server, _ = srv.accept()
             with server:
                 client.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-                sent = time.time_ns()
-                server.sendall(b"frame")
-                # Read only after the data has certainly arrived: the stamp must be the
-                # arrival, not this later read.
-                assert client.recv(5, socket.MSG_PEEK) == b"frame"
-                read_after = time.time_ns()
-                data, ancdata, _flags, _addr = client.recvmsg(64, TIMESTAMP_CMSG)
-                read_at = time.time_ns()
+
+                def exchange(payload: bytes) -> tuple[int, int, int, bytes, int]:
+                    sent = time.time_ns()
+                    server.sendall(payload)
+                    assert client.recv(64, socket.MSG_PEEK) == payload  # it has arrived
+                    peeked = time.time_ns()
+                    # Not synchronisation: a gap between arrival and read, so that the stamp
+                    # cannot pass for the time of the read.
+                    time.sleep(0.05)
+                    data, ancdata, _flags, _addr = client.recvmsg(64, TIMESTAMP_CMSG)
+                    return sent, peeked, arrival_ns(ancdata), data, time.time_ns()
+
+                # The kernel turns receive stamping on for the whole stack in deferred work
+                # after the first socket asks; until then it stamps at the read. Wait for it.
+                for _ in range(40):
+                    _sent, peeked, arrived, _data, _read = exchange(b"warm")
+                    if arrived < peeked + 10_000_000:
+                        break
+                sent, peeked, arrived, data, read_at = exchange(b"frame")
     assert data == b"frame"
-    arrived = arrival_ns(ancdata)
-    assert sent <= arrived <= read_after < read_at
+    # The kernel's stamp and this process's clock can disagree by up to about 1 ms (seen on
+    # this project's VMs, both ways), far below the milliseconds the load test reports.
+    skew = 3_000_000
+    assert sent - skew <= arrived <= peeked + skew
+    assert read_at - arrived >= 40_000_000
     assert arrival_ns([]) >= read_at  # no stamp: the time of the call
 
 

@@ -44,3 +44,7 @@ def test_metrics_count_comments_translations_and_connections(server: LiveServer,
     assert after[("babelcast_connections", ())] >= 2
     assert after[("babelcast_degraded", ())] == 0
     assert after[("babelcast_translation_requests", ())] >= 1
+    # The process's own usage, which a load test run from another machine reads (#8).
+    assert after[("process_cpu_seconds_total", ())] > 0
+    assert after[("process_resident_memory_bytes", ())] > 0
+    assert after[("process_open_fds", ())] >= 2
