@@ -366,6 +366,20 @@ class ProcessSampler(UsageSampler):
         return cpu, rss
 
 
+class MachineSampler(UsageSampler):
+    """How busy this machine's CPUs are, in % of all of them (the RSS column: memory used)."""
+
+    def _prime(self) -> None:
+        import psutil
+
+        psutil.cpu_percent(None)
+
+    def _read(self) -> tuple[float, int]:
+        import psutil
+
+        return psutil.cpu_percent(None), psutil.virtual_memory().used
+
+
 class MetricsSampler(UsageSampler):
     """A gateway on another machine, through the process metrics of its ``/metrics``
     (``process_cpu_seconds_total``, ``process_resident_memory_bytes``)."""
@@ -481,6 +495,7 @@ def run_e2e(opts: E2EOptions) -> dict[str, Any]:
                                       preexec_fn=pinned_to(opts.client_cpus,
                                                            opts.client_nice))
             client = ProcessSampler(locust.pid).start()
+            machine_cpu = MachineSampler().start()
             profiler = (start_profiler(gateway.proc.pid, opts, out)
                         if opts.profile and isinstance(gateway, GatewayProcess) else None)
             peak_connections = _watch(locust, gateway, opts)
@@ -490,6 +505,7 @@ def run_e2e(opts: E2EOptions) -> dict[str, Any]:
         after = gateway.metrics()
         sampler.stop()
         client.stop()
+        machine_cpu.stop()
         if locust.returncode not in (0, 1):  # 1: some requests failed; the report says which
             raise RuntimeError(f"locust exited with {locust.returncode}:\n"
                                + (out / "locust.log").read_text()[-3000:])
@@ -503,6 +519,9 @@ def run_e2e(opts: E2EOptions) -> dict[str, Any]:
                           if opts.target else {"target": "", "usage_from": "psutil"})
     summary["notes"] = notes
     summary["load_generator_process"] = client.summary()
+    busy = machine_cpu.summary()
+    summary["this_machine_cpu"] = {"busy_mean_pct": busy["cpu_mean_pct"],
+                                   "busy_max_pct": busy["cpu_max_pct"]}
     summary["report_dir"] = str(out)
     summary["commands"] = {"gateway": " ".join(gateway.command),
                            "locust": " ".join(cmd)}
@@ -817,6 +836,7 @@ def summary_markdown(s: dict[str, Any]) -> str:
               f"- load generator (locust) CPU mean {lg.get('cpu_mean_pct')} % (max "
               f"{lg.get('cpu_max_pct')} %); near 100 % per locust process would mean that the "
               "client, not the gateway, set these numbers",
+              *machine_busy_line(s.get("this_machine_cpu") or {}),
               *(f"- note: {n}" for n in s.get("notes", ())),
               ""]
     if s.get("profile_top"):
@@ -829,6 +849,19 @@ def summary_markdown(s: dict[str, Any]) -> str:
     lines += ["Plots: latency_over_time.png, latency_histogram.png, throughput.png; "
               "locust's report: locust.html and locust_*.csv.", ""]
     return "\n".join(lines)
+
+
+def machine_busy_line(busy: dict[str, Any]) -> list[str]:
+    """The summary line on how busy the load generator's machine was (with no --target, the
+    gateway's too): near saturation, waiting for a CPU is part of every latency."""
+    if busy.get("busy_mean_pct") is None:
+        return []
+    line = (f"- this machine's CPUs were {busy['busy_mean_pct']:.0f} % busy on average (max "
+            f"{busy['busy_max_pct']:.0f} %)")
+    if busy["busy_mean_pct"] >= 75:
+        line += ("; at that level queueing for a CPU is part of the latency: measure the "
+                 "gateway from another machine (--target) for its own figure")
+    return [line]
 
 
 def plot(s: Samples, proc: list[tuple[float, float, int]], started: float, out: Path) -> None:

@@ -63,6 +63,9 @@ def test_short_locust_run_writes_the_whole_report(tmp_path: Path,
     assert "| translated |" in md and "gateway pinned to CPUs [0]" in md
     assert "load generator niced +1" in md and summary["options"]["client_nice"] == 1
     assert "arrival at the viewer's socket" in md
+    busy = summary["this_machine_cpu"]
+    assert 0 <= busy["busy_mean_pct"] <= busy["busy_max_pct"] <= 100
+    assert "this machine's CPUs were" in md
     assert f"report: {out}" in capsys.readouterr().out
 
 
@@ -129,6 +132,17 @@ def test_target_mode_with_room_tokens(tmp_path: Path, monkeypatch: pytest.Monkey
     assert summary["latency"]["host"]["count"] > 0
     assert summary["options"]["jwt_secret"] == "(set)"
     assert secret not in (out / "summary.json").read_text()
+
+
+def test_busy_machine_line_says_when_cpu_queueing_is_in_the_numbers() -> None:
+    from e2e import machine_busy_line
+
+    assert machine_busy_line({}) == []
+    assert machine_busy_line({"busy_mean_pct": None}) == []
+    quiet = machine_busy_line({"busy_mean_pct": 40.2, "busy_max_pct": 61.0})
+    assert quiet == ["- this machine's CPUs were 40 % busy on average (max 61 %)"]
+    (busy,) = machine_busy_line({"busy_mean_pct": 91.0, "busy_max_pct": 100.0})
+    assert "queueing for a CPU is part of the latency" in busy and "--target" in busy
 
 
 def test_target_that_is_not_there_fails_fast_with_the_address() -> None:
