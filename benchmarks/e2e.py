@@ -748,6 +748,8 @@ def summarize(opts: E2EOptions, s: Samples, before: dict[str, float],
             "max_batch": after.get("babelcast_translation_max_batch"),
             "batch_sizes": sizes,
             "frames_dropped": metric_delta(before, after, "babelcast_frames_dropped_total"),
+            # Frames that shared one send() with an earlier frame to the same viewer.
+            "frames_joined": metric_delta(before, after, "babelcast_frames_joined_total"),
             "translations_shed": metric_delta(before, after, "babelcast_translation_shed"),
             "translation_timeouts": metric_delta(before, after,
                                                  "babelcast_translation_timeouts"),
@@ -823,7 +825,8 @@ def summary_markdown(s: dict[str, Any]) -> str:
               f"- server means: translation {sv.get('translation_mean_ms')} ms, comment "
               f"accepted -> published {sv.get('publish_mean_ms')} ms, published -> fanned out "
               f"{sv.get('delivery_mean_ms')} ms",
-              f"- frames dropped {sv['frames_dropped']:.0f}, translations shed "
+              f"- frames dropped {sv['frames_dropped']:.0f}, joined into an earlier write "
+              f"{sv.get('frames_joined', 0):.0f}, translations shed "
               f"{sv['translations_shed']:.0f}, timeouts {sv['translation_timeouts']:.0f}, slow "
               f"consumers closed {sv['slow_consumers_closed']:.0f}",
               (f"- gateway CPU mean {gp['cpu_mean_pct']} % (max {gp['cpu_max_pct']} %) of one "

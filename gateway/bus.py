@@ -68,6 +68,11 @@ class Subscription:
         while True:
             yield await self.queue.get()
 
+    @property
+    def backlog(self) -> int:
+        """Events waiting behind the one being handled."""
+        return self.queue.qsize()
+
     def close(self) -> None:
         """Stop receiving events."""
         self._on_close(self)

@@ -10,6 +10,9 @@ stall timeout gets its connection closed by the ``StallWatchdog``.
 The writer is started lazily and exits once its queue is drained: most viewers are idle and get
 live frames through the direct path, so a task (with its coroutine frame and wake-up future)
 parked on an empty queue for every connection was memory spent on nothing (issue #8).
+
+While a room has a backlog of events, ``WriteBatch`` joins each viewer's direct-path frames
+into one write per loop iteration: one ``send()`` for several frames.
 """
 
 from __future__ import annotations
@@ -38,9 +41,59 @@ FRAME_KEY = "babelcast.frame"
 class DirectWriter(Protocol):
     """Writes pre-built frames straight to a socket (see gateway.ws_protocol.DirectSender)."""
 
+    # Frames given to a WriteBatch and not yet written (b"": none); the batch owns it.
+    pending: bytes
+
     def ready(self) -> bool: ...
 
+    def closed(self) -> bool: ...
+
     def write(self, frame: bytes) -> None: ...
+
+
+class WriteBatch:
+    """Joins a viewer's direct-path frames into one write while the room has a backlog.
+
+    Each write is a ``send()`` syscall, the largest cost of fan-out. When a room's dispatcher
+    has more events waiting behind the one it handles (the node fell behind, or a translation
+    batch released several comments at once), it sets ``joining``: frames then wait on their
+    connection's ``DirectWriter.pending`` and each viewer gets everything in one write at the
+    end of the loop iteration. With no backlog, frames are written at once, as before: waiting
+    would only add latency. A frame for a connection that already has pending frames always
+    joins them, so the order on the wire is the order of ``write``; the flush is scheduled with
+    the first pending frame, so anything scheduled later (a writer task started after it)
+    writes after it. Pending frames are joined as bytes: no per-frame container for the
+    garbage collector to scan (issue #8)."""
+
+    __slots__ = ("_dirty", "joined", "joining")
+
+    def __init__(self) -> None:
+        self._dirty: list[DirectWriter] = []  # writers with pending frames, in order
+        self.joining = False  # set by a room dispatcher around an event with more behind it
+        self.joined = 0  # frames that went out in one write with an earlier one (saved sends)
+
+    def write(self, direct: DirectWriter, frame: bytes) -> None:
+        """Write ``frame`` to ``direct`` now, or at the end of this loop iteration together
+        with the connection's other frames."""
+        if direct.pending:
+            direct.pending += frame
+            self.joined += 1
+        elif not self.joining:
+            direct.write(frame)
+        else:
+            direct.pending = frame
+            if not self._dirty:
+                asyncio.get_running_loop().call_soon(self.flush)
+            self._dirty.append(direct)
+
+    def flush(self) -> None:
+        """Write every connection's pending frames (a connection closed meanwhile gets
+        nothing: its reader is finishing it)."""
+        dirty, self._dirty = self._dirty, []
+        for direct in dirty:
+            data, direct.pending = direct.pending, b""
+            if not direct.closed():
+                direct.write(data)
 
 
 def websocket_frame(payload: bytes, binary: bool) -> bytes:
@@ -147,15 +200,20 @@ class Connection:
     it has something in it."""
 
     # One per connection: slots keep the per-connection footprint small (issue #8).
-    __slots__ = ("_close", "_closer", "_send", "_started", "_writer", "closing", "direct",
-                 "direct_writes", "id", "info", "queue", "send_started", "skip_through")
+    __slots__ = ("_batch", "_close", "_closer", "_send", "_started", "_writer", "closing",
+                 "direct", "direct_writes", "id", "info", "queue", "send_started",
+                 "skip_through")
 
     def __init__(self, info: ConnectionInfo, send: SendFn, close: CloseFn,
-                 queue_frames: int, direct: DirectWriter | None = None) -> None:
+                 queue_frames: int, direct: DirectWriter | None = None,
+                 batch: WriteBatch | None = None) -> None:
+        """``direct``: the socket's direct path, if the server offers one; ``batch``: joins
+        its writes while the room has a backlog (None: each frame is written at once)."""
         self.id = next(_connection_ids)
         self.info = info
         self.queue = SendQueue(queue_frames)
         self.direct = direct
+        self._batch = batch
         self.direct_writes = 0  # frames that skipped the queue and the writer task
         self.skip_through = 0  # live comments up to this id were already sent in history
         self.send_started: float | None = None  # set while a send is in progress
@@ -198,7 +256,10 @@ class Connection:
         # message, so writing it now keeps the order.
         if (direct is not None and self._started and self._writer is None
                 and not self.queue and not self.closing and direct.ready()):
-            direct.write(message[FRAME_KEY])
+            if self._batch is not None:
+                self._batch.write(direct, message[FRAME_KEY])
+            else:
+                direct.write(message[FRAME_KEY])
             self.direct_writes += 1
             return
         self.queue.put(message)

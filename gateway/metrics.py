@@ -105,6 +105,9 @@ class _StateCollector(Collector):
                                       "full send queues", value=totals.frames_dropped)
             yield CounterMetricFamily("babelcast_frames_direct", "Frames written straight to "
                                       "an idle viewer's socket", value=totals.frames_direct)
+            yield CounterMetricFamily("babelcast_frames_joined", "Direct frames that went out "
+                                      "in one write with an earlier frame to the same viewer "
+                                      "(send() calls saved)", value=totals.frames_joined)
             yield CounterMetricFamily("babelcast_slow_consumers_closed", "Viewers closed for "
                                       "not reading", value=gw.watchdog.closed_count)
             yield CounterMetricFamily("babelcast_bad_frames", "Client frames refused with an "

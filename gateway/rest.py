@@ -202,6 +202,7 @@ def _health_routes(gw: Gateway) -> list[BaseRoute]:
                 "connections": totals.connections,
                 "frames_dropped": totals.frames_dropped,
                 "frames_direct": totals.frames_direct,
+                "frames_joined": totals.frames_joined,
                 "slow_consumers_closed": gw.watchdog.closed_count,
                 "bad_frames": gw.bad_frames,
                 "rate_limited": gw.rate_limited,

@@ -25,7 +25,7 @@ from gateway.events import (
     PinChanged,
     TranslationPublished,
 )
-from gateway.fanout import Connection, LanguageGroup, broadcast
+from gateway.fanout import Connection, LanguageGroup, WriteBatch, broadcast
 from gateway.frames import (
     comment_frame,
     deleted_frame,
@@ -43,8 +43,10 @@ class LocalRoom:
     """The viewers of one room connected to this node."""
 
     def __init__(self, name: str, bus: Bus, pipeline: CommentPipeline,
-                 presence_interval_s: float, subscription: Subscription) -> None:
+                 presence_interval_s: float, subscription: Subscription,
+                 write_batch: WriteBatch | None = None) -> None:
         self.name = name
+        self.write_batch = write_batch
         self.bus = bus
         self.pipeline = pipeline
         self.groups: dict[str, LanguageGroup] = {}
@@ -106,13 +108,21 @@ class LocalRoom:
     async def _dispatch(self) -> None:
         metrics = self.pipeline.metrics
         loop = asyncio.get_running_loop()
+        batch = self.write_batch
         async for event in self._subscription:
             started = loop.time()
             frames = 0
+            if batch is not None:
+                # More events right behind this one: their frames go out with its frames,
+                # one write per viewer (see WriteBatch).
+                batch.joining = self._subscription.backlog > 0
             try:
                 frames = self._handle(event)
             except Exception:  # one bad event must not stop the room
                 log.exception("dispatch failed in room %s", self.name)
+            finally:
+                if batch is not None:
+                    batch.joining = False
             if metrics is not None:
                 metrics.room_event(event, frames, loop.time() - started)
 
@@ -231,8 +241,10 @@ class LocalRoom:
 class RoomRegistry:
     """The rooms with viewers on this node."""
 
-    def __init__(self, bus: Bus, pipeline: CommentPipeline, presence_interval_s: float) -> None:
+    def __init__(self, bus: Bus, pipeline: CommentPipeline, presence_interval_s: float,
+                 write_batch: WriteBatch | None = None) -> None:
         self.bus = bus
+        self.write_batch = write_batch
         self.pipeline = pipeline
         self.presence_interval_s = presence_interval_s
         self.rooms: dict[str, LocalRoom] = {}
@@ -258,7 +270,8 @@ class RoomRegistry:
         try:
             subscription = await self.bus.subscribe(name)
             room = self.rooms[name] = LocalRoom(name, self.bus, self.pipeline,
-                                                self.presence_interval_s, subscription)
+                                                self.presence_interval_s, subscription,
+                                                self.write_batch)
             future.set_result(room)
             return room
         except BaseException:

@@ -105,7 +105,8 @@ class ViewerSession:
             return
         direct = self.ws.scope.get("extensions", {}).get(DIRECT_SEND_EXTENSION)
         conn = self.conn = Connection(info, self.ws.send, self._close_socket,
-                                      self.gw.settings.send_queue_frames, direct)
+                                      self.gw.settings.send_queue_frames, direct,
+                                      self.gw.write_batch)
         try:
             room = self.room = await self.gw.rooms.get_or_create(info.room)
             await room.join(conn)

@@ -25,8 +25,11 @@ DIRECT_SEND_EXTENSION = "babelcast.direct_send"
 class DirectSender:
     """Writes complete, pre-built WebSocket frames to one connection's transport."""
 
+    __slots__ = ("_protocol", "pending")
+
     def __init__(self, protocol: StallAbortingWebSocketProtocol) -> None:
         self._protocol = protocol
+        self.pending = b""  # frames a WriteBatch holds for the end of the loop iteration
 
     def ready(self) -> bool:
         """Whether a frame written now goes out in order and without blocking: the handshake
@@ -36,6 +39,12 @@ class DirectSender:
         return (p.handshake_complete and not p.close_sent and not p.disconnected
                 and p.writable.is_set() and not p.conn.extensions
                 and not p.transport.is_closing())
+
+    def closed(self) -> bool:
+        """Whether the connection is going away (a close was sent, the peer left, or the
+        transport is closing): frames written now would follow a close or go nowhere."""
+        p = self._protocol
+        return p.close_sent or p.disconnected or p.transport.is_closing()
 
     def write(self, frame: bytes) -> None:
         """Hand ``frame`` to the transport (asyncio buffers it; never blocks)."""

@@ -122,15 +122,88 @@ def test_prebuilt_frames_match_the_websockets_library_framing() -> None:
 
 
 class DirectRecorder:
-    def __init__(self) -> None:
+    def __init__(self, wire: list[bytes] | None = None) -> None:
         self.frames: list[bytes] = []
         self.writable = True
+        self.gone = False
+        self.pending = b""
+        self.wire = wire  # a log shared with the ASGI path, to check the order on the wire
 
     def ready(self) -> bool:
-        return self.writable
+        return self.writable and not self.gone
+
+    def closed(self) -> bool:
+        return self.gone
 
     def write(self, frame: bytes) -> None:
         self.frames.append(frame)
+        if self.wire is not None:
+            self.wire.append(frame)
+
+
+def test_write_batch_joins_a_viewers_frames_only_while_joining() -> None:
+    from gateway.fanout import WriteBatch
+
+    async def run() -> None:
+        batch = WriteBatch()
+        a, b, gone = DirectRecorder(), DirectRecorder(), DirectRecorder()
+        batch.write(a, b"a0")  # no backlog: written at once
+        assert a.frames == [b"a0"]
+        batch.joining = True  # the room has more events behind this one
+        batch.write(a, b"a1")
+        batch.write(b, b"b1")
+        batch.write(gone, b"g1")
+        batch.joining = False  # the last event of the run: joins what is pending
+        batch.write(a, b"a2")
+        batch.write(a, b"a3")
+        assert a.frames == [b"a0"] and b.frames == []  # nothing before the flush
+        gone.gone = True  # left meanwhile: nothing is written to it
+        await asyncio.sleep(0)
+        assert a.frames == [b"a0", b"a1a2a3"] and b.frames == [b"b1"] and gone.frames == []
+        assert batch.joined == 2
+        batch.write(a, b"a4")  # nothing pending, no backlog: at once again
+        assert a.frames == [b"a0", b"a1a2a3", b"a4"] and batch.joined == 2
+
+    asyncio.run(run())
+
+
+def test_batched_frames_keep_their_order_with_the_queued_path() -> None:
+    """A frame batched before an ack (which goes through the queue and a writer task) reaches
+    the wire before it; a closing connection batches nothing."""
+    from gateway.fanout import WriteBatch, wire_message
+
+    async def run() -> None:
+        wire: list[bytes] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            wire.append(message["text"].encode())
+
+        async def close(code: int, reason: str) -> None:
+            wire.append(b"close")
+
+        batch = WriteBatch()
+        direct = DirectRecorder(wire)
+        conn = Connection(ConnectionInfo("r", "u", "u-1", "en", Codec.JSON), send, close, 8,
+                          direct, batch)
+        conn.start_writer()
+        batch.joining = True
+        conn.push(wire_message({"n": 1}, Codec.JSON))
+        batch.joining = False
+        conn.push_frame({"n": "ack"})  # queued: starts a writer task
+        conn.push(wire_message({"n": 2}, Codec.JSON))  # behind the queued ack
+        await until(lambda: len(wire) == 3)
+        assert wire == [b'\x81\x07{"n":1}', b'{"n":"ack"}', b'{"n":2}']
+        await until(lambda: not conn.writer_running)
+        batch.joining = True
+        conn.push(wire_message({"n": 3}, Codec.JSON))
+        batch.joining = False
+        conn.close(1000, "bye")
+        conn.push(wire_message({"n": 4}, Codec.JSON))  # closing: not sent at all
+        await until(lambda: len(wire) == 5)
+        assert wire[3:] == [b'\x81\x07{"n":3}', b"close"]
+        assert conn.direct_writes == 2
+
+    asyncio.run(run())
 
 
 def test_direct_path_only_when_nothing_is_ahead_in_the_queue() -> None:
@@ -252,5 +325,65 @@ def test_a_failed_send_stops_the_writer_for_good() -> None:
         conn.push(msg(2))  # not retried on a dead socket; the reader will finish it
         assert not conn.writer_running and len(sent) == 1
         await conn.finish()
+
+    asyncio.run(run())
+
+
+def split_frames(data: bytes) -> list[bytes]:
+    """The payloads of the unmasked server text frames in ``data`` (under 64 KiB each)."""
+    out = []
+    while data:
+        assert data[0] == 0x81 and data[1] <= 126, data[:2]
+        start, size = (4, int.from_bytes(data[2:4], "big")) if data[1] == 126 else (2, data[1])
+        out.append(data[start:start + size])
+        data = data[start + size:]
+    return out
+
+
+class SameLanguagePipeline:
+    """The part of CommentPipeline a room asks: everyone here reads the comments' language."""
+
+    metrics = None
+    wait_s = 1.0
+
+    def request(self, msg: Any, lang: str) -> bool:
+        return False
+
+
+def test_a_room_behind_on_events_sends_each_viewer_one_write_for_all_of_them() -> None:
+    from gateway.bus import CommentDraft, MemoryBus
+    from gateway.fanout import WriteBatch
+    from gateway.room import LocalRoom
+
+    async def run() -> None:
+        bus, batch = MemoryBus(), WriteBatch()
+        room = LocalRoom("r", bus, SameLanguagePipeline(), 60.0,  # type: ignore[arg-type]
+                         await bus.subscribe("r"), batch)
+        rec, viewers = Recorder(), []
+        for i in range(3):
+            direct = DirectRecorder()
+            conn = Connection(ConnectionInfo("r", f"u{i}", f"u-{i}", "en", Codec.JSON),
+                              rec.send, rec.close, 8, direct, batch)
+            conn.start_writer()
+            await room.join(conn)
+            viewers.append(direct)
+
+        def comment_writes(direct: DirectRecorder) -> list[list[bytes]]:
+            writes = [split_frames(w) for w in direct.frames]
+            return [w for w in writes if any(b'"type":"comment"' in f for f in w)]
+
+        # Published back to back: the room's dispatcher finds them queued together.
+        for n in range(3):
+            await bus.publish_comment(CommentDraft("r", "a", "u-a", f"c{n}", "en", {}))
+        await until(lambda: all(comment_writes(v) for v in viewers))
+        for direct in viewers:
+            (write,) = comment_writes(direct)  # one send() for the three comments
+            assert [f.count(b'"text":"c%d"' % n) for n, f in enumerate(write)] == [1, 1, 1]
+        assert batch.joined == 6
+        # A comment on its own: written at once, in a write of its own.
+        await bus.publish_comment(CommentDraft("r", "a", "u-a", "c3", "en", {}))
+        await until(lambda: all(len(comment_writes(v)) == 2 for v in viewers))
+        assert all(len(comment_writes(v)[1]) == 1 for v in viewers) and batch.joined == 6
+        await room.close()
 
     asyncio.run(run())
