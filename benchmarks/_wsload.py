@@ -23,6 +23,7 @@ import struct
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 COMMENT_PREFIX = b'{"type":"comment"'
@@ -31,6 +32,27 @@ ACK_PREFIX = b'{"type":"ack"'
 TS_DIGITS = 20  # send timestamps are written as 20 zero-padded digits of monotonic_ns
 RECV_SIZE = 262_144
 MAX_EVENTS = 256  # sockets served per epoll round; the sender is checked once per round
+
+
+# Secrets reach locust through the environment (bench e2e sets them), not argv that `ps` shows.
+HOST_KEY_ENV = "BABELCAST_BENCH_HOST_KEY"
+JWT_SECRET_ENV = "BABELCAST_BENCH_JWT_SECRET"
+
+
+def room_path(room: str, lang: str, name: str, role: str = "viewer", *, host_key: str = "",
+              jwt_secret: str = "", token_ttl_s: int = 6 * 3600) -> str:
+    """The WebSocket path a bench user connects to. With ``jwt_secret`` (a gateway on
+    ``--auth jwt``) the user signs its own room token and the role travels in it, as a platform
+    would issue it; otherwise a host proves itself with ``host_key``."""
+    path = f"/v1/rooms/{quote(room)}/ws?lang={lang}&name={name}"
+    if jwt_secret:
+        from gateway.auth import RoomTokens
+
+        token = RoomTokens(jwt_secret).issue(room, name, name, role, token_ttl_s).token
+        return f"{path}&token={token}"
+    if role == "host":
+        return f"{path}&role=host&host_key={quote(host_key)}"
+    return path
 
 
 class HandshakeError(RuntimeError):

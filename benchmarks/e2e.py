@@ -232,22 +232,15 @@ def preflight(url: str, room: str, opts: E2EOptions) -> None:
     """Connect once as a viewer and, with a host key or a JWT secret, as the host, before any
     load: a gateway that refuses the bench's users should fail the run with the reason, not
     after a minute of connection errors."""
-    from urllib.parse import quote, urlsplit
+    from urllib.parse import urlsplit
 
-    from _wsload import FrameReader, HandshakeError, handshake
+    from _wsload import FrameReader, HandshakeError, handshake, room_path
 
     parts = urlsplit(url)
     roles = ["viewer"] + (["host"] if opts.host_key or opts.jwt_secret else [])
     for role in roles:
-        path = f"/v1/rooms/{quote(room)}/ws?lang={opts.host_lang}&name=preflight-{role}"
-        if opts.jwt_secret:
-            from gateway.auth import RoomTokens
-
-            token = RoomTokens(opts.jwt_secret).issue(room, f"preflight-{role}",
-                                                      f"preflight-{role}", role, 600).token
-            path += f"&token={token}"
-        elif role == "host":
-            path += f"&role=host&host_key={quote(opts.host_key)}"
+        path = room_path(room, opts.host_lang, f"preflight-{role}", role,
+                         host_key=opts.host_key, jwt_secret=opts.jwt_secret, token_ttl_s=600)
         try:
             sock, rest = handshake(parts.hostname or "127.0.0.1", parts.port or 80, path,
                                    timeout=15)
@@ -475,8 +468,9 @@ def run_e2e(opts: E2EOptions) -> dict[str, Any]:
         server_args += opts.server_args
         gateway = GatewayProcess(server_args, out / "gateway.log", cpus=opts.gateway_cpus)
     # Secrets reach locust through its environment, not its command line.
-    env = {**os.environ, "BABELCAST_BENCH_HOST_KEY": host_key,
-           "BABELCAST_BENCH_JWT_SECRET": opts.jwt_secret}
+    from _wsload import HOST_KEY_ENV, JWT_SECRET_ENV
+
+    env = {**os.environ, HOST_KEY_ENV: host_key, JWT_SECRET_ENV: opts.jwt_secret}
     try:
         gateway.wait_ready()
         sampler: UsageSampler

@@ -61,7 +61,7 @@ from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import gevent
 
@@ -75,18 +75,18 @@ from locust.env import Environment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _wsload import (
+    HOST_KEY_ENV,
+    JWT_SECRET_ENV,
     SO_TIMESTAMPNS,
     TIMESTAMP_CMSG,
     FrameReader,
     arrival_ns,
     client_frame,
     handshake,
+    room_path,
 )
 
 DATA = Path(__file__).resolve().parent / "data" / "langid_chat_dev.tsv"
-# Secrets come through the environment (bench e2e sets them), not argv that `ps` shows.
-HOST_KEY_ENV = "BABELCAST_BENCH_HOST_KEY"
-JWT_SECRET_ENV = "BABELCAST_BENCH_JWT_SECRET"
 MARK = " #t"  # a measured comment ends with " #t<19-20 digits of time.time_ns()>"
 REACTIONS = ("quero!", "🔥🔥🔥", "❤️", "lindo", "wow", "amei", "link?", "👏👏")
 FALLBACK_LINES = {"en": ["how much is it?", "does it ship to Canada?", "love this color"],
@@ -163,13 +163,6 @@ def sent_ns(original: str) -> int | None:
 
 # Reasons a comment is shown as written by design; any other reason is a failed translation.
 AS_WRITTEN = (None, "no_route", "undetermined")
-
-
-def room_token(secret: str, room: str, user: str, role: str, ttl_s: int = 6 * 3600) -> str:
-    """A room token for ``user`` signed with the gateway's ``--jwt-secret``."""
-    from gateway.auth import RoomTokens
-
-    return RoomTokens(secret).issue(room, user, user, role, ttl_s).token
 
 
 def pair_name(src: str, tgt: str, translated: bool, reason: str | None) -> str:
@@ -278,14 +271,11 @@ class BabelcastUser(User):
         self.welcomed = gevent.event.Event()
 
     def path(self) -> str:
-        room = self.opts.bc_room if self.opts else "bench"
-        path = f"/v1/rooms/{quote(room)}/ws?lang={self.lang}&name={self.name}"
-        if self.opts and self.opts.bc_jwt_secret:
-            # --auth jwt: the role travels in the token, as a platform would issue it.
-            path += f"&token={room_token(self.opts.bc_jwt_secret, room, self.name, self.role)}"
-        elif self.role == "host":
-            path += f"&role=host&host_key={quote(self.opts.bc_host_key)}"
-        return path
+        opts = self.opts
+        if not opts:
+            return room_path("bench", self.lang, self.name, self.role)
+        return room_path(opts.bc_room, self.lang, self.name, self.role,
+                         host_key=opts.bc_host_key, jwt_secret=opts.bc_jwt_secret)
 
     def on_start(self) -> None:
         started = time.perf_counter()
