@@ -46,7 +46,7 @@ def room_path(room: str, lang: str, name: str, role: str = "viewer", *, host_key
     would issue it; otherwise a host proves itself with ``host_key``."""
     path = f"/v1/rooms/{quote(room)}/ws?lang={lang}&name={name}"
     if jwt_secret:
-        from gateway.auth import RoomTokens
+        from babelcast.gateway.web.auth import RoomTokens
 
         token = RoomTokens(jwt_secret).issue(room, name, name, role, token_ttl_s).token
         return f"{path}&token={token}"

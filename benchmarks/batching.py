@@ -47,14 +47,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from translation import (  # noqa: E402
+from babelcast.translation import (  # noqa: E402
     CT2Options,
     CTranslate2Engine,
     Engine,
     EngineError,
     TranslationService,
 )
-from translation.toymodels import (  # noqa: E402
+from babelcast.translation.toymodels import (  # noqa: E402
     OPUS_MT_BASE,
     build_random_model,
     train_sentencepiece,
@@ -181,7 +181,7 @@ def embedded_throughput(texts: list[str], threads: int) -> float | None:
     from concurrent.futures import ThreadPoolExecutor
 
     try:
-        from translation import EmbeddedEngine
+        from babelcast.translation import EmbeddedEngine
 
         engine = EmbeddedEngine()
         engine.warm_up()

@@ -66,8 +66,8 @@ def quick_benchmarks(tmp: Path) -> list[QuickBenchmark]:
         QuickBenchmark("langid", ("benchmarks/langid_eval.py", "--no-lingua", "--seconds",
                                   "0.3"), _between("", limit=3500)),
         QuickBenchmark("e2e", (
-            "-m", "gateway", "bench", "e2e", "--viewers", "100", "--rate", "5", "--duration",
-            "20", "--burst-every", "8", "--no-progress", "--out", str(tmp / "e2e")),
+            "-m", "babelcast.gateway", "bench", "e2e", "--viewers", "100", "--rate", "5",
+            "--duration", "20", "--burst-every", "8", "--no-progress", "--out", str(tmp / "e2e")),
             _between("| delivery |", "Plots:")),
     ]
 

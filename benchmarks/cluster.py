@@ -151,7 +151,8 @@ def wait_ready(procs: Procs, port: int, need_engines: bool, deadline_s: float = 
 
 
 def serve_argv(port: int, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "gateway", "serve", "--port", str(port), *RATE_FLAGS, *extra]
+    return [sys.executable, "-m", "babelcast.gateway", "serve", "--port", str(port), *RATE_FLAGS,
+            *extra]
 
 
 def start_redis(procs: Procs) -> tuple[str, int]:

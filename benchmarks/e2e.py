@@ -153,8 +153,9 @@ class GatewayProcess:
         self.port = free_port()
         self.log_path = log_path
         self._log = log_path.open("w")
-        launch = (["-c", f"{prelude}\nimport sys\nfrom gateway.cli import main\n"
-                         "sys.exit(main(sys.argv[1:]))"] if prelude else ["-m", "gateway"])
+        launch = (["-c", f"{prelude}\nimport sys\nfrom babelcast.gateway.cli import main\n"
+                         "sys.exit(main(sys.argv[1:]))"]
+                  if prelude else ["-m", "babelcast.gateway"])
         cmd = [sys.executable, *launch, "serve", "--host", "127.0.0.1",
                "--port", str(self.port), "--log-level", "warning", *args]
         self.command = cmd
@@ -1021,7 +1022,7 @@ def target_problems(args: argparse.Namespace) -> list[str]:
                             "(set it where the gateway runs)")
     secret = resolved(args.jwt_secret, "BABELCAST_JWT_SECRET")
     if secret:
-        from gateway.auth import secret_problem
+        from babelcast.gateway.web.auth import secret_problem
 
         problem = secret_problem(secret)
         if problem:

@@ -196,7 +196,7 @@ def start_server(kind: str, port: int, logdir: Path, *, ws_impl: str | None,
     if kind == "baseline":
         argv = [*py, str(Path(__file__).resolve()), "--baseline-server", str(port)]
     else:
-        argv = [*py, "-m", "gateway", "serve", "--port", str(port), *BABELCAST_FLAGS]
+        argv = [*py, "-m", "babelcast.gateway", "serve", "--port", str(port), *BABELCAST_FLAGS]
         if ws_impl:
             argv += ["--ws-impl", ws_impl]
         argv += extra_args

@@ -30,8 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from glossary import Glossary, Term, load_glossary_file, protect, translate_protected  # noqa: E402
-from glossary.spans import TERM, find_spans  # noqa: E402
+from babelcast.glossary import Glossary, Term, load_glossary_file, protect, translate_protected  # noqa: E402
+from babelcast.glossary.spans import TERM, find_spans  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "glossary_chat_en_pt.jsonl"
 GLOSSARY = ROOT / "tests" / "data" / "glossary_chat_glossary.json"
@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="also compare placeholder styles (placeholder pass alone)")
     parser.add_argument("--out", type=Path, help="write the Markdown report here")
     args = parser.parse_args(argv)
-    from translation import EmbeddedEngine
+    from babelcast.translation import EmbeddedEngine
 
     engine = EmbeddedEngine()
     engine.warm_up()

@@ -30,9 +30,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from langid import Detection, Detector, Thresholds, clean_text
-from langid.detector import UND_TOKENS, Pending, decide
-from langid.scripts import SCRIPT_RUN_RE
+from babelcast.langid import Detection, Detector, Thresholds, clean_text
+from babelcast.langid.detector import UND_TOKENS, Pending, decide
+from babelcast.langid.scripts import SCRIPT_RUN_RE
 
 DATA = Path(__file__).parent / "data" / "langid_chat_dev.tsv"
 TUNE_FOLDS = frozenset({0, 1, 2})

@@ -25,8 +25,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from gateway.moderation import Blocklist, default_entries
-from langid import Detector
+from babelcast.gateway.chat.moderation import Blocklist, default_entries
+from babelcast.langid import Detector
 
 DATA = Path(__file__).parent / "data" / "langid_chat_dev.tsv"
 

@@ -26,9 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.questions import QuestionDetector, has_question_mark
-from langid import Detector
-from translation import EmbeddedEngine
+from babelcast.gateway.chat.questions import QuestionDetector, has_question_mark
+from babelcast.langid import Detector
+from babelcast.translation import EmbeddedEngine
 
 DATA = Path(__file__).parent / "data" / "questions.tsv"
 FRESH = Path(__file__).parent / "data" / "questions_fresh.tsv"  # scored once, never tuned on

@@ -1,6 +1,4 @@
-"""The babelcast gateway: WebSocket protocol, rooms, fan-out, bus, REST, CLI, demo page."""
-
-from gateway.app import Gateway, create_app
-from gateway.settings import Settings
-
-__all__ = ["Gateway", "Settings", "create_app"]
+"""The babelcast gateway, one folder per layer: ``wire`` (the wire format), ``chat`` (what
+happens to a comment), ``rooms`` (this node's viewers), ``bus``, ``stores`` and ``limits``
+(seams with memory and Redis backends), ``web`` (HTTP and WebSocket); ``node`` builds the parts
+for a role and ``cli`` runs it. docs/architecture.md draws the layers."""

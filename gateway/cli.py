@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gateway.auth import Role
-from gateway.settings import ENV_PREFIX, Settings, SettingsError
+from babelcast.gateway.settings import ENV_PREFIX, Settings, SettingsError
+from babelcast.gateway.web.auth import Role
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +52,7 @@ def _add_token_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def token_command(args: argparse.Namespace) -> int:
     """``babelcast token``: print one room token; errors are one line."""
-    from gateway.auth import RoomTokens
+    from babelcast.gateway.web.auth import RoomTokens
 
     secret = args.jwt_secret if args.jwt_secret is not None else os.environ.get(
         ENV_PREFIX + "JWT_SECRET", "")
@@ -86,9 +86,9 @@ BENCH_SCRIPTS = {"e2e": "e2e.py", "all": "bench_all.py"}
 def benchmarks_dir() -> Path | None:
     """The checkout's benchmarks/ folder: next to the imported ``gateway`` package (an
     editable install or a checkout on sys.path), else in the working directory."""
-    import gateway
+    import babelcast.gateway
 
-    for root in (Path(gateway.__file__).resolve().parent.parent, Path.cwd()):
+    for root in (Path(babelcast.gateway.__file__).resolve().parent.parent, Path.cwd()):
         if (root / "benchmarks" / "e2e.py").is_file():
             return root / "benchmarks"
     return None
@@ -168,10 +168,10 @@ def _langs(value: str) -> list[str]:
 
 def models_command(args: argparse.Namespace) -> int:
     """``babelcast models convert|check``; errors are one line that says what to do."""
-    from translation.engine import EngineError
+    from babelcast.translation.engine import EngineError
 
     if args.models_command == "convert":
-        from translation.convert import ConvertError, convert_model
+        from babelcast.translation.convert import ConvertError, convert_model
 
         try:
             result = convert_model(args.source, args.out, quantization=args.quantization,
@@ -188,7 +188,7 @@ def models_command(args: argparse.Namespace) -> int:
     if args.models_command == "check":
         import time
 
-        from translation.convert import check_model
+        from babelcast.translation.convert import check_model
 
         started = time.perf_counter()
         try:
@@ -211,7 +211,7 @@ def models_command(args: argparse.Namespace) -> int:
 def websocket_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's WebSocket options for ``settings`` (``babelcast serve`` and the tests' live
     servers use the same)."""
-    from gateway.ws_protocol import StallAbortingWebSocketProtocol
+    from babelcast.gateway.web.uvicorn_protocol import StallAbortingWebSocketProtocol
 
     ws: object = settings.ws_impl
     if settings.ws_impl == "websockets-sansio":
@@ -230,7 +230,7 @@ def serve(settings: Settings) -> None:
     """Run uvicorn with the gateway app until interrupted."""
     import uvicorn
 
-    from gateway.app import create_app
+    from babelcast.gateway.node import create_app
 
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 log_level=settings.log_level, **websocket_options(settings))
@@ -266,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def glossaries_problem(path: str) -> str | None:
     """Why the glossary files at ``path`` cannot be loaded, or None (checked before start)."""
-    from glossary import GlossaryError, load_glossaries
+    from babelcast.glossary import GlossaryError, load_glossaries
 
     try:
         load_glossaries([path])

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from gateway.auth import MAX_TTL_S, secret_problem
+from babelcast.gateway.web.auth import MAX_TTL_S, secret_problem
 
 ENV_PREFIX = "BABELCAST_"
 

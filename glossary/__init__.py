@@ -13,7 +13,7 @@
 - ``glossary_hits``: the glossary terms of a comment (for ``glossary_hits`` on the wire).
 """
 
-from glossary.model import (
+from babelcast.glossary.model import (
     MAX_JSON_BYTES,
     MAX_TERMS,
     Glossary,
@@ -24,7 +24,7 @@ from glossary.model import (
     next_version,
     parse_glossary,
 )
-from glossary.protect import (
+from babelcast.glossary.protect import (
     Protected,
     ProtectedResult,
     finish_protected,
@@ -34,7 +34,7 @@ from glossary.protect import (
     restore,
     translate_protected,
 )
-from glossary.spans import Span, find_spans
+from babelcast.glossary.spans import Span, find_spans
 
 __all__ = [
     "MAX_JSON_BYTES",

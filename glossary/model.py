@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from glossary.matcher import TermMatcher, normalise_term
-from langid.codes import normalize_lang
+from babelcast.glossary.matcher import TermMatcher, normalise_term
+from babelcast.langid.codes import normalize_lang
 
 # Limits on what one glossary may hold (checked by ``Glossary`` itself).
 MAX_TERMS = 20_000

@@ -24,8 +24,8 @@ from itertools import pairwise
 
 import regex
 
-from glossary.model import Glossary
-from glossary.spans import TERM, Span, find_spans
+from babelcast.glossary.model import Glossary
+from babelcast.glossary.spans import TERM, Span, find_spans
 
 log = logging.getLogger("babelcast.glossary")
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import regex
 
 if TYPE_CHECKING:
-    from glossary.model import Glossary, Term
+    from babelcast.glossary.model import Glossary, Term
 
 TERM = "term"
 URL = "url"

@@ -25,15 +25,15 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from langid.codes import (
+from babelcast.langid.codes import (
     ISO_639_1,
     NOT_CHAT_LANGUAGES,
     UNDETERMINED,
     label_to_lang,
     normalize_lang,
 )
-from langid.lexicon import LETTER_HINTS, WORDS
-from langid.scripts import (
+from babelcast.langid.lexicon import LETTER_HINTS, WORDS
+from babelcast.langid.scripts import (
     JA_ONLY_HAN,
     LATIN_ONLY_RE,
     SCRIPT_LANGUAGE,

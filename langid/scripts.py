@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from langid.codes import ISO_639_1
+from babelcast.langid.codes import ISO_639_1
 
 # Letter ranges (after NFKC and case folding) per script. Combining marks of a script belong
 # to it; generic combining diacritics (U+0300-036F) are counted with Latin.

@@ -6,10 +6,23 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.live import LiveServer, live_server
+from tests.harness import LiveServer, live_server
 from tests.redis_server import RedisServer
 
 _rooms = itertools.count(1)
+
+# One folder per tier; each test is marked with its folder's name, so `pytest -m unit` (or
+# `pytest tests/unit`) is the fast loop and `-m "not browser"` skips the slowest tier.
+TIERS = ("unit", "contract", "live", "cluster", "models", "browser")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = item.path.parent.name
+        if tier not in TIERS:
+            raise pytest.UsageError(f"{item.path}: tests live in one of the tier folders "
+                                    f"{', '.join(TIERS)}")
+        item.add_marker(tier)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import time
 import pytest
 import redis
 
-from tests.live import free_port
+from tests.harness import free_port
 
 
 class RedisServer:

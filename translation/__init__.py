@@ -4,16 +4,16 @@ CTranslate2 is imported only when a ``CTranslate2Engine`` is created (``translat
 torch/transformers only by the converter (``translation.convert``, the ``[convert]`` extra).
 """
 
-from translation.batcher import (
+from babelcast.translation.batcher import (
     BatcherStats,
     DeadlineExceeded,
     Overloaded,
     TranslationBatcher,
 )
-from translation.cache import TranslationCache
-from translation.ct2 import CT2Options, CTranslate2Engine
-from translation.embedded import EmbeddedEngine
-from translation.engine import (
+from babelcast.translation.cache import TranslationCache
+from babelcast.translation.ct2 import CT2Options, CTranslate2Engine
+from babelcast.translation.embedded import EmbeddedEngine
+from babelcast.translation.engine import (
     ENGINE_ERROR,
     NO_ROUTE,
     NO_TRANSLATOR,
@@ -24,9 +24,9 @@ from translation.engine import (
     EngineError,
     Translation,
 )
-from translation.modeldir import Manifest, ModelDirError, inspect_model_dir
-from translation.router import Route, Router
-from translation.service import TranslationService
+from babelcast.translation.modeldir import Manifest, ModelDirError, inspect_model_dir
+from babelcast.translation.router import Route, Router
+from babelcast.translation.service import TranslationService
 
 __all__ = [
     "ENGINE_ERROR",

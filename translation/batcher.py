@@ -29,9 +29,9 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from glossary import Glossary
-from translation.engine import Engine, EngineError
-from translation.protection import Prepared, finish, prepare
+from babelcast.glossary import Glossary
+from babelcast.translation.engine import Engine, EngineError
+from babelcast.translation.protection import Prepared, finish, prepare
 
 log = logging.getLogger("babelcast.translation")
 

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from translation.ct2 import CT2Options
-from translation.engine import Engine, EngineError
+from babelcast.translation.ct2 import CT2Options
+from babelcast.translation.engine import Engine, EngineError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -125,7 +125,7 @@ def load_engines_from_config(config: ModelsConfig, defaults: CT2Options,
     the embedded engine after them. A model that fails to load stops start-up with an error
     naming the entry and the file: serving without a model the operator listed would be a
     silent outage for those languages."""
-    from translation.ct2 import CTranslate2Engine
+    from babelcast.translation.ct2 import CTranslate2Engine
 
     engines: list[Engine] = []
     for i, entry in enumerate(config.models):

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from translation.langcodes import NLLB_CODES, iso_from_token
-from translation.modeldir import MANIFEST, Manifest, ModelDirError
+from babelcast.translation.langcodes import NLLB_CODES, iso_from_token
+from babelcast.translation.modeldir import MANIFEST, Manifest, ModelDirError
 
 QUANTIZATIONS = ("int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16", "float16",
                  "bfloat16", "float32")
@@ -183,7 +183,7 @@ def check_model(model_dir: str | Path, *, device: str = "auto", compute_type: st
     """Load ``model_dir`` and translate ``text`` along ``pairs`` (default: the first pair,
     or English to every language of a multilingual model). Returns (src, tgt, output) rows;
     raises ``ModelDirError`` naming the missing or corrupt file."""
-    from translation.ct2 import CT2Options, CTranslate2Engine
+    from babelcast.translation.ct2 import CT2Options, CTranslate2Engine
 
     engine = CTranslate2Engine(model_dir, CT2Options(device=device, compute_type=compute_type))
     if text is None:

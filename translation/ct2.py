@@ -10,8 +10,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from translation.engine import EngineError
-from translation.modeldir import Manifest, ModelDirError, inspect_model_dir
+from babelcast.translation.engine import EngineError
+from babelcast.translation.modeldir import Manifest, ModelDirError, inspect_model_dir
 
 DEVICES = ("auto", "cpu", "cuda")
 COMPUTE_TYPES = ("auto", "default", "int8", "int8_float32", "int8_float16", "int8_bfloat16",

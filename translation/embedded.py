@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from translation.engine import EngineError
+from babelcast.translation.engine import EngineError
 
 _DIRECTIONS = {("en", "pt"): "en-pt", ("pt", "en"): "pt-en"}
 

@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from translation.engine import EngineError
-from translation.langcodes import FAMILIES, MULTILINGUAL_FAMILIES, default_lang_token
+from babelcast.translation.engine import EngineError
+from babelcast.translation.langcodes import FAMILIES, MULTILINGUAL_FAMILIES, default_lang_token
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "babelcast-model"

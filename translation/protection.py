@@ -12,7 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from glossary import Glossary, Protected, ProtectedResult, finish_protected, protect_safely
+from babelcast.glossary import (
+    Glossary,
+    Protected,
+    ProtectedResult,
+    finish_protected,
+    protect_safely,
+)
 
 Translate = Callable[[list[str]], list[str]]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from translation.engine import Engine
+from babelcast.translation.engine import Engine
 
 PIVOT = "en"
 

@@ -18,10 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from glossary import Glossary
-from translation.batcher import DeadlineExceeded, HopJob, Overloaded, TranslationBatcher
-from translation.cache import CacheKey, TranslationCache
-from translation.engine import (
+from babelcast.glossary import Glossary
+from babelcast.translation.batcher import DeadlineExceeded, HopJob, Overloaded, TranslationBatcher
+from babelcast.translation.cache import CacheKey, TranslationCache
+from babelcast.translation.engine import (
     ENGINE_ERROR,
     NO_ROUTE,
     OVERLOADED,
@@ -30,7 +30,7 @@ from translation.engine import (
     EngineError,
     Translation,
 )
-from translation.router import Route, Router
+from babelcast.translation.router import Route, Router
 
 log = logging.getLogger("babelcast.translation")
 

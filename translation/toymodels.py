@@ -11,8 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from translation.langcodes import MULTILINGUAL_FAMILIES, default_lang_token
-from translation.modeldir import Manifest
+from babelcast.translation.langcodes import MULTILINGUAL_FAMILIES, default_lang_token
+from babelcast.translation.modeldir import Manifest
 
 # A few lines of live-commerce chat, enough for SentencePiece to learn pieces from.
 CHAT_LINES = (

@@ -21,11 +21,11 @@ import atheris
 import msgpack
 import regex  # noqa: F401
 
-import langid  # noqa: F401
+import babelcast.langid as langid  # noqa: F401
 
 with atheris.instrument_imports():
-    from gateway import protocol as p
-    from gateway.moderation import Blocklist, default_entries, skeleton
+    from babelcast.gateway.chat.moderation import Blocklist, default_entries, skeleton
+    from babelcast.gateway.wire import protocol as p
 
 LIMITS = p.InputLimits()
 BLOCKLIST = Blocklist(default_entries("en") + default_entries("ko"))

@@ -1,0 +1,655 @@
+"""``RedisBus``: the ``Bus`` seam on Redis, so that several gateway nodes share rooms.
+
+Keys (``{p}`` is the key prefix, ``{r}`` the room):
+
+- ``{p}:epoch``            the id sequence's name (set once; lost with Redis' data, like ids)
+- ``{p}:r:{r}:seq``        INCR counter of message ids
+- ``{p}:r:{r}:msgs``       hash id -> msgpack message (history), capped at ``history_size``
+- ``{p}:r:{r}:ids``        sorted set of the ids in history (score = id)
+- ``{p}:r:{r}:tr:{id}``    hash lang -> msgpack translation (HSETNX: translated once)
+- ``{p}:r:{r}:trimmed``    the newest id trimmed from a full history (resume gaps)
+- ``{p}:r:{r}:pin``        the pinned message id (absent: nothing pinned)
+- ``{p}:r:{r}:muted``      set of muted user ids
+- ``{p}:r:{r}:ev``         stream of room events, capped (``MAXLEN ~``)
+- ``{p}:r:{r}:nodes``      set of node ids with viewers in the room
+- ``{p}:r:{r}:p:{node}``   hash lang -> viewers on that node, expiring unless refreshed
+
+Publishing is one Lua script per event, so id assignment, history and the event stream
+change together and every node reads one order from the stream.
+
+Degraded mode: when a comment cannot be published because Redis is unreachable, it is held in
+this node's outbox for its room and delivered to the node's own viewers at once as a
+provisional message (a negative id, ``~n`` on the wire). A task per room publishes the held
+comments in order when Redis is back; each carries its provisional number, so every node
+delivers the published message with ``replaces`` and its viewers swap the entry in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import secrets
+import time
+from collections import Counter, OrderedDict, deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+import msgpack
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from babelcast.gateway.bus.base import Bus, CommentDraft, RoomStats, Subscription, UnknownMessage
+from babelcast.gateway.events import (
+    ChatMessage,
+    CommentPublished,
+    MessageDeleted,
+    PinChanged,
+    RoomEvent,
+    TranslationPublished,
+)
+from babelcast.translation import Translation
+
+log = logging.getLogger("babelcast.redis")
+T = TypeVar("T")
+
+_PUBLISH_COMMENT = """
+local prev = redis.call('GET', KEYS[5])
+if prev then return tonumber(prev) end
+local id = redis.call('INCR', KEYS[1])
+redis.call('SET', KEYS[5], id, 'EX', 600)
+redis.call('HSET', KEYS[2], id, ARGV[1])
+redis.call('ZADD', KEYS[3], id, id)
+local keep = tonumber(ARGV[2])
+local n = redis.call('ZCARD', KEYS[3])
+if n > keep then
+  local old = redis.call('ZPOPMIN', KEYS[3], n - keep)
+  for i = 1, #old, 2 do
+    redis.call('HDEL', KEYS[2], old[i])
+    redis.call('DEL', ARGV[4] .. old[i])
+  end
+  redis.call('SET', KEYS[6], old[#old - 1])
+end
+local i = 5
+while i < #ARGV do
+  redis.call('HSET', ARGV[4] .. id, ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[3], '*', 'k', 'c', 'id', id, 'm', ARGV[1],
+           'n', (#ARGV - 4) / 2)
+return id
+"""
+
+_PUBLISH_TRANSLATION = """
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
+if redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3]) == 0 then return 0 end
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'k', 't', 'id', ARGV[1],
+           'l', ARGV[2], 't', ARGV[3])
+return 1
+"""
+
+_DELETE_MESSAGE = """
+local prev = redis.call('GET', KEYS[5])
+if prev then return tonumber(prev) end
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('SET', KEYS[5], 1, 'EX', 600)
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('DEL', ARGV[3] .. ARGV[1])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'k', 'd', 'id', ARGV[1])
+if redis.call('GET', KEYS[4]) == ARGV[1] then
+  redis.call('DEL', KEYS[4])
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'k', 'p', 'id', '')
+end
+return 1
+"""
+
+_SET_PINNED = """
+if ARGV[1] == '' then
+  redis.call('DEL', KEYS[2])
+else
+  if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+  redis.call('SET', KEYS[2], ARGV[1])
+end
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'k', 'p', 'id', ARGV[1])
+return 1
+"""
+
+
+def _pack_message(draft: CommentDraft, ts: float, replaces: int = 0) -> bytes:
+    fields = [draft.user, draft.user_id, draft.text, draft.src_lang, ts,
+              list(draft.glossary_hits), draft.question]
+    if replaces or draft.owed:  # optional trailing fields (degraded mode, owed translations)
+        fields += [replaces, list(draft.owed)]
+    return msgpack.packb(fields)
+
+
+def _unpack_message(room: str, mid: int, data: bytes) -> ChatMessage:
+    user, user_id, text, src_lang, ts, hits, *rest = msgpack.unpackb(data)
+    # Messages stored before the question flag existed have six fields; replaces and owed
+    # are there only when set.
+    replaces, owed = (rest[1], tuple(rest[2])) if len(rest) > 2 else (0, ())
+    return ChatMessage(id=mid, room=room, user=user, user_id=user_id, text=text,
+                       src_lang=src_lang, ts=ts, glossary_hits=tuple(hits),
+                       question=bool(rest[0]) if rest else False,
+                       replaces=replaces, owed=owed)
+
+
+@dataclass
+class _Held:
+    """A comment accepted while Redis was unreachable, delivered locally as ``provisional``
+    and waiting in its room's outbox to be published."""
+
+    provisional: ChatMessage  # id -n: what this node's viewers were shown
+    draft: CommentDraft
+    keys: list[str]  # with the publish token: a retry never publishes twice
+    late: dict[str, Translation] = field(default_factory=dict)  # translations since held
+
+
+def _pack_translation(t: Translation) -> bytes:
+    return msgpack.packb([t.lang, t.text, t.translated, t.reason, t.engine])
+
+
+def _unpack_translation(data: bytes) -> Translation:
+    lang, text, translated, reason, engine = msgpack.unpackb(data)
+    return Translation(lang, text, translated, reason, engine)
+
+
+def blocking_read_ms(client: aioredis.Redis, wanted_s: float) -> int:
+    """How long a blocking read may wait: under the client's socket timeout (redis-py 8
+    defaults to 5 s), else every idle wait ends in a socket timeout and a reconnect."""
+    timeout = client.connection_pool.connection_kwargs.get("socket_timeout")
+    if timeout:
+        wanted_s = min(wanted_s, timeout / 2)
+    return max(1, int(wanted_s * 1000))
+
+
+async def stop_tasks(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Cancel ``tasks`` and wait until they end. Cancelling again until they do: on Python
+    3.11, ``asyncio.wait_for`` (inside redis-py's send) can swallow a cancellation that
+    arrives as the command is sent."""
+    pending = {t for t in tasks if not t.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _done, pending = await asyncio.wait(pending, timeout=0.1)
+
+
+class RedisBus(Bus):
+    """Rooms shared by every node connected to the same Redis."""
+
+    def __init__(self, url: str, *, history_size: int = 500, prefix: str = "bc",
+                 presence_ttl_s: float = 10.0, viewers_cache_s: float = 0.0,
+                 node_id: str | None = None, outage_limit_s: float = 30.0,
+                 held_limit: int = 10_000) -> None:
+        self.url = url
+        self.history_size = history_size
+        self.prefix = prefix
+        self.presence_ttl_s = presence_ttl_s
+        self.viewers_cache_s = viewers_cache_s
+        self.node_id = node_id or secrets.token_hex(4)
+        self.epoch = ""
+        # How long an operation keeps retrying through a Redis outage before giving up.
+        self.outage_limit_s = outage_limit_s
+        self.degraded = False  # the last Redis call failed; we are retrying
+        # Events and translations are capped in the stream; history is capped separately.
+        self.stream_maxlen = history_size * 8
+        # A blocking pool waits for a free connection instead of failing a burst of joins
+        # with "Too many connections" (redis-py's default pool raises at 100).
+        # The connect timeout bounds what an unreachable (not refusing) Redis costs a call.
+        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=200, timeout=10,
+                                                        socket_connect_timeout=2.0)
+        self._redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
+        self._local: dict[str, Counter[str]] = {}  # this node's viewers, the source of truth
+        self._viewers_cache: dict[str, tuple[float, dict[str, int]]] = {}
+        self._viewers_last: dict[str, dict[str, int]] = {}  # answers viewers() in an outage
+        self._readers: dict[Subscription, asyncio.Task[None]] = {}
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._publish_comment = self._redis.register_script(_PUBLISH_COMMENT)
+        self._publish_translation = self._redis.register_script(_PUBLISH_TRANSLATION)
+        self._delete_message = self._redis.register_script(_DELETE_MESSAGE)
+        self._set_pinned = self._redis.register_script(_SET_PINNED)
+        # Degraded mode: comments held per room, in order, until Redis takes them.
+        self.held_limit = held_limit
+        self._held: dict[str, deque[_Held]] = {}
+        self._held_by_number: dict[int, _Held] = {}
+        self._flushers: dict[str, asyncio.Task[None]] = {}
+        self._published: OrderedDict[int, int] = OrderedDict()  # provisional n -> real id
+        # Random start: provisional numbers of different nodes and restarts do not meet.
+        self._provisional = itertools.count(secrets.randbelow(1 << 40) * 1000 + 1)
+        self._muted_known: set[tuple[str, str]] = set()  # answers is_muted during an outage
+
+    def _k(self, room: str, *parts: str) -> str:
+        return ":".join((self.prefix, "r", room, *parts))
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        if not self.degraded:
+            log.warning("Redis at %s failed during %s (%s); degraded, retrying",
+                        self.url, what, exc)
+        self.degraded = True
+
+    def _answered(self) -> None:
+        if self.degraded:
+            log.warning("Redis at %s is back", self.url)
+            self.degraded = False
+
+    async def _or_last_known(self, what: str, call: Callable[[], Awaitable[T]],
+                             last_known: Callable[[], T]) -> T:
+        """One attempt; while Redis is unreachable, ``last_known()`` answers at once (reads
+        on the comment path must not hold local viewers' chat up). Once degraded, no attempt
+        at all until another call (the presence heartbeat, a publish) finds Redis back: a
+        network partition would make each attempt wait for the connect timeout."""
+        if self.degraded:
+            return last_known()
+        try:
+            result = await call()
+        except (RedisError, OSError) as exc:
+            self._failed(what, exc)
+            return last_known()
+        self._answered()
+        return result
+
+    async def _retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        """Run ``call`` until Redis answers, with backoff: during a brief outage an event is
+        delayed, never lost (publishing is idempotent, so a retry after a lost reply does not
+        publish twice). After ``outage_limit_s`` it raises ``BusUnavailable``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.outage_limit_s
+        backoff = 0.05
+        while True:
+            try:
+                result = await call()
+            except (RedisError, OSError) as exc:
+                self._failed(what, exc)
+                if loop.time() + backoff > deadline:
+                    raise BusUnavailable(f"Redis at {self.url} unreachable for "
+                                         f"{self.outage_limit_s:.0f}s ({what}): {exc}") from exc
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 1.0)
+                continue
+            self._answered()
+            return result
+
+    async def start(self) -> None:
+        """Connect (raises ``BusUnavailable`` with the URL when Redis cannot be reached)."""
+        try:
+            await self._redis.ping()
+            await self._redis.set(f"{self.prefix}:epoch", secrets.token_hex(4), nx=True)
+            self.epoch = (await self._redis.get(f"{self.prefix}:epoch")).decode()
+        except (RedisError, OSError) as exc:
+            raise BusUnavailable(f"cannot reach Redis at {self.url}: {exc}; start "
+                                 "redis-server or fix --redis-url") from exc
+        self._heartbeat = asyncio.create_task(self._refresh_presence(), name="presence-heartbeat")
+
+    async def close(self) -> None:
+        """Stop readers and the heartbeat, withdraw this node's presence, disconnect."""
+        if self._held:
+            log.warning("closing with %d comment(s) never published (Redis unreachable)",
+                        sum(len(q) for q in self._held.values()))
+        await stop_tasks([*self._readers.values(), *self._flushers.values(),
+                          *([self._heartbeat] if self._heartbeat else [])])
+        self._readers.clear()
+        with contextlib.suppress(RedisError, OSError):
+            pipe = self._redis.pipeline(transaction=False)
+            for room in self._local:
+                pipe.delete(self._k(room, "p", self.node_id))
+                pipe.srem(self._k(room, "nodes"), self.node_id)
+            await pipe.execute()
+        await self._redis.aclose(close_connection_pool=True)  # the pool is ours
+
+    def _comment_script(self, draft: CommentDraft, ts: float,
+                        replaces: int = 0) -> tuple[list[str], list[Any]]:
+        args: list[Any] = [_pack_message(draft, ts, replaces), self.history_size,
+                           self.stream_maxlen, self._k(draft.room, "tr", "")]
+        for lang, t in draft.translations.items():
+            args += [lang, _pack_translation(t)]
+        # One token per comment: a retry whose first attempt did run gets the same id back.
+        keys = [self._k(draft.room, "seq"), self._k(draft.room, "msgs"),
+                self._k(draft.room, "ids"), self._k(draft.room, "ev"),
+                self._k(draft.room, "pub", secrets.token_hex(8)),
+                self._k(draft.room, "trimmed")]
+        return keys, args
+
+    async def publish_comment(self, draft: CommentDraft) -> ChatMessage:
+        """Publish, or, while Redis is unreachable, hold the comment and return it as a
+        provisional message (negative id) already delivered to this node's viewers."""
+        ts = time.time()
+        msg = ChatMessage(id=0, room=draft.room, user=draft.user, user_id=draft.user_id,
+                          text=draft.text, src_lang=draft.src_lang, ts=ts,
+                          translations=dict(draft.translations),
+                          glossary_hits=draft.glossary_hits, question=draft.question,
+                          owed=draft.owed)
+        keys, args = self._comment_script(draft, ts)
+        if not self._held.get(draft.room):  # else it must wait its turn behind held ones
+            try:
+                msg.id = int(await self._publish_comment(keys=keys, args=args))
+                self._answered()
+                return msg
+            except (RedisError, OSError) as exc:
+                # It may have run (only the reply was lost): the held copy keeps the token,
+                # so publishing it again returns that id instead of publishing twice.
+                self._failed("publish_comment", exc)
+        return self._hold(draft, msg, keys)
+
+    def _hold(self, draft: CommentDraft, msg: ChatMessage, keys: list[str]) -> ChatMessage:
+        if len(self._held_by_number) >= self.held_limit:
+            raise BusUnavailable(f"Redis at {self.url} is unreachable and this node already "
+                                 f"holds {self.held_limit} unpublished comments")
+        number = next(self._provisional)
+        msg.id = -number
+        held = _Held(msg, draft, keys)
+        self._held.setdefault(draft.room, deque()).append(held)
+        self._held_by_number[number] = held
+        self._deliver_locally(draft.room, CommentPublished(msg))
+        if draft.room not in self._flushers:
+            self._flushers[draft.room] = asyncio.create_task(
+                self._flush_held(draft.room), name=f"held-{draft.room}")
+        return msg
+
+    def _held_args(self, held: _Held) -> list[Any]:
+        """The publish script's arguments for a held comment, with every translation made
+        so far and its provisional number."""
+        draft = replace(held.draft, translations={**held.draft.translations, **held.late})
+        return self._comment_script(draft, held.provisional.ts, -held.provisional.id)[1]
+
+    def _deliver_locally(self, room: str, event: RoomEvent) -> None:
+        for sub in self._readers:
+            if sub.room == room:
+                sub.queue.put_nowait(event)
+
+    async def _flush_held(self, room: str) -> None:
+        """Publish the room's held comments, oldest first, as soon as Redis takes them."""
+        queue = self._held[room]
+        try:
+            while queue:
+                held = queue[0]
+                try:
+                    mid = int(await self._retrying(
+                        "publish_comment",
+                        lambda h=held: self._publish_comment(keys=h.keys,
+                                                             args=self._held_args(h))))
+                except BusUnavailable:
+                    continue  # still down: keep it, keep trying
+                queue.popleft()
+                number = -held.provisional.id
+                del self._held_by_number[number]
+                self._published[number] = mid
+                while len(self._published) > self.held_limit:
+                    self._published.popitem(last=False)
+                for t in list(held.late.values()):
+                    # No-ops for those the comment carried (each language is set once); the
+                    # ones that came during the last attempt go out now.
+                    await self.publish_translation(room, mid, t)
+        finally:
+            if not queue:
+                self._held.pop(room, None)
+            self._flushers.pop(room, None)
+
+    async def publish_translation(self, room: str, message_id: int,
+                                  translation: Translation) -> bool:
+        if message_id < 0:  # a provisional message (degraded mode)
+            real = self._published.get(-message_id)
+            if real is None:
+                held = self._held_by_number.get(-message_id)
+                if held is None or translation.lang in held.late:
+                    return False
+                # Shown locally now; published with the comment's real id later.
+                held.late[translation.lang] = translation
+                held.provisional.translations[translation.lang] = translation
+                self._deliver_locally(room, TranslationPublished(room, message_id,
+                                                                 translation))
+                return True
+            message_id = real
+        keys = [self._k(room, "tr", str(message_id)), self._k(room, "msgs"), self._k(room, "ev")]
+        args = [message_id, translation.lang, _pack_translation(translation), self.stream_maxlen]
+        # HSETNX makes a repeated attempt a no-op.
+        return bool(await self._retrying(
+            "publish_translation", lambda: self._publish_translation(keys=keys, args=args)))
+
+    async def translation(self, room: str, message_id: int, lang: str) -> Translation | None:
+        raw = await self._retrying("translation", lambda: self._redis.hget(
+            self._k(room, "tr", str(message_id)), lang))
+        return _unpack_translation(raw) if raw is not None else None
+
+    async def delete_message(self, room: str, message_id: int) -> bool:
+        # The token makes a retry whose first attempt did run answer True again.
+        keys = [self._k(room, "msgs"), self._k(room, "ids"), self._k(room, "ev"),
+                self._k(room, "pin"), self._k(room, "del", secrets.token_hex(8))]
+        args = [message_id, self.stream_maxlen, self._k(room, "tr", "")]
+        return bool(await self._retrying(
+            "delete_message", lambda: self._delete_message(keys=keys, args=args)))
+
+    async def set_pinned(self, room: str, message_id: int | None) -> ChatMessage | None:
+        keys = [self._k(room, "msgs"), self._k(room, "pin"), self._k(room, "ev")]
+        args = ["" if message_id is None else message_id, self.stream_maxlen]
+        # Setting the same pin again is harmless, so a retry needs no token.
+        if not await self._retrying("set_pinned",
+                                    lambda: self._set_pinned(keys=keys, args=args)):
+            raise UnknownMessage(message_id)
+        if message_id is None:
+            return None
+        return await self._retrying("set_pinned", lambda: self._message(room, message_id))
+
+    async def pinned(self, room: str) -> ChatMessage | None:
+        raw = await self._retrying("pinned", lambda: self._redis.get(self._k(room, "pin")))
+        if raw is None:
+            return None
+        return await self._retrying("pinned", lambda: self._message(room, int(raw)))
+
+    async def _message(self, room: str, mid: int) -> ChatMessage | None:
+        """One message of history with its translations, or None if it has left."""
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hget(self._k(room, "msgs"), mid)
+        pipe.hgetall(self._k(room, "tr", str(mid)))
+        data, trs = await pipe.execute()
+        if data is None:
+            return None
+        msg = _unpack_message(room, mid, data)
+        msg.translations = {k.decode(): _unpack_translation(v) for k, v in trs.items()}
+        return msg
+
+    async def mute(self, room: str, user_id: str) -> None:
+        self._muted_known.add((room, user_id))
+        await self._retrying("mute", lambda: self._redis.sadd(self._k(room, "muted"), user_id))
+
+    async def unmute(self, room: str, user_id: str) -> None:
+        await self._retrying("unmute",
+                             lambda: self._redis.srem(self._k(room, "muted"), user_id))
+
+    async def is_muted(self, room: str, user_id: str) -> bool:
+        # During an outage: the mutes this node has seen.
+        muted = bool(await self._or_last_known(
+            "is_muted", lambda: self._redis.sismember(self._k(room, "muted"), user_id),
+            lambda: (room, user_id) in self._muted_known))
+        if muted:
+            self._muted_known.add((room, user_id))
+        return muted
+
+    async def subscribe(self, room: str) -> Subscription:
+        # Start after the newest entry now, so every later event is read and none before.
+        last = await self._retrying(
+            "subscribe", lambda: self._redis.xrevrange(self._k(room, "ev"), count=1))
+        start = last[0][0] if last else b"0-0"
+        sub = Subscription(room, self._unsubscribe)
+        self._readers[sub] = asyncio.create_task(self._read(sub, start), name=f"xread-{room}")
+        return sub
+
+    def _unsubscribe(self, sub: Subscription) -> None:
+        task = self._readers.pop(sub, None)
+        if task is not None:
+            task.cancel()
+
+    async def _read(self, sub: Subscription, last: bytes) -> None:
+        key = self._k(sub.room, "ev")
+        block = blocking_read_ms(self._redis, 2.0)
+        backoff = 0.1
+        while True:
+            try:
+                batches = await self._redis.xread({key: last}, block=block, count=500)
+                backoff = 0.1
+            except (RedisError, OSError) as exc:
+                log.warning("reading %s failed (%s); retrying in %.1fs", key, exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 1.0)
+                continue
+            for _key, entries in batches:
+                for entry_id, fields in entries:
+                    last = entry_id
+                    event = await self._retrying(
+                        "read", lambda f=fields: self._decode(sub.room, f))
+                    if event is not None:
+                        sub.queue.put_nowait(event)
+
+    async def _decode(self, room: str, f: dict[bytes, bytes]) -> RoomEvent | None:
+        if f[b"k"] == b"p":
+            pin = int(f[b"id"]) if f[b"id"] else None
+            # The message as it is now (deleted since: read as unpinned).
+            return PinChanged(room, await self._message(room, pin) if pin is not None else None)
+        mid = int(f[b"id"])
+        if f[b"k"] == b"d":
+            return MessageDeleted(room, mid)
+        if f[b"k"] == b"t":
+            return TranslationPublished(room, mid, _unpack_translation(f[b"t"]))
+        msg = _unpack_message(room, mid, f[b"m"])
+        if int(f.get(b"n", b"0")):
+            msg.translations = await self._translations(room, mid)
+        return CommentPublished(msg)
+
+    async def _translations(self, room: str, mid: int) -> dict[str, Translation]:
+        raw = await self._redis.hgetall(self._k(room, "tr", str(mid)))
+        return {k.decode(): _unpack_translation(v) for k, v in raw.items()}
+
+    async def history(self, room: str, since: int | None = None,
+                      limit: int | None = None) -> tuple[list[ChatMessage], bool]:
+        return await self._retrying("history", lambda: self._history(room, since, limit))
+
+    async def _history(self, room: str, since: int | None,
+                       limit: int | None) -> tuple[list[ChatMessage], bool]:
+        ids_key = self._k(room, "ids")
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.get(self._k(room, "seq"))
+        pipe.get(self._k(room, "trimmed"))
+        if since is None:
+            pipe.zrange(ids_key, -(limit or self.history_size), -1)
+        else:
+            pipe.zrangebyscore(ids_key, f"({since}", "+inf")
+        last_raw, trimmed_raw, ids_raw = await pipe.execute()
+        last_id = int(last_raw or 0)
+        gap = False
+        if since is not None:
+            if since > last_id:
+                # A client ahead of the room (Redis lost its data): send everything.
+                ids_raw = await self._redis.zrange(ids_key, -(limit or self.history_size), -1)
+                gap = True
+            else:
+                # Deleted messages are not a gap; only those trimmed from a full history are.
+                gap = since < int(trimmed_raw or 0)
+            if limit:
+                ids_raw = ids_raw[:limit]
+        ids = [int(i) for i in ids_raw]
+        if not ids:
+            return [], gap
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hmget(self._k(room, "msgs"), ids)
+        for mid in ids:
+            pipe.hgetall(self._k(room, "tr", str(mid)))
+        packed, *translations = await pipe.execute()
+        out = []
+        for mid, data, trs in zip(ids, packed, translations, strict=True):
+            if data is None:  # trimmed between the two reads
+                continue
+            msg = _unpack_message(room, mid, data)
+            msg.translations = {k.decode(): _unpack_translation(v) for k, v in trs.items()}
+            out.append(msg)
+        return out, gap
+
+    async def add_viewer(self, room: str, lang: str) -> None:
+        self._local.setdefault(room, Counter())[lang] += 1
+        await self._write_presence(room)
+
+    async def remove_viewer(self, room: str, lang: str) -> None:
+        counts = self._local.get(room)
+        if counts is None:
+            return
+        counts[lang] -= 1
+        if counts[lang] <= 0:
+            del counts[lang]
+        if not counts:
+            del self._local[room]  # before the await: concurrent leaves must not race on it
+        await self._write_presence(room)
+
+    async def _write_presence(self, room: str) -> None:
+        await self._retrying("presence", lambda: self._write_presence_once(room))
+
+    async def _write_presence_once(self, room: str) -> None:
+        self._viewers_cache.pop(room, None)
+        counts = self._local.get(room) or Counter()
+        key = self._k(room, "p", self.node_id)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.delete(key)
+        if counts:
+            pipe.hset(key, mapping=dict(counts))
+            pipe.pexpire(key, int(self.presence_ttl_s * 1000))
+            pipe.sadd(self._k(room, "nodes"), self.node_id)
+        else:
+            pipe.srem(self._k(room, "nodes"), self.node_id)
+        await pipe.execute()
+
+    async def _refresh_presence(self) -> None:
+        """Keep this node's presence alive; a crashed node's expires with its TTL."""
+        while True:
+            await asyncio.sleep(self.presence_ttl_s / 3)
+            try:
+                for room in list(self._local):
+                    await self._write_presence(room)
+            except (RedisError, OSError, BusUnavailable) as exc:
+                log.warning("refreshing presence failed: %s", exc)
+
+    async def viewers(self, room: str) -> dict[str, int]:
+        # During an outage: the last counts read, else this node's own viewers.
+        return await self._or_last_known(
+            "viewers", lambda: self._viewers(room), lambda: self._last_viewers(room))
+
+    def _last_viewers(self, room: str) -> dict[str, int]:
+        last = self._viewers_last.get(room)
+        return dict(last) if last is not None else dict(self._local.get(room) or {})
+
+    async def _viewers(self, room: str) -> dict[str, int]:
+        cached = self._viewers_cache.get(room)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < self.viewers_cache_s:
+            return dict(cached[1])
+        nodes = [n.decode() for n in await self._redis.smembers(self._k(room, "nodes"))]
+        total: Counter[str] = Counter()
+        if nodes:
+            pipe = self._redis.pipeline(transaction=False)
+            for node in nodes:
+                pipe.hgetall(self._k(room, "p", node))
+            gone = []
+            for node, counts in zip(nodes, await pipe.execute(), strict=True):
+                if not counts:
+                    gone.append(node)  # expired: that node stopped refreshing
+                for lang, n in counts.items():
+                    total[lang.decode()] += int(n)
+            if gone:
+                await self._redis.srem(self._k(room, "nodes"), *gone)
+        result = {lang: n for lang, n in total.items() if n > 0}
+        self._viewers_cache[room] = (now, result)
+        self._viewers_last[room] = result
+        return dict(result)
+
+    async def stats(self, room: str) -> RoomStats | None:
+        last = await self._retrying("stats", lambda: self._redis.get(self._k(room, "seq")))
+        viewers = await self.viewers(room)
+        if last is None and not viewers:
+            return None
+        messages, _ = await self.history(room)
+        translations = sum(sum(1 for t in m.translations.values() if t.translated)
+                           for m in messages)
+        return RoomStats(viewers=viewers, messages=len(messages), translations=translations,
+                         last_id=int(last or 0))
+
+
+class BusUnavailable(RuntimeError):
+    """The bus' backing service cannot be reached."""

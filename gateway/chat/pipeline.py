@@ -1,0 +1,291 @@
+"""The path of one comment: moderation, language ID, publication on the bus, and translation
+into the languages present in the room, each published as its own event when ready.
+
+A comment is published as soon as it has passed moderation, so readers of its own language get
+it at once; each node holds it back from its other language groups until their translation
+arrives, for at most ``translation_wait_ms`` (``gateway.room``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable
+from typing import Protocol
+
+from babelcast.gateway.bus.base import Bus, CommentDraft
+from babelcast.gateway.chat.moderation import (
+    Blocklist,
+    BlocklistCache,
+    ModerationStats,
+    RoomCommentGate,
+    blocked,
+)
+from babelcast.gateway.chat.questions import QuestionDetector
+from babelcast.gateway.chat.room_settings import RoomSettings
+from babelcast.gateway.events import ChatMessage
+from babelcast.gateway.web.metrics import GatewayMetrics
+from babelcast.gateway.wire.frames import needs_translation
+from babelcast.glossary import Glossary, glossary_hits
+from babelcast.langid import UNDETERMINED, Detection, Detector
+from babelcast.translation import Translation
+
+log = logging.getLogger("babelcast.pipeline")
+
+_Key = tuple[str, int, str]  # (room, message id, target language)
+
+
+class Translator(Protocol):
+    """What the pipeline needs of translation: the local ``TranslationService`` or, on a
+    gateway-role node, the ``RemoteTranslator``."""
+
+    async def translate_one(self, text: str, src: str, tgt: str,
+                            glossary: Glossary | None = None) -> Translation: ...
+
+    def covers(self, src: str, tgt: str) -> bool: ...
+
+
+class GlossaryLookup(Protocol):
+    async def get(self, name: str) -> Glossary | None: ...
+
+
+class RoomSettingsLookup(Protocol):
+    async def get(self, room: str) -> RoomSettings: ...
+
+
+class CommentPipeline:
+    """Turns accepted comments into published, translated messages."""
+
+    def __init__(self, detector: Detector, translator: Translator, bus: Bus,
+                 glossaries: GlossaryLookup, room_settings: RoomSettingsLookup,
+                 wait_s: float, metrics: GatewayMetrics | None = None,
+                 questions: QuestionDetector | None = None,
+                 owed_wait_s: float = 7.0,
+                 moderation_wait_s: float = 1.0) -> None:
+        self.metrics = metrics
+        self.questions = questions or QuestionDetector()
+        self.moderation_wait_s = moderation_wait_s
+        self.blocklists = BlocklistCache()
+        self.moderation = ModerationStats()
+        self.detector = detector
+        self.translator = translator
+        self.bus = bus
+        self.glossaries = glossaries
+        self.room_settings = room_settings
+        # How long a node holds a comment back from readers of another language, waiting for
+        # their translation, before it sends the original marked pending (gateway.room).
+        self.wait_s = wait_s
+        # How long after publication another node's owed translation is awaited before this
+        # node makes it itself (that node may have died): its translation timeout and then some.
+        self.owed_wait_s = owed_wait_s
+        self._owed: set[_Key] = set()  # in _inflight, but only waiting for another node
+        self._inflight: dict[_Key, asyncio.Task[Translation]] = {}
+        self._background: set[asyncio.Task[object]] = set()
+        self._late_checks: set[asyncio.Task[Translation]] = set()
+
+    def detect(self, text: str, declared: str | None,
+               candidates: tuple[str, ...] = ()) -> Detection:
+        """Language of a comment (fast enough to run on the event loop: tens of µs);
+        ``candidates`` are the room's languages, if it restricts them."""
+        detection = self.detector.detect(text, declared, candidates=candidates or None)
+        if self.metrics is not None:
+            self.metrics.langid.labels(detection.reason).inc()
+        return detection
+
+    async def room_glossary(self, room: str) -> Glossary | None:
+        """The glossary the room uses, if it names one that exists."""
+        return await self._glossary_named((await self.room_settings.get(room)).glossary)
+
+    async def _glossary_named(self, name: str | None) -> Glossary | None:
+        return await self.glossaries.get(name) if name else None
+
+    async def submit(self, room: str, user: str, user_id: str, declared: str,
+                     text: str, *, gate: RoomCommentGate | None = None,
+                     sender: str | None = None, privileged: bool = False) -> ChatMessage:
+        """Moderate, detect, publish, and start the translations into each other language
+        present (published as they land). Returns the published message (with its id). Raises
+        ``CommentRefused`` when moderation refuses the comment: ``gate`` (the room's slow
+        mode, counted per ``sender`` (default: ``user_id``), and rate cap; ``privileged``
+        senders pass) and the blocklist on the text and on its moderation-language
+        translation."""
+        started = asyncio.get_running_loop().time()
+        settings = await self.room_settings.get(room)
+        if gate is not None:
+            gate.admit(sender or user_id, text, privileged=privileged,
+                       slow_mode_s=settings.slow_mode_s,
+                       max_per_s=settings.max_comments_per_s, stats=self.moderation)
+        detection = self.detect(text, declared, settings.languages)
+        src = detection.lang
+        glossary = await self._glossary_named(settings.glossary)
+        ready, late_check = await self._screen(text, src, settings, glossary)
+        tasks: dict[str, asyncio.Task[Translation]] = {}
+        if late_check is not None:
+            tasks[settings.moderation_lang] = late_check[1]  # one model call for both uses
+        if src != UNDETERMINED:
+            for lang in await self.bus.viewers(room):
+                if lang != src and lang not in ready and lang not in tasks:
+                    tasks[lang] = asyncio.create_task(
+                        self._translate(text, src, lang, glossary))
+        # No wait for the translations: the comment goes out now (its own language's readers
+        # get it at once) and each translation follows as its own event; rooms hold the comment
+        # back from the readers who need one for up to ``wait_s``.
+        msg = await self.bus.publish_comment(CommentDraft(
+            room=room, user=user, user_id=user_id, text=text, src_lang=src,
+            translations=ready, glossary_hits=glossary_hits(text, glossary),
+            question=self._is_question(text, src, ready.get("en")),
+            owed=tuple(lang for lang in tasks if lang not in ready)))
+        for lang, task in tasks.items():
+            if lang not in ready:
+                self._follow(msg, lang, task)
+        if late_check is not None:
+            self._check_late(msg, *late_check)
+        if self.metrics is not None:
+            self.metrics.comments.inc()
+            self.metrics.publish_seconds.observe(asyncio.get_running_loop().time() - started)
+        return msg
+
+    def _is_question(self, text: str, src: str, english: Translation | None) -> bool:
+        """The question flag, decided once at publish time from the original and the English
+        translation when it was ready by then (the host console's question queue, #7)."""
+        en_text = english.text if english is not None and english.translated else None
+        return self.questions.is_question(text, src, en_text)
+
+    def blocklist_for(self, settings: RoomSettings, src: str) -> Blocklist | None:
+        """The room's own entries plus, unless turned off, the default lists of its
+        moderation language and of the comment's language."""
+        langs = (settings.moderation_lang, src) if settings.use_default_blocklist else ()
+        return self.blocklists.get(settings.blocklist, langs)
+
+    async def _screen(self, text: str, src: str, settings: RoomSettings,
+                      glossary: Glossary | None,
+                      ) -> tuple[dict[str, Translation],
+                                 tuple[Blocklist, asyncio.Task[Translation]] | None]:
+        """The blocklist check: on the text, then on its translation into the moderation
+        language when the comment is in another one. Raises ``CommentRefused``. Returns that
+        translation when ready (the fan-out reuses it), or the blocklist and the
+        translation's task when it was not ready within ``moderation_wait_s``: the comment
+        is then published and checked again when the translation lands."""
+        blocklist = self.blocklist_for(settings, src)
+        if blocklist is None:
+            return {}, None
+        if blocklist.find(text) is not None:
+            self.moderation.blocked += 1
+            raise blocked(via_translation=False)
+        target = settings.moderation_lang
+        if src in (UNDETERMINED, target):
+            return {}, None
+        if not self.translator.covers(src, target):
+            self.moderation.unchecked_translation += 1  # no engine: nothing to wait for
+            return {}, None
+        task = asyncio.create_task(self._translate(text, src, target, glossary))
+        done, _ = await asyncio.wait({task}, timeout=self.moderation_wait_s)
+        if not done:
+            self.moderation.late_translation += 1
+            return {}, (blocklist, task)
+        result = task.result()
+        if not result.translated:
+            # No route into the moderation language, or the engine failed: the check on
+            # the text as written is all there is.
+            self.moderation.unchecked_translation += 1
+            return {}, None
+        if blocklist.find(result.text) is not None:
+            self.moderation.blocked_translation += 1
+            raise blocked(via_translation=True)
+        return {target: result}, None
+
+    def _check_late(self, msg: ChatMessage, blocklist: Blocklist,
+                    task: asyncio.Task[Translation]) -> None:
+        """Delete ``msg`` if its late moderation-language translation is blocked."""
+
+        def done(t: asyncio.Task[Translation]) -> None:
+            if t.cancelled():
+                return
+            result = t.result()
+            if not result.translated:
+                self.moderation.unchecked_translation += 1
+            elif blocklist.find(result.text) is not None:
+                self.moderation.deleted_late += 1
+                self._spawn(self.bus.delete_message(msg.room, msg.id))
+
+        task.add_done_callback(done)
+        self._late_checks.add(task)
+        task.add_done_callback(self._late_checks.discard)
+
+    async def _translate(self, text: str, src: str, tgt: str,
+                         glossary: Glossary | None) -> Translation:
+        """``translate_one``, timed for /metrics."""
+        if self.metrics is None:
+            return await self.translator.translate_one(text, src, tgt, glossary)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        result = await self.translator.translate_one(text, src, tgt, glossary)
+        outcome = "translated" if result.translated else (result.reason or "untranslated")
+        self.metrics.translation_seconds.labels(outcome).observe(loop.time() - started)
+        return result
+
+    def request(self, msg: ChatMessage, lang: str) -> bool:
+        """Make sure a translation of ``msg`` into ``lang`` is on its way (once per pair).
+        Returns True when one is, or already was, in flight; False when readers of ``lang``
+        need none (same language, no language, or already translated): callers use the
+        result as the ``pending`` flag."""
+        key = (msg.room, msg.id, lang)
+        if key in self._inflight:
+            return True
+        if not needs_translation(msg, lang):
+            return False
+        if lang in msg.owed:
+            # The publishing node is making it (maybe this node, before its own follow-up is
+            # registered): wait for its translation event, unless it never comes.
+            self._owed.add(key)
+            task = asyncio.create_task(self._translate_if_owed_lost(msg, lang))
+            task.add_done_callback(lambda _t: self._owed.discard(key))
+        else:
+            task = asyncio.create_task(self._translate_late(msg, lang))
+        self._follow(msg, lang, task)
+        return True
+
+    async def _translate_late(self, msg: ChatMessage, lang: str) -> Translation:
+        glossary = await self.room_glossary(msg.room)
+        return await self._translate(msg.text, msg.src_lang, lang, glossary)
+
+    async def _translate_if_owed_lost(self, msg: ChatMessage, lang: str) -> Translation:
+        """The owed translation once published; made here if it has not been by
+        ``owed_wait_s`` after publication (its node died)."""
+        await asyncio.sleep(max(0.0, msg.ts + self.owed_wait_s - time.time()))
+        found = await self.bus.translation(msg.room, msg.id, lang)
+        if found is not None:
+            return found  # publishing it again is a no-op
+        log.warning("translation of %s/%s into %s never came from its node; making it here",
+                    msg.room, msg.id, lang)
+        return await self._translate_late(msg, lang)
+
+    def wait_for(self, msg: ChatMessage, lang: str) -> Awaitable[Translation] | None:
+        """The in-flight translation of ``msg`` into ``lang``, if this node is making it."""
+        key = (msg.room, msg.id, lang)
+        task = self._inflight.get(key)
+        return asyncio.shield(task) if task is not None and key not in self._owed else None
+
+    def _follow(self, msg: ChatMessage, lang: str, task: asyncio.Task[Translation]) -> None:
+        key = (msg.room, msg.id, lang)
+        self._inflight[key] = task
+
+        def done(t: asyncio.Task[Translation]) -> None:
+            if self._inflight.get(key) is t:
+                del self._inflight[key]
+            if t.cancelled():
+                return
+            self._spawn(self.bus.publish_translation(msg.room, msg.id, t.result()))
+
+        task.add_done_callback(done)
+
+    def _spawn(self, coro: Awaitable[object]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def close(self) -> None:
+        """Cancel translations still in flight (shutdown)."""
+        for task in [*self._inflight.values(), *self._late_checks]:
+            task.cancel()
+        await asyncio.gather(*self._inflight.values(), *self._late_checks, *self._background,
+                             return_exceptions=True)

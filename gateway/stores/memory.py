@@ -1,0 +1,68 @@
+"""Glossaries known to the gateway (rooms name theirs in their ``RoomSettings``).
+
+In memory for one process; a shared backend (Redis) implements the same interface so that
+every node sees a change at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+from babelcast.gateway.chat.room_settings import RoomSettings
+from babelcast.glossary import Glossary, next_version, parse_glossary
+
+
+class GlossaryStore:
+    """Named glossaries with versions."""
+
+    def __init__(self, initial: Mapping[str, Glossary] | None = None) -> None:
+        self._glossaries: dict[str, Glossary] = dict(initial or {})
+
+    async def start(self) -> None:
+        """Nothing to connect to (a shared store connects here)."""
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+    async def put(self, name: str, body: bytes) -> tuple[Glossary, bool]:
+        """Validate and store ``body`` as glossary ``name``; returns it and whether it is new.
+        Unchanged content keeps its version; changed content gets the next one, so translations
+        cached under the old version are never served. Raises ``GlossaryError``."""
+        # Building the matcher for thousands of terms takes a while: off the event loop.
+        new = await asyncio.to_thread(parse_glossary, body, name)
+        old = self._glossaries.get(name)
+        stored = next_version(old, new)
+        self._glossaries[name] = stored
+        return stored, old is None
+
+    async def get(self, name: str) -> Glossary | None:
+        return self._glossaries.get(name)
+
+    async def names(self) -> list[Glossary]:
+        return [self._glossaries[n] for n in sorted(self._glossaries)]
+
+    async def delete(self, name: str) -> bool:
+        """Remove a glossary; rooms that pointed to it translate without one."""
+        return self._glossaries.pop(name, None) is not None
+
+
+class RoomSettingsStore:
+    """Settings of every room; rooms never configured have the defaults."""
+
+    def __init__(self) -> None:
+        self._rooms: dict[str, RoomSettings] = {}
+
+    async def start(self) -> None:
+        """Nothing to connect to (a shared store connects here)."""
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+    async def get(self, room: str) -> RoomSettings:
+        return self._rooms.get(room) or RoomSettings()
+
+    async def put(self, room: str, settings: RoomSettings) -> None:
+        if settings == RoomSettings():
+            self._rooms.pop(room, None)
+        else:
+            self._rooms[room] = settings

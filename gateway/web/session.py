@@ -1,0 +1,352 @@
+"""One viewer's WebSocket session: handshake, welcome, the read loop, and clean-up.
+
+The protocol decisions live in ``gateway.protocol``; this module only moves frames between the
+socket, the room and the pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import JSONResponse
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from babelcast.gateway.bus.base import UnknownMessage
+from babelcast.gateway.bus.redis import BusUnavailable
+from babelcast.gateway.chat.moderation import CommentRefused
+from babelcast.gateway.events import ChatMessage
+from babelcast.gateway.limits.admission import Refusal
+from babelcast.gateway.rooms.fanout import Connection, ConnectionInfo, wire_message
+from babelcast.gateway.rooms.room import LocalRoom
+from babelcast.gateway.web.auth import Role, RoomIdentity, TokenError
+from babelcast.gateway.web.uvicorn_protocol import DIRECT_SEND_EXTENSION
+from babelcast.gateway.wire import protocol as p
+from babelcast.gateway.wire.frames import comment_frame, wire_id
+from babelcast.langid import UNDETERMINED
+
+# How far back (in ids) a resume looks for comments that may still have been held back.
+RESUME_LOOKBACK = 64
+
+if TYPE_CHECKING:
+    from babelcast.gateway.node import Gateway
+
+log = logging.getLogger("babelcast.session")
+
+
+class ViewerSession:
+    """Runs one connection from accept to close."""
+
+    def __init__(self, gateway: Gateway, websocket: WebSocket) -> None:
+        self.gw = gateway
+        self.ws = websocket
+        s = gateway.settings
+        self.limits = p.InputLimits(max_text_chars=s.max_text_chars,
+                                    max_frame_bytes=s.max_frame_bytes)
+        self.conn: Connection | None = None
+        self.room: LocalRoom | None = None
+        self.identity: RoomIdentity | None = None  # from the room token (--auth jwt)
+        self.role = Role.VIEWER  # checked for every frame: only hosts and moderators moderate
+        self.rate_key: tuple[str, ...] = ()  # whose frame-rate bucket this connection spends
+
+    @property
+    def host(self) -> bool:
+        """Whether this connection's role moderates (host or moderator): the host-only frames
+        and the privileges of hosts (never muted, never shed) go by it."""
+        return self.role.moderates
+
+    async def run(self) -> None:
+        """Admit (or refuse, before accepting), then serve the connection until it closes."""
+        ip = self.ws.client.host if self.ws.client else "unknown"
+        admission = self.gw.admission
+        refusal = admission.check(ip, self.ws.headers.get("origin"),
+                                  asyncio.get_running_loop().time())
+        if refusal is None and self.gw.tokens is not None:
+            try:
+                self.identity = self.gw.tokens.verify(self.ws.query_params.get("token"),
+                                                      self.ws.path_params["room"])
+            except TokenError as exc:
+                admission.refused += 1
+                refusal = Refusal(403, exc.problem.value, exc.message)
+        if refusal is not None:
+            await self._refuse(refusal)
+            return
+        admission.opened(ip)
+        try:
+            await self._serve(ip)
+        finally:
+            admission.closed(ip)
+
+    async def _refuse(self, refusal: Refusal) -> None:
+        """Answer the handshake with an HTTP error (the reason in a JSON body) instead of
+        accepting; servers without the denial-response extension answer a bare 403."""
+        # debug: a refused crowd must not flood the log; /metrics counts refusals.
+        log.debug("refused a WebSocket from %s: %s", self.ws.client, refusal.code)
+        if "websocket.http.response" in self.ws.scope.get("extensions", {}):
+            await self.ws.send_denial_response(JSONResponse(
+                {"error": {"code": refusal.code, "message": refusal.message}},
+                status_code=refusal.status))
+        else:
+            await self.ws.close(p.CLOSE_POLICY_VIOLATION, refusal.code)
+
+    async def _serve(self, ip: str) -> None:
+        offered = self.ws.scope.get("subprotocols", [])
+        codec, accepted = p.Codec.for_subprotocols(offered)
+        await self.ws.accept(subprotocol=accepted)
+        try:
+            info, since, stale = self._handshake(codec, ip)
+        except p.ProtocolError as exc:
+            await self.ws.send(wire_message(exc.frame(), codec))
+            await self.ws.close(p.CLOSE_BAD_HANDSHAKE, exc.code)
+            return
+        direct = self.ws.scope.get("extensions", {}).get(DIRECT_SEND_EXTENSION)
+        conn = self.conn = Connection(info, self.ws.send, self._close_socket,
+                                      self.gw.settings.send_queue_frames, direct,
+                                      self.gw.write_batch)
+        try:
+            room = self.room = await self.gw.rooms.get_or_create(info.room)
+            await room.join(conn)
+        except BusUnavailable as exc:
+            await self.ws.send(wire_message(p.error_frame(
+                p.UNAVAILABLE, f"the chat is unavailable right now ({exc}); reconnect later"),
+                codec))
+            await self.ws.close(p.CLOSE_TRY_AGAIN_LATER, "unavailable")
+            return
+        try:
+            await self._welcome(since, stale)
+            conn.start_writer()
+            await self._read_loop()
+        finally:
+            await room.leave(conn)
+            await self.gw.rooms.release(room)
+            await conn.finish()
+            self.gw.frames_dropped += conn.queue.dropped
+            self.gw.direct_writes += conn.direct_writes
+
+    def _handshake(self, codec: p.Codec, ip: str) -> tuple[ConnectionInfo, int | None, bool]:
+        s = self.gw.settings
+        q = self.ws.query_params
+        room = p.validate_room(self.ws.path_params["room"])
+        lang = p.validate_lang(q.get("lang", "en"))
+        since = p.validate_since(q.get("since"))
+        if self.identity is not None:
+            # --auth jwt: who this is comes from the token; `name` and `role` in the URL are
+            # ignored, so nobody can pick a name or a role the platform did not give them.
+            user_id, self.role = self.identity.user_id, self.identity.role
+            name = self.identity.name[:s.max_name_chars]
+            self.rate_key = ("user", room, user_id)
+        else:
+            user_id = "u-" + secrets.token_hex(4)
+            name = p.validate_name(q.get("name"), s.max_name_chars,
+                                   fallback="guest-" + user_id[2:])
+            self.role = self._host_role(q.get("role"), q.get("host_key"))
+            # Anonymous: the same address and chosen name is the same user (nameless viewers
+            # of one address share a bucket), so reconnecting does not refill it.
+            self.rate_key = ("anonymous", room, ip, q.get("name", ""))
+        # An id from another epoch (the server restarted) says nothing about what was missed.
+        stale = since is not None and q.get("epoch", self.gw.bus.epoch) != self.gw.bus.epoch
+        info = ConnectionInfo(room=room, user=name, user_id=user_id, lang=lang, codec=codec)
+        return info, (None if stale else since), stale
+
+    def _host_role(self, role: str | None, key: str | None) -> Role:
+        """The role an anonymous (``--auth none``) connection asked for and may have: a host
+        proves itself with the configured ``host_key`` (a local/dev convenience)."""
+        if role in (None, "", "viewer"):
+            return Role.VIEWER
+        if role != "host":
+            raise p.ProtocolError(p.INVALID_FIELD, f"role={role[:40]!r}: expected 'viewer' or "
+                                  "'host'")
+        expected = self.gw.settings.host_key
+        if not expected:
+            raise p.ProtocolError(p.FORBIDDEN, "the host role is disabled on this server "
+                                  "(no --host-key / BABELCAST_HOST_KEY set)")
+        if key is None or not hmac.compare_digest(key.encode(), expected.encode()):
+            raise p.ProtocolError(p.FORBIDDEN, "role=host needs the right host_key")
+        return Role.HOST
+
+    async def _pinned_frame(self) -> dict[str, Any] | None:
+        """The room's pinned comment in the connection's language, or None."""
+        assert self.conn is not None
+        msg = await self.gw.bus.pinned(self.conn.info.room)
+        return None if msg is None else self._comment_frame(msg)
+
+    def _comment_frame(self, msg: ChatMessage) -> dict[str, Any]:
+        assert self.conn is not None
+        lang = self.conn.lang
+        return comment_frame(msg, lang, self.gw.pipeline.request(msg, lang))
+
+    async def _history_frames(self, since: int | None) -> tuple[list[dict[str, Any]], bool]:
+        """History in the connection's language; missing translations are requested and
+        marked pending (a ``translation`` frame follows each)."""
+        assert self.conn is not None
+        s = self.gw.settings
+        limit = None if since is not None else s.welcome_history
+        messages, gap = await self.gw.bus.history(self.conn.info.room, since=since, limit=limit)
+        if since is not None:
+            messages = await self._maybe_held(since) + messages
+        frames = [self._comment_frame(msg) for msg in messages]
+        if messages:
+            self.conn.skip_through = messages[-1].id
+        return frames, gap
+
+    async def _maybe_held(self, since: int) -> list[ChatMessage]:
+        """Comments before ``since`` that this client may not have had yet: those in another
+        language published within the hold window before ``since`` could still have been
+        held back for their translation when comment ``since`` reached it (gateway.room).
+        They are repeated on resume; clients keep one copy per id."""
+        assert self.conn is not None
+        hold_s = self.gw.pipeline.wait_s
+        if hold_s <= 0 or since <= 0:
+            return []
+        earlier, _ = await self.gw.bus.history(self.conn.info.room,
+                                               since=max(0, since - RESUME_LOOKBACK),
+                                               limit=RESUME_LOOKBACK)
+        earlier = [m for m in earlier if m.id <= since]
+        if not earlier:
+            return []
+        newest_ts = max(m.ts for m in earlier)
+        lang = self.conn.lang
+        # (Its translation may be in history by now and still not have reached the client.)
+        return [m for m in earlier if m.id < since and m.ts >= newest_ts - hold_s
+                and m.src_lang not in (lang, UNDETERMINED)]
+
+    async def _welcome(self, since: int | None, stale: bool) -> None:
+        assert self.conn is not None
+        info = self.conn.info
+        history, gap = await self._history_frames(since)
+        gap = gap or stale
+        pinned = await self._pinned_frame()
+        viewers = await self.gw.bus.viewers(info.room)
+        s = self.gw.settings
+        frame = {
+            "type": "welcome", "protocol": 1, "room": info.room, "epoch": self.gw.bus.epoch,
+            "you": {"user_id": info.user_id, "name": info.user, "lang": info.lang,
+                    "role": self.role.value},
+            "history": history, "gap": gap, "pinned": pinned,
+            "presence": {"viewers": viewers, "total": sum(viewers.values())},
+            "limits": {"max_text_chars": s.max_text_chars, "max_frame_bytes": s.max_frame_bytes,
+                       "rate_limit_per_s": s.rate_limit_per_s,
+                       "rate_limit_burst": s.rate_limit_burst},
+        }
+        # Ahead of any live frame queued since join: the client must see welcome first.
+        self.conn.queue.put_first(wire_message(frame, info.codec))
+
+    async def _read_loop(self) -> None:
+        assert self.conn is not None
+        s = self.gw.settings
+        rates = self.gw.user_rates
+        strikes = 0
+        while True:
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            data = message.get("text")
+            if data is None:
+                data = message.get("bytes", b"")
+            if not await rates.take(self.rate_key):
+                strikes += 1
+                self.gw.rate_limited += 1
+                if strikes > s.rate_limit_strikes:
+                    self.conn.close(p.CLOSE_RATE_LIMITED, "rate limit exceeded repeatedly")
+                    return
+                self.conn.push_frame(p.error_frame(
+                    p.RATE_LIMITED, f"too many frames: at most {s.rate_limit_per_s:g}/s "
+                    f"(bursts of {s.rate_limit_burst}); slow down",
+                    p.peek_client_id(data, self.conn.codec, self.limits)))
+                continue
+            strikes = 0
+            try:
+                frame = p.parse_client_frame(data, self.conn.codec, self.limits,
+                                             self._may_moderate())
+                await self._handle(frame)
+            except p.ProtocolError as exc:
+                self.gw.bad_frames += 1
+                if exc.code == p.FORBIDDEN and self.role.moderates:
+                    exc = p.ProtocolError(p.FORBIDDEN, "your room token has expired: host "
+                                          "actions need a new one; reconnect with it",
+                                          exc.client_id)
+                self.conn.push_frame(exc.frame())
+            except Exception:
+                # A bug must cost this one frame, not the viewer's connection.
+                log.exception("frame from %s in %s failed", self.conn.info.user_id,
+                              self.conn.info.room)
+                self.conn.push_frame(p.error_frame(p.INTERNAL_ERROR, "the server failed to "
+                                                   "handle this frame; it was not delivered"))
+
+    def _may_moderate(self) -> bool:
+        """Whether this frame may be a host action: the role allows it and, with a token, the
+        token has not expired since the connection opened (a removed moderator's powers end
+        with their last token; reading and commenting go on)."""
+        if not self.role.moderates:
+            return False
+        return self.identity is None or time.time() < self.identity.expires_at
+
+    async def _handle(self, frame: p.ClientFrame) -> None:
+        conn, room = self.conn, self.room
+        assert conn is not None and room is not None
+        info = conn.info
+        if isinstance(frame, p.CommentIn):
+            # Hosts and moderators are never silenced: one rogue moderator cannot mute the
+            # host.
+            if not self.host and await self.gw.bus.is_muted(info.room, info.user_id):
+                raise p.ProtocolError(p.MUTED, "you are muted in this room; your comment was "
+                                      "not published", frame.client_id)
+            try:
+                msg = await self.gw.pipeline.submit(
+                    info.room, info.user, info.user_id, conn.lang, frame.text,
+                    gate=room.comment_gate, privileged=self.host,
+                    sender="\x1f".join(self.rate_key))  # slow mode survives reconnects
+            except CommentRefused as exc:
+                raise exc.protocol_error(frame.client_id) from None
+            ack = {"type": "ack", "client_id": frame.client_id, "id": wire_id(msg.id),
+                   "src_lang": msg.src_lang}
+            if msg.id < 0:  # held while Redis is unreachable; a `replaces` names it later
+                ack["provisional"] = True
+            conn.push_frame(ack)
+        elif isinstance(frame, p.SetLangIn):
+            if frame.lang != conn.lang:
+                await room.move(conn, frame.lang)
+            history, _ = await self._history_frames(None)
+            conn.push_frame({"type": "lang_changed", "lang": conn.lang,
+                             "client_id": frame.client_id, "history": history,
+                             "pinned": await self._pinned_frame()})
+        elif isinstance(frame, p.PingIn):
+            conn.push_frame({"type": "pong", "client_id": frame.client_id})
+        elif isinstance(frame, p.DeleteIn):
+            if not await self.gw.bus.delete_message(info.room, frame.id):
+                raise self._not_found(frame.id, frame.client_id)
+            self._ack(frame.client_id, str(frame.id))
+        elif isinstance(frame, p.PinIn):
+            try:
+                await self.gw.bus.set_pinned(info.room, frame.id)
+            except UnknownMessage:
+                raise self._not_found(frame.id, frame.client_id) from None
+            self._ack(frame.client_id, None if frame.id is None else str(frame.id))
+        elif isinstance(frame, p.BanIn):
+            await self.gw.bus.mute(info.room, frame.user_id)
+            self._ack(frame.client_id, frame.user_id)
+        elif isinstance(frame, p.UnbanIn):
+            await self.gw.bus.unmute(info.room, frame.user_id)
+            self._ack(frame.client_id, frame.user_id)
+
+    def _ack(self, client_id: str | None, target: str | None) -> None:
+        assert self.conn is not None
+        self.conn.push_frame({"type": "ack", "client_id": client_id, "id": target})
+
+    @staticmethod
+    def _not_found(message_id: int | None, client_id: str | None) -> p.ProtocolError:
+        return p.ProtocolError(p.NOT_FOUND, f"message {message_id} is not in this room's "
+                               "history (deleted, or too old)", client_id)
+
+    async def _close_socket(self, code: int, reason: str) -> None:
+        await self.ws.close(code, reason)
+
+
+async def run_session(gateway: Gateway, websocket: WebSocket) -> None:
+    """Entry point for the WebSocket route."""
+    with contextlib.suppress(WebSocketDisconnect):
+        await ViewerSession(gateway, websocket).run()
