@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from babelcast.gateway.bus.base import Bus, Subscription
 from babelcast.gateway.chat.moderation import RoomCommentGate
@@ -51,7 +51,6 @@ class RoomDeps:
     presence_interval_s: float
     write_batch: WriteBatch | None = None  # None: each direct frame is written at once
     observer: FanoutObserver | None = None  # None: nobody measures the fan-out
-    closed: ClosedConnections = field(default_factory=ClosedConnections)
 
 
 class LocalRoom:
@@ -255,6 +254,7 @@ class RoomRegistry:
         self.deps = deps
         self.bus = deps.bus
         self.rooms: dict[str, LocalRoom] = {}
+        self.closed = ClosedConnections()  # frame counters of connections that have closed
         self._opening: dict[str, asyncio.Future[LocalRoom]] = {}
 
     async def get_or_create(self, name: str) -> LocalRoom:
@@ -297,14 +297,14 @@ class RoomRegistry:
 
     def retire(self, conn: Connection) -> None:
         """Keep the frame counters of a connection that has finished (left its room)."""
-        closed = self.deps.closed
+        closed = self.closed
         closed.frames_dropped += conn.queue.dropped
         closed.frames_direct += conn.direct_writes
 
     def totals(self) -> FanoutTotals:
         """Connection and frame counters: closed connections' plus the open ones'."""
         conns = list(self.connections())
-        closed, batch = self.deps.closed, self.deps.write_batch
+        closed, batch = self.closed, self.deps.write_batch
         return FanoutTotals(
             rooms=len(self.rooms), connections=len(conns),
             queued_frames=sum(len(c.queue) for c in conns),
