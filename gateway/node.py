@@ -1,36 +1,39 @@
-"""The application object: ``Gateway`` owns every part; ``create_app`` wires it to Starlette."""
+"""The composition root: builds the parts one process runs for its role and hands each only
+what it uses (a small deps dataclass per consumer). Nothing imports this module but the CLI
+(and the tests)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import replace
 
 from starlette.applications import Starlette
-from starlette.routing import Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
-from starlette.websockets import WebSocket
+from starlette.routing import BaseRoute
 
 from babelcast.gateway.bus.base import Bus
 from babelcast.gateway.bus.memory import MemoryBus
 from babelcast.gateway.bus.redis import RedisBus
 from babelcast.gateway.chat.insights import InsightsWindow
 from babelcast.gateway.chat.pipeline import CommentPipeline
+from babelcast.gateway.chat.tracking import TranslationTracker
 from babelcast.gateway.limits.admission import ConnectionAdmission
 from babelcast.gateway.limits.rates import RateLimiter, rate_limiter
 from babelcast.gateway.rooms.fanout import StallWatchdog, WriteBatch
-from babelcast.gateway.rooms.room import RoomRegistry
+from babelcast.gateway.rooms.room import RoomDeps, RoomRegistry
 from babelcast.gateway.settings import Settings
 from babelcast.gateway.stores.memory import GlossaryStore, RoomSettingsStore
 from babelcast.gateway.stores.redis import RedisGlossaryStore, RedisRoomSettingsStore
-from babelcast.gateway.web import rest
+from babelcast.gateway.web.app import build_app, websocket_route
 from babelcast.gateway.web.auth import RoomTokens
 from babelcast.gateway.web.metrics import GatewayMetrics
-from babelcast.gateway.web.rest import STATIC_DIR
-from babelcast.gateway.web.session import run_session
+from babelcast.gateway.web.rest import glossaries, health, pages, room_settings, rooms, tokens
+from babelcast.gateway.web.rest import translate as translate_api
+from babelcast.gateway.web.rest.access import AdminAccess, TranslateAccess
+from babelcast.gateway.web.session import SessionConfig, SessionCounters, SessionDeps
+from babelcast.gateway.web.stats import StatsSnapshot, StatsSources, ViewerSources, take_snapshot
 from babelcast.gateway.wire import protocol as p
 from babelcast.glossary import load_glossaries
 from babelcast.langid import Detector
@@ -67,15 +70,6 @@ def load_engines(settings: Settings) -> list[Engine]:
     return engines
 
 
-@dataclass(frozen=True)
-class FanoutTotals:
-    connections: int
-    queued_frames: int
-    frames_dropped: int
-    frames_direct: int
-    frames_joined: int  # direct frames that shared a write with an earlier one
-
-
 class Gateway:
     """Everything one process runs, for its role. Parts are created here and nowhere else.
 
@@ -83,6 +77,9 @@ class Gateway:
       ``redis_url`` is set so several such nodes share rooms).
     - ``gateway``: connections and rooms; translation jobs go to translators through Redis.
     - ``translator``: models only; takes jobs from Redis (no WebSocket endpoint).
+
+    What can be built at once is built here; what needs models or Redis is built by
+    ``start``, which returns the routes bound to the parts.
     """
 
     def __init__(self, settings: Settings, *, bus: Bus | None = None,
@@ -98,16 +95,18 @@ class Gateway:
         self.room_settings: RoomSettingsStore | RedisRoomSettingsStore = (
             RedisRoomSettingsStore(url) if url else RoomSettingsStore())
         self._given_engines = engines
-        self.insights = InsightsWindow(settings.insights_window_s)  # the host console's (#7)
+        self.insights = InsightsWindow(settings.insights_window_s)  # the host console's
         self.detector: Detector | None = None
         self.translator: TranslationService | RemoteTranslator | None = None
         self.service: TranslationService | None = None  # local models (roles all, translator)
         self.worker: TranslatorWorker | None = None
+        self.tracker: TranslationTracker
         self.pipeline: CommentPipeline
         self.rooms: RoomRegistry
         self.watchdog: StallWatchdog
         self.ready = False
-        self.metrics = GatewayMetrics(self)
+        self._stats_sources = StatsSources(self.role)
+        self.metrics = GatewayMetrics(self.stats)
         self.tokens = RoomTokens(settings.jwt_secret) if settings.auth == "jwt" else None
         self.admission = ConnectionAdmission(
             settings.allowed_origin_list, settings.max_connections_per_ip,
@@ -120,30 +119,22 @@ class Gateway:
         self.translate_rates: RateLimiter | None = (
             rate_limiter(url, settings.translate_rate_per_ip, settings.translate_burst_per_ip,
                          name="translate") if settings.translate_rate_per_ip > 0 else None)
-        # Counters for /v1/stats.
-        self.frames_dropped = 0
-        self.direct_writes = 0
         # Joins each viewer's direct-path frames per loop iteration (one send() for several).
         self.write_batch = WriteBatch()
-        self.bad_frames = 0
-        self.rate_limited = 0
+        self.session_counters = SessionCounters()
 
     @property
     def serves_viewers(self) -> bool:
         return self.role != "translator"
 
-    def fanout_totals(self) -> FanoutTotals:
-        """Connection and frame counters: closed connections' plus the open ones'."""
-        conns = list(self.rooms.connections())
-        return FanoutTotals(
-            connections=len(conns), queued_frames=sum(len(c.queue) for c in conns),
-            frames_dropped=self.frames_dropped + sum(c.queue.dropped for c in conns),
-            frames_direct=self.direct_writes + sum(c.direct_writes for c in conns),
-            frames_joined=self.write_batch.joined)
+    def stats(self) -> StatsSnapshot:
+        """Every counter of this process now (``/v1/stats`` and ``/metrics``)."""
+        return take_snapshot(self._stats_sources)
 
-    async def start(self) -> None:
-        """Connect to Redis (if used), load models (on a thread) and start background tasks.
-        Raises ``BusUnavailable`` when a role that needs Redis cannot reach it."""
+    async def start(self) -> list[BaseRoute]:
+        """Connect to Redis (if used), load models (on a thread), start background tasks, and
+        return the routes bound to the parts. Raises ``BusUnavailable`` when a role that needs
+        Redis cannot reach it."""
         s = self.settings
         if self.serves_viewers:
             await self.bus.start()
@@ -178,35 +169,84 @@ class Gateway:
                                       cache_entries=s.cache_entries)
             await remote.start()
             self.translator = remote
+        worker = self.worker
+        self._stats_sources = StatsSources(
+            self.role, translator=self.translator,
+            worker_stats=None if worker is None else lambda: worker.stats.to_json())
         if self.serves_viewers:
             assert self.translator is not None
             self.detector = await asyncio.to_thread(Detector)
-            self.pipeline = CommentPipeline(self.detector, self.translator, self.bus,
-                                            self.glossaries, self.room_settings,
-                                            wait_s=s.translation_wait_ms / 1000,
-                                            metrics=self.metrics,
-                                            owed_wait_s=s.translation_timeout_ms / 1000 + 2,
-                                            moderation_wait_s=s.moderation_wait_ms / 1000)
-            self.rooms = RoomRegistry(self.bus, self.pipeline, s.presence_interval_s,
-                                      self.write_batch)
+            self.tracker = TranslationTracker(
+                self.translator, self.bus, self.glossaries, self.room_settings,
+                owed_wait_s=s.translation_timeout_ms / 1000 + 2, observer=self.metrics)
+            self.pipeline = CommentPipeline(
+                self.detector, self.translator, self.bus, self.glossaries, self.room_settings,
+                self.tracker, wait_s=s.translation_wait_ms / 1000, observer=self.metrics,
+                moderation_wait_s=s.moderation_wait_ms / 1000)
+            self.rooms = RoomRegistry(RoomDeps(
+                self.bus, self.tracker, hold_s=self.pipeline.wait_s,
+                presence_interval_s=s.presence_interval_s, write_batch=self.write_batch,
+                observer=self.metrics))
             self.watchdog = StallWatchdog(self.rooms.connections, s.stall_timeout_s,
                                           p.CLOSE_SLOW_CONSUMER)
             self.watchdog.start()
+            self._stats_sources = replace(self._stats_sources, viewers=ViewerSources(
+                self.bus, self.rooms, self.watchdog, self.session_counters, self.admission,
+                self.pipeline.moderation))
         self.ready = True
         log.info("babelcast ready (role %s, auth %s)", self.role, s.auth)
         if self.serves_viewers and s.auth == "none" and not s.admin_key:
             log.warning("--auth none without --admin-key: anyone who can reach this port may "
                         "change glossaries and room settings (fine for a local demo; set "
                         "--admin-key, and --auth jwt for a public stream)")
+        return self.routes()
+
+    def routes(self) -> list[BaseRoute]:
+        """The routes of this role, each bound to the parts it uses (call once started)."""
+        s = self.settings
+        bus = self.bus if self.serves_viewers else None
+        out = health.routes(health.HealthDeps(
+            role=self.role, ready=lambda: self.ready, translator=self.translator,
+            degraded=None if bus is None else lambda: bus.degraded, stats=self.stats,
+            metrics=self.metrics.render))
+        if not self.serves_viewers:  # a translator only answers health checks and stats
+            return out
+        assert self.translator is not None
+        admin = AdminAccess(s.admin_key, s.auth)
+        out += [
+            *tokens.routes(tokens.TokensDeps(self.tokens, admin, s.token_ttl_s)),
+            *rooms.routes(rooms.RoomsDeps(
+                self.bus, self.tracker, self.insights, s.history_size,
+                translation_timeout_s=s.translation_timeout_ms / 1000)),
+            *translate_api.routes(translate_api.TranslateDeps(
+                self.translator, self.pipeline.detect, self.glossaries,
+                TranslateAccess(admin, self.tokens, self.translate_rates), s.max_text_chars)),
+            *glossaries.routes(glossaries.GlossariesDeps(self.glossaries, admin)),
+            *room_settings.routes(room_settings.RoomSettingsDeps(
+                self.room_settings, self.glossaries, admin)),
+            websocket_route(SessionDeps(
+                SessionConfig(
+                    max_text_chars=s.max_text_chars, max_frame_bytes=s.max_frame_bytes,
+                    max_name_chars=s.max_name_chars, send_queue_frames=s.send_queue_frames,
+                    welcome_history=s.welcome_history, rate_limit_per_s=s.rate_limit_per_s,
+                    rate_limit_burst=s.rate_limit_burst,
+                    rate_limit_strikes=s.rate_limit_strikes, host_key=s.host_key),
+                self.bus, self.rooms, self.pipeline, self.tracker, self.admission,
+                self.user_rates, self.tokens, self.write_batch, self.session_counters)),
+            *pages.routes(),
+        ]
+        return out
 
     async def stop(self) -> None:
         """Close connections, finish or hand back work, disconnect."""
         self.ready = False
+        self._stats_sources = replace(self._stats_sources, viewers=None)
         if self.serves_viewers:
             for conn in list(self.rooms.connections()):
                 conn.close(p.CLOSE_GOING_AWAY, "server shutting down")
             await self.watchdog.stop()
             await self.pipeline.close()
+            await self.tracker.close()
             await self.rooms.close()
         if self.worker is not None:
             await self.worker.close()  # unfinished jobs stay pending for another translator
@@ -227,31 +267,6 @@ def create_app(settings: Settings | None = None, *, bus: Bus | None = None,
                engines: Sequence[Engine] | None = None) -> Starlette:
     """Build the Starlette app. ``engines`` replaces the configured engines (tests, embedding)."""
     gateway = Gateway(settings or Settings.from_env(), bus=bus, engines=engines)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await gateway.start()
-        try:
-            yield
-        finally:
-            await gateway.stop()
-
-    async def room_ws(websocket: WebSocket) -> None:
-        await run_session(gateway, websocket)
-
-    if gateway.serves_viewers:
-        routes = [
-            *rest.routes(gateway),
-            WebSocketRoute("/v1/rooms/{room}/ws", room_ws),
-            Route("/", rest.index),
-            Route("/favicon.ico", rest.no_favicon),
-            Route("/widget.js", rest.widget_script),
-            Route("/host/{room}", rest.host_console),
-            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
-        ]
-    else:  # a translator only answers health checks and stats
-        routes = rest.translator_routes(gateway)
-    app = Starlette(routes=routes, lifespan=lifespan,
-                    exception_handlers=rest.exception_handlers())
-    app.state.gateway = gateway
+    app = build_app(gateway.start, gateway.stop)
+    app.state.gateway = gateway  # for the tests, which look inside
     return app

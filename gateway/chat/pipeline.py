@@ -3,15 +3,14 @@ into the languages present in the room, each published as its own event when rea
 
 A comment is published as soon as it has passed moderation, so readers of its own language get
 it at once; each node holds it back from its other language groups until their translation
-arrives, for at most ``translation_wait_ms`` (``gateway.room``)."""
+arrives, for at most ``translation_wait_ms`` (``rooms.room``). The translations a comment
+needs are handed to the ``TranslationTracker`` (``chat.tracking``), which publishes each."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable
-from typing import Protocol
 
 from babelcast.gateway.bus.base import Bus, CommentDraft
 from babelcast.gateway.chat.moderation import (
@@ -21,36 +20,22 @@ from babelcast.gateway.chat.moderation import (
     RoomCommentGate,
     blocked,
 )
+from babelcast.gateway.chat.observer import PipelineObserver
 from babelcast.gateway.chat.questions import QuestionDetector
 from babelcast.gateway.chat.room_settings import RoomSettings
+from babelcast.gateway.chat.tracking import (
+    GlossaryLookup,
+    RoomSettingsLookup,
+    TranslationTracker,
+    Translator,
+    timed_translate,
+)
 from babelcast.gateway.events import ChatMessage
-from babelcast.gateway.web.metrics import GatewayMetrics
-from babelcast.gateway.wire.frames import needs_translation
 from babelcast.glossary import Glossary, glossary_hits
 from babelcast.langid import UNDETERMINED, Detection, Detector
 from babelcast.translation import Translation
 
 log = logging.getLogger("babelcast.pipeline")
-
-_Key = tuple[str, int, str]  # (room, message id, target language)
-
-
-class Translator(Protocol):
-    """What the pipeline needs of translation: the local ``TranslationService`` or, on a
-    gateway-role node, the ``RemoteTranslator``."""
-
-    async def translate_one(self, text: str, src: str, tgt: str,
-                            glossary: Glossary | None = None) -> Translation: ...
-
-    def covers(self, src: str, tgt: str) -> bool: ...
-
-
-class GlossaryLookup(Protocol):
-    async def get(self, name: str) -> Glossary | None: ...
-
-
-class RoomSettingsLookup(Protocol):
-    async def get(self, room: str) -> RoomSettings: ...
 
 
 class CommentPipeline:
@@ -58,11 +43,13 @@ class CommentPipeline:
 
     def __init__(self, detector: Detector, translator: Translator, bus: Bus,
                  glossaries: GlossaryLookup, room_settings: RoomSettingsLookup,
-                 wait_s: float, metrics: GatewayMetrics | None = None,
+                 tracker: TranslationTracker, *, wait_s: float,
+                 observer: PipelineObserver | None = None,
                  questions: QuestionDetector | None = None,
-                 owed_wait_s: float = 7.0,
                  moderation_wait_s: float = 1.0) -> None:
-        self.metrics = metrics
+        """``tracker`` takes over the translations a comment needs once it is published;
+        ``observer`` is told about each comment and translation (None: nobody measures)."""
+        self.observer = observer
         self.questions = questions or QuestionDetector()
         self.moderation_wait_s = moderation_wait_s
         self.blocklists = BlocklistCache()
@@ -72,14 +59,10 @@ class CommentPipeline:
         self.bus = bus
         self.glossaries = glossaries
         self.room_settings = room_settings
+        self.tracker = tracker
         # How long a node holds a comment back from readers of another language, waiting for
         # their translation, before it sends the original marked pending (gateway.room).
         self.wait_s = wait_s
-        # How long after publication another node's owed translation is awaited before this
-        # node makes it itself (that node may have died): its translation timeout and then some.
-        self.owed_wait_s = owed_wait_s
-        self._owed: set[_Key] = set()  # in _inflight, but only waiting for another node
-        self._inflight: dict[_Key, asyncio.Task[Translation]] = {}
         self._background: set[asyncio.Task[object]] = set()
         self._late_checks: set[asyncio.Task[Translation]] = set()
 
@@ -88,13 +71,9 @@ class CommentPipeline:
         """Language of a comment (fast enough to run on the event loop: tens of µs);
         ``candidates`` are the room's languages, if it restricts them."""
         detection = self.detector.detect(text, declared, candidates=candidates or None)
-        if self.metrics is not None:
-            self.metrics.langid.labels(detection.reason).inc()
+        if self.observer is not None:
+            self.observer.language_detected(detection.reason)
         return detection
-
-    async def room_glossary(self, room: str) -> Glossary | None:
-        """The glossary the room uses, if it names one that exists."""
-        return await self._glossary_named((await self.room_settings.get(room)).glossary)
 
     async def _glossary_named(self, name: str | None) -> Glossary | None:
         return await self.glossaries.get(name) if name else None
@@ -136,12 +115,11 @@ class CommentPipeline:
             owed=tuple(lang for lang in tasks if lang not in ready)))
         for lang, task in tasks.items():
             if lang not in ready:
-                self._follow(msg, lang, task)
+                self.tracker.follow(msg, lang, task)
         if late_check is not None:
             self._check_late(msg, *late_check)
-        if self.metrics is not None:
-            self.metrics.comments.inc()
-            self.metrics.publish_seconds.observe(asyncio.get_running_loop().time() - started)
+        if self.observer is not None:
+            self.observer.comment_published(asyncio.get_running_loop().time() - started)
         return msg
 
     def _is_question(self, text: str, src: str, english: Translation | None) -> bool:
@@ -213,70 +191,7 @@ class CommentPipeline:
 
     async def _translate(self, text: str, src: str, tgt: str,
                          glossary: Glossary | None) -> Translation:
-        """``translate_one``, timed for /metrics."""
-        if self.metrics is None:
-            return await self.translator.translate_one(text, src, tgt, glossary)
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        result = await self.translator.translate_one(text, src, tgt, glossary)
-        outcome = "translated" if result.translated else (result.reason or "untranslated")
-        self.metrics.translation_seconds.labels(outcome).observe(loop.time() - started)
-        return result
-
-    def request(self, msg: ChatMessage, lang: str) -> bool:
-        """Make sure a translation of ``msg`` into ``lang`` is on its way (once per pair).
-        Returns True when one is, or already was, in flight; False when readers of ``lang``
-        need none (same language, no language, or already translated): callers use the
-        result as the ``pending`` flag."""
-        key = (msg.room, msg.id, lang)
-        if key in self._inflight:
-            return True
-        if not needs_translation(msg, lang):
-            return False
-        if lang in msg.owed:
-            # The publishing node is making it (maybe this node, before its own follow-up is
-            # registered): wait for its translation event, unless it never comes.
-            self._owed.add(key)
-            task = asyncio.create_task(self._translate_if_owed_lost(msg, lang))
-            task.add_done_callback(lambda _t: self._owed.discard(key))
-        else:
-            task = asyncio.create_task(self._translate_late(msg, lang))
-        self._follow(msg, lang, task)
-        return True
-
-    async def _translate_late(self, msg: ChatMessage, lang: str) -> Translation:
-        glossary = await self.room_glossary(msg.room)
-        return await self._translate(msg.text, msg.src_lang, lang, glossary)
-
-    async def _translate_if_owed_lost(self, msg: ChatMessage, lang: str) -> Translation:
-        """The owed translation once published; made here if it has not been by
-        ``owed_wait_s`` after publication (its node died)."""
-        await asyncio.sleep(max(0.0, msg.ts + self.owed_wait_s - time.time()))
-        found = await self.bus.translation(msg.room, msg.id, lang)
-        if found is not None:
-            return found  # publishing it again is a no-op
-        log.warning("translation of %s/%s into %s never came from its node; making it here",
-                    msg.room, msg.id, lang)
-        return await self._translate_late(msg, lang)
-
-    def wait_for(self, msg: ChatMessage, lang: str) -> Awaitable[Translation] | None:
-        """The in-flight translation of ``msg`` into ``lang``, if this node is making it."""
-        key = (msg.room, msg.id, lang)
-        task = self._inflight.get(key)
-        return asyncio.shield(task) if task is not None and key not in self._owed else None
-
-    def _follow(self, msg: ChatMessage, lang: str, task: asyncio.Task[Translation]) -> None:
-        key = (msg.room, msg.id, lang)
-        self._inflight[key] = task
-
-        def done(t: asyncio.Task[Translation]) -> None:
-            if self._inflight.get(key) is t:
-                del self._inflight[key]
-            if t.cancelled():
-                return
-            self._spawn(self.bus.publish_translation(msg.room, msg.id, t.result()))
-
-        task.add_done_callback(done)
+        return await timed_translate(self.translator, self.observer, text, src, tgt, glossary)
 
     def _spawn(self, coro: Awaitable[object]) -> None:
         task = asyncio.ensure_future(coro)
@@ -284,8 +199,8 @@ class CommentPipeline:
         task.add_done_callback(self._background.discard)
 
     async def close(self) -> None:
-        """Cancel translations still in flight (shutdown)."""
-        for task in [*self._inflight.values(), *self._late_checks]:
+        """Cancel late moderation checks still in flight (shutdown); the tracker cancels the
+        translations."""
+        for task in self._late_checks:
             task.cancel()
-        await asyncio.gather(*self._inflight.values(), *self._late_checks, *self._background,
-                             return_exceptions=True)
+        await asyncio.gather(*self._late_checks, *self._background, return_exceptions=True)

@@ -16,10 +16,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from babelcast.gateway.bus.base import Bus, Subscription
 from babelcast.gateway.chat.moderation import RoomCommentGate
-from babelcast.gateway.chat.pipeline import CommentPipeline
+from babelcast.gateway.chat.tracking import TranslationTracker
 from babelcast.gateway.events import (
     ChatMessage,
     CommentPublished,
@@ -28,6 +29,7 @@ from babelcast.gateway.events import (
     TranslationPublished,
 )
 from babelcast.gateway.rooms.fanout import Connection, LanguageGroup, WriteBatch, broadcast
+from babelcast.gateway.rooms.stats import ClosedConnections, FanoutObserver, FanoutTotals
 from babelcast.gateway.wire.frames import (
     comment_frame,
     deleted_frame,
@@ -39,19 +41,31 @@ from babelcast.translation import Translation
 log = logging.getLogger("babelcast.room")
 
 
+@dataclass(frozen=True)
+class RoomDeps:
+    """What every room of a node uses."""
+
+    bus: Bus
+    translations: TranslationTracker  # asked for each translation a group needs
+    hold_s: float  # the longest a comment is held back for a group's translation
+    presence_interval_s: float
+    write_batch: WriteBatch | None = None  # None: each direct frame is written at once
+    observer: FanoutObserver | None = None  # None: nobody measures the fan-out
+
+
 class LocalRoom:
     """The viewers of one room connected to this node."""
 
-    def __init__(self, name: str, bus: Bus, pipeline: CommentPipeline,
-                 presence_interval_s: float, subscription: Subscription,
-                 write_batch: WriteBatch | None = None) -> None:
+    def __init__(self, name: str, deps: RoomDeps, subscription: Subscription) -> None:
         self.name = name
-        self.write_batch = write_batch
-        self.bus = bus
-        self.pipeline = pipeline
+        self.write_batch = deps.write_batch
+        self.bus = deps.bus
+        self.translations = deps.translations
+        self.observer = deps.observer
+        self.hold_s = deps.hold_s  # the longest a comment is held back for a translation
         self.groups: dict[str, LanguageGroup] = {}
         self.comment_gate = RoomCommentGate()  # slow mode and rate cap, for this node
-        self.presence_interval_s = presence_interval_s
+        self.presence_interval_s = deps.presence_interval_s
         self._subscription = subscription
         self._dispatcher = asyncio.create_task(self._dispatch(), name=f"room-{name}")
         self._presence_handle: asyncio.TimerHandle | None = None
@@ -59,11 +73,6 @@ class LocalRoom:
         self._presence_task: asyncio.Task[None] | None = None
         # (message id, language) -> the comment held back from that group, and its deadline.
         self._held: dict[tuple[int, str], tuple[ChatMessage, asyncio.TimerHandle]] = {}
-
-    @property
-    def hold_s(self) -> float:
-        """The longest a comment is held back from a group waiting for its translation."""
-        return self.pipeline.wait_s
 
     @property
     def held_back(self) -> int:
@@ -106,7 +115,7 @@ class LocalRoom:
         return group
 
     async def _dispatch(self) -> None:
-        metrics = self.pipeline.metrics
+        observer = self.observer
         loop = asyncio.get_running_loop()
         batch = self.write_batch
         async for event in self._subscription:
@@ -123,8 +132,8 @@ class LocalRoom:
             finally:
                 if batch is not None:
                     batch.joining = False
-            if metrics is not None:
-                metrics.room_event(event, frames, loop.time() - started)
+            if observer is not None:
+                observer.room_event(event, frames, loop.time() - started)
 
     def _handle(self, event: object) -> int:
         """Send ``event`` to the groups it concerns; returns the frames queued."""
@@ -132,7 +141,7 @@ class LocalRoom:
             msg = event.message
             frames = 0
             for lang, group in list(self.groups.items()):
-                pending = self.pipeline.request(msg, lang)
+                pending = self.translations.request(msg, lang)
                 if pending and self._hold(msg, lang):
                     continue
                 group.broadcast(comment_frame(msg, lang, pending), msg.id)
@@ -158,7 +167,7 @@ class LocalRoom:
         if isinstance(event, PinChanged):
             msg = event.message
             for lang, group in list(self.groups.items()):
-                pending = msg is not None and self.pipeline.request(msg, lang)
+                pending = msg is not None and self.translations.request(msg, lang)
                 group.broadcast(pinned_frame(msg, lang, pending))
             return len(self)
         return 0
@@ -187,8 +196,8 @@ class LocalRoom:
         self._count_release(held[0], frames)
 
     def _count_release(self, msg: ChatMessage, frames: int) -> None:
-        if self.pipeline.metrics is not None:
-            self.pipeline.metrics.held_released(frames, msg.ts)
+        if self.observer is not None:
+            self.observer.held_released(frames, msg.ts)
 
     def _release(self, msg: ChatMessage, lang: str, translation: Translation | None) -> int:
         """Send a held comment to its group: translated, or (no translation in time) the
@@ -197,7 +206,7 @@ class LocalRoom:
         group = self.groups.get(lang)
         if group is None:
             return 0
-        pending = translation is None and self.pipeline.request(msg, lang)
+        pending = translation is None and self.translations.request(msg, lang)
         group.broadcast(comment_frame(msg, lang, pending, translation), msg.id)
         if translation is not None:
             seen = [c for c in group.members.values() if msg.id <= c.skip_through]
@@ -241,13 +250,11 @@ class LocalRoom:
 class RoomRegistry:
     """The rooms with viewers on this node."""
 
-    def __init__(self, bus: Bus, pipeline: CommentPipeline, presence_interval_s: float,
-                 write_batch: WriteBatch | None = None) -> None:
-        self.bus = bus
-        self.write_batch = write_batch
-        self.pipeline = pipeline
-        self.presence_interval_s = presence_interval_s
+    def __init__(self, deps: RoomDeps) -> None:
+        self.deps = deps
+        self.bus = deps.bus
         self.rooms: dict[str, LocalRoom] = {}
+        self.closed = ClosedConnections()  # frame counters of connections that have closed
         self._opening: dict[str, asyncio.Future[LocalRoom]] = {}
 
     async def get_or_create(self, name: str) -> LocalRoom:
@@ -269,9 +276,7 @@ class RoomRegistry:
         self._opening[name] = future
         try:
             subscription = await self.bus.subscribe(name)
-            room = self.rooms[name] = LocalRoom(name, self.bus, self.pipeline,
-                                                self.presence_interval_s, subscription,
-                                                self.write_batch)
+            room = self.rooms[name] = LocalRoom(name, self.deps, subscription)
             future.set_result(room)
             return room
         except BaseException:
@@ -289,6 +294,23 @@ class RoomRegistry:
     def connections(self) -> Iterator[Connection]:
         for room in list(self.rooms.values()):
             yield from room.connections()
+
+    def retire(self, conn: Connection) -> None:
+        """Keep the frame counters of a connection that has finished (left its room)."""
+        closed = self.closed
+        closed.frames_dropped += conn.queue.dropped
+        closed.frames_direct += conn.direct_writes
+
+    def totals(self) -> FanoutTotals:
+        """Connection and frame counters: closed connections' plus the open ones'."""
+        conns = list(self.connections())
+        closed, batch = self.closed, self.deps.write_batch
+        return FanoutTotals(
+            rooms=len(self.rooms), connections=len(conns),
+            queued_frames=sum(len(c.queue) for c in conns),
+            frames_dropped=closed.frames_dropped + sum(c.queue.dropped for c in conns),
+            frames_direct=closed.frames_direct + sum(c.direct_writes for c in conns),
+            frames_joined=batch.joined if batch is not None else 0)
 
     async def close(self) -> None:
         for room in list(self.rooms.values()):

@@ -1,15 +1,16 @@
 """Prometheus metrics of one process, in a registry the app owns (no global registry).
 
-Counters the gateway already keeps (connections, drops, direct writes, translation snapshot)
-are read at scrape time by a collector, so the hot paths pay nothing for them; comment,
-translation, fan-out and delivery latencies, frames fanned out (counted once per group, not per
-viewer) and language-ID outcomes are observed as they happen."""
+Counters the parts already keep (connections, drops, direct writes, translation snapshot) are
+read at scrape time from one ``StatsSnapshot`` (``web.stats``, which ``/v1/stats`` renders
+too), so the hot paths pay nothing for them; comment, translation, fan-out and delivery
+latencies, frames fanned out (counted once per group, not per viewer) and language-ID outcomes
+are observed as they happen: ``GatewayMetrics`` is the pipeline's ``PipelineObserver`` and the
+rooms' ``FanoutObserver``."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
 
 from prometheus_client import (
     CollectorRegistry,
@@ -22,9 +23,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from babelcast.gateway.events import CommentPublished
-
-if TYPE_CHECKING:
-    from babelcast.gateway.node import Gateway
+from babelcast.gateway.web.stats import StatsSnapshot
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 FANOUT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
@@ -32,9 +31,9 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class GatewayMetrics:
-    """What ``/metrics`` serves."""
+    """What ``/metrics`` serves. ``snapshot`` reads the process's counters at scrape time."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, snapshot: Callable[[], StatsSnapshot]) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.comments = Counter("babelcast_comments", "Comments accepted and published",
                                 registry=self.registry)
@@ -61,13 +60,27 @@ class GatewayMetrics:
             registry=self.registry)
         self.langid = Counter("babelcast_langid", "Language-ID decisions by the rule that "
                               "decided", ["reason"], registry=self.registry)
-        self.registry.register(_StateCollector(gateway))
+        self.registry.register(_SnapshotCollector(snapshot))
         # CPU seconds, resident memory and open fds of this process (Linux): what a load test
         # run from another machine (`bench e2e --target`) reads the gateway's usage from.
         ProcessCollector(registry=self.registry)
 
+    def language_detected(self, reason: str) -> None:
+        """Language ID decided by the rule ``reason`` (``PipelineObserver``)."""
+        self.langid.labels(reason).inc()
+
+    def comment_published(self, seconds: float) -> None:
+        """A comment published ``seconds`` after it arrived (``PipelineObserver``)."""
+        self.comments.inc()
+        self.publish_seconds.observe(seconds)
+
+    def translation_done(self, outcome: str, seconds: float) -> None:
+        """One translation, by outcome (``PipelineObserver``)."""
+        self.translation_seconds.labels(outcome).observe(seconds)
+
     def room_event(self, event: object, frames: int, seconds: float) -> None:
-        """One room event fanned out on this node: ``frames`` frames in ``seconds``."""
+        """One room event fanned out on this node: ``frames`` frames in ``seconds``
+        (``FanoutObserver``)."""
         self.frames_out.inc(frames)
         self.fanout_seconds.observe(seconds)
         if isinstance(event, CommentPublished) and frames:
@@ -85,55 +98,55 @@ class GatewayMetrics:
         return generate_latest(self.registry)
 
 
-class _StateCollector(Collector):
-    """Reads the gateway's own counters at scrape time."""
+class _SnapshotCollector(Collector):
+    """Renders the process's counters from one stats snapshot at scrape time."""
 
-    def __init__(self, gateway: Gateway) -> None:
-        self.gw = gateway
+    def __init__(self, snapshot: Callable[[], StatsSnapshot]) -> None:
+        self.snapshot = snapshot
 
     def collect(self) -> Iterator[Metric]:
-        gw = self.gw
-        if gw.ready and gw.serves_viewers:
-            totals = gw.fanout_totals()
+        snap = self.snapshot()
+        v = snap.viewers
+        if v is not None:
             yield GaugeMetricFamily("babelcast_connections", "Open viewer connections",
-                                    value=totals.connections)
+                                    value=v.connections)
             yield GaugeMetricFamily("babelcast_rooms", "Rooms with viewers on this node",
-                                    value=len(gw.rooms.rooms))
+                                    value=v.rooms)
             yield GaugeMetricFamily("babelcast_send_queue_frames", "Frames queued for "
-                                    "viewers that are behind", value=totals.queued_frames)
+                                    "viewers that are behind", value=v.queued_frames)
             yield CounterMetricFamily("babelcast_frames_dropped", "Oldest frames dropped from "
-                                      "full send queues", value=totals.frames_dropped)
+                                      "full send queues", value=v.frames_dropped)
             yield CounterMetricFamily("babelcast_frames_direct", "Frames written straight to "
-                                      "an idle viewer's socket", value=totals.frames_direct)
+                                      "an idle viewer's socket", value=v.frames_direct)
             yield CounterMetricFamily("babelcast_frames_joined", "Direct frames that went out "
                                       "in one write with an earlier frame to the same viewer "
-                                      "(send() calls saved)", value=totals.frames_joined)
+                                      "(send() calls saved)", value=v.frames_joined)
             yield CounterMetricFamily("babelcast_slow_consumers_closed", "Viewers closed for "
-                                      "not reading", value=gw.watchdog.closed_count)
+                                      "not reading", value=v.slow_consumers_closed)
             yield CounterMetricFamily("babelcast_bad_frames", "Client frames refused with an "
-                                      "error", value=gw.bad_frames)
+                                      "error", value=v.bad_frames)
             yield CounterMetricFamily("babelcast_rate_limited", "Client frames refused by the "
-                                      "rate limit", value=gw.rate_limited)
+                                      "rate limit", value=v.rate_limited)
             yield CounterMetricFamily("babelcast_handshakes_refused", "WebSocket handshakes "
                                       "refused before accept (origin, per-IP limits, token)",
-                                      value=gw.admission.refused)
+                                      value=v.handshakes_refused)
             moderation = CounterMetricFamily("babelcast_moderated_comments", "Comments "
                                              "moderation refused, deleted late or could not "
                                              "check, by outcome", labels=["outcome"])
-            for outcome, count in gw.pipeline.moderation.to_json().items():
+            for outcome, count in v.moderation.items():
                 moderation.add_metric([outcome], count)
             yield moderation
             yield GaugeMetricFamily("babelcast_degraded", "1 while the shared bus (Redis) is "
-                                    "failing", value=int(gw.bus.degraded))
-        if gw.translator is not None:
-            snap = gw.translator.snapshot()
-            for key, value in snap.items():
+                                    "failing", value=int(v.degraded))
+        translation = snap.translation
+        if translation is not None:
+            for key, value in translation.items():
                 if isinstance(value, bool) or not isinstance(value, int | float):
                     continue
                 yield GaugeMetricFamily(f"babelcast_translation_{key}",
                                         f"Translation service: {key.replace('_', ' ')}",
                                         value=value)
-            sizes = snap.get("batch_sizes")
+            sizes = translation.get("batch_sizes")
             if isinstance(sizes, dict):
                 family = GaugeMetricFamily("babelcast_translation_batches_by_size",
                                            "Engine batches by number of texts", labels=["size"])

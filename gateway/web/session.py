@@ -1,7 +1,8 @@
 """One viewer's WebSocket session: handshake, welcome, the read loop, and clean-up.
 
-The protocol decisions live in ``gateway.protocol``; this module only moves frames between the
-socket, the room and the pipeline."""
+The protocol decisions live in ``wire.protocol``; this module only moves frames between the
+socket, the room and the pipeline. It is given what it uses in a ``SessionDeps``, and counts
+the frames it refuses in a ``SessionCounters``."""
 
 from __future__ import annotations
 
@@ -11,19 +12,23 @@ import hmac
 import logging
 import secrets
 import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from babelcast.gateway.bus.base import UnknownMessage
+from babelcast.gateway.bus.base import Bus, UnknownMessage
 from babelcast.gateway.bus.redis import BusUnavailable
 from babelcast.gateway.chat.moderation import CommentRefused
+from babelcast.gateway.chat.pipeline import CommentPipeline
+from babelcast.gateway.chat.tracking import TranslationTracker
 from babelcast.gateway.events import ChatMessage
-from babelcast.gateway.limits.admission import Refusal
-from babelcast.gateway.rooms.fanout import Connection, ConnectionInfo, wire_message
-from babelcast.gateway.rooms.room import LocalRoom
-from babelcast.gateway.web.auth import Role, RoomIdentity, TokenError
+from babelcast.gateway.limits.admission import ConnectionAdmission, Refusal
+from babelcast.gateway.limits.rates import RateLimiter
+from babelcast.gateway.rooms.fanout import Connection, ConnectionInfo, WriteBatch, wire_message
+from babelcast.gateway.rooms.room import LocalRoom, RoomRegistry
+from babelcast.gateway.web.auth import Role, RoomIdentity, RoomTokens, TokenError
 from babelcast.gateway.web.uvicorn_protocol import DIRECT_SEND_EXTENSION
 from babelcast.gateway.wire import protocol as p
 from babelcast.gateway.wire.frames import comment_frame, wire_id
@@ -32,19 +37,55 @@ from babelcast.langid import UNDETERMINED
 # How far back (in ids) a resume looks for comments that may still have been held back.
 RESUME_LOOKBACK = 64
 
-if TYPE_CHECKING:
-    from babelcast.gateway.node import Gateway
-
 log = logging.getLogger("babelcast.session")
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """The settings a session reads."""
+
+    max_text_chars: int = 500
+    max_frame_bytes: int = 8192
+    max_name_chars: int = 32
+    send_queue_frames: int = 256
+    welcome_history: int = 50
+    rate_limit_per_s: float = 2.0
+    rate_limit_burst: int = 8
+    rate_limit_strikes: int = 20  # rejected frames in a row before the connection is closed
+    host_key: str = ""  # proves role=host under --auth none; empty: no host role
+
+
+@dataclass
+class SessionCounters:
+    """Client frames the sessions of this process refused (for ``/v1/stats``, ``/metrics``)."""
+
+    bad_frames: int = 0  # refused with an error (invalid, forbidden, failed)
+    rate_limited: int = 0  # refused by the rate limit
+
+
+@dataclass(frozen=True)
+class SessionDeps:
+    """What a viewer session uses."""
+
+    config: SessionConfig
+    bus: Bus
+    rooms: RoomRegistry
+    pipeline: CommentPipeline  # submits comments; its wait_s is the hold window
+    translations: TranslationTracker  # asked for the translations history frames need
+    admission: ConnectionAdmission
+    user_rates: RateLimiter  # frames per user, kept across reconnects
+    tokens: RoomTokens | None  # --auth jwt; None: anonymous connections
+    write_batch: WriteBatch | None = None
+    counters: SessionCounters = field(default_factory=SessionCounters)
 
 
 class ViewerSession:
     """Runs one connection from accept to close."""
 
-    def __init__(self, gateway: Gateway, websocket: WebSocket) -> None:
-        self.gw = gateway
+    def __init__(self, deps: SessionDeps, websocket: WebSocket) -> None:
+        self.deps = deps
         self.ws = websocket
-        s = gateway.settings
+        s = deps.config
         self.limits = p.InputLimits(max_text_chars=s.max_text_chars,
                                     max_frame_bytes=s.max_frame_bytes)
         self.conn: Connection | None = None
@@ -62,12 +103,12 @@ class ViewerSession:
     async def run(self) -> None:
         """Admit (or refuse, before accepting), then serve the connection until it closes."""
         ip = self.ws.client.host if self.ws.client else "unknown"
-        admission = self.gw.admission
+        admission = self.deps.admission
         refusal = admission.check(ip, self.ws.headers.get("origin"),
                                   asyncio.get_running_loop().time())
-        if refusal is None and self.gw.tokens is not None:
+        if refusal is None and self.deps.tokens is not None:
             try:
-                self.identity = self.gw.tokens.verify(self.ws.query_params.get("token"),
+                self.identity = self.deps.tokens.verify(self.ws.query_params.get("token"),
                                                       self.ws.path_params["room"])
             except TokenError as exc:
                 admission.refused += 1
@@ -105,10 +146,10 @@ class ViewerSession:
             return
         direct = self.ws.scope.get("extensions", {}).get(DIRECT_SEND_EXTENSION)
         conn = self.conn = Connection(info, self.ws.send, self._close_socket,
-                                      self.gw.settings.send_queue_frames, direct,
-                                      self.gw.write_batch)
+                                      self.deps.config.send_queue_frames, direct,
+                                      self.deps.write_batch)
         try:
-            room = self.room = await self.gw.rooms.get_or_create(info.room)
+            room = self.room = await self.deps.rooms.get_or_create(info.room)
             await room.join(conn)
         except BusUnavailable as exc:
             await self.ws.send(wire_message(p.error_frame(
@@ -122,13 +163,12 @@ class ViewerSession:
             await self._read_loop()
         finally:
             await room.leave(conn)
-            await self.gw.rooms.release(room)
+            await self.deps.rooms.release(room)
             await conn.finish()
-            self.gw.frames_dropped += conn.queue.dropped
-            self.gw.direct_writes += conn.direct_writes
+            self.deps.rooms.retire(conn)
 
     def _handshake(self, codec: p.Codec, ip: str) -> tuple[ConnectionInfo, int | None, bool]:
-        s = self.gw.settings
+        s = self.deps.config
         q = self.ws.query_params
         room = p.validate_room(self.ws.path_params["room"])
         lang = p.validate_lang(q.get("lang", "en"))
@@ -148,7 +188,7 @@ class ViewerSession:
             # of one address share a bucket), so reconnecting does not refill it.
             self.rate_key = ("anonymous", room, ip, q.get("name", ""))
         # An id from another epoch (the server restarted) says nothing about what was missed.
-        stale = since is not None and q.get("epoch", self.gw.bus.epoch) != self.gw.bus.epoch
+        stale = since is not None and q.get("epoch", self.deps.bus.epoch) != self.deps.bus.epoch
         info = ConnectionInfo(room=room, user=name, user_id=user_id, lang=lang, codec=codec)
         return info, (None if stale else since), stale
 
@@ -160,7 +200,7 @@ class ViewerSession:
         if role != "host":
             raise p.ProtocolError(p.INVALID_FIELD, f"role={role[:40]!r}: expected 'viewer' or "
                                   "'host'")
-        expected = self.gw.settings.host_key
+        expected = self.deps.config.host_key
         if not expected:
             raise p.ProtocolError(p.FORBIDDEN, "the host role is disabled on this server "
                                   "(no --host-key / BABELCAST_HOST_KEY set)")
@@ -171,21 +211,21 @@ class ViewerSession:
     async def _pinned_frame(self) -> dict[str, Any] | None:
         """The room's pinned comment in the connection's language, or None."""
         assert self.conn is not None
-        msg = await self.gw.bus.pinned(self.conn.info.room)
+        msg = await self.deps.bus.pinned(self.conn.info.room)
         return None if msg is None else self._comment_frame(msg)
 
     def _comment_frame(self, msg: ChatMessage) -> dict[str, Any]:
         assert self.conn is not None
         lang = self.conn.lang
-        return comment_frame(msg, lang, self.gw.pipeline.request(msg, lang))
+        return comment_frame(msg, lang, self.deps.translations.request(msg, lang))
 
     async def _history_frames(self, since: int | None) -> tuple[list[dict[str, Any]], bool]:
         """History in the connection's language; missing translations are requested and
         marked pending (a ``translation`` frame follows each)."""
         assert self.conn is not None
-        s = self.gw.settings
+        s = self.deps.config
         limit = None if since is not None else s.welcome_history
-        messages, gap = await self.gw.bus.history(self.conn.info.room, since=since, limit=limit)
+        messages, gap = await self.deps.bus.history(self.conn.info.room, since=since, limit=limit)
         if since is not None:
             messages = await self._maybe_held(since) + messages
         frames = [self._comment_frame(msg) for msg in messages]
@@ -199,10 +239,10 @@ class ViewerSession:
         held back for their translation when comment ``since`` reached it (gateway.room).
         They are repeated on resume; clients keep one copy per id."""
         assert self.conn is not None
-        hold_s = self.gw.pipeline.wait_s
+        hold_s = self.deps.pipeline.wait_s
         if hold_s <= 0 or since <= 0:
             return []
-        earlier, _ = await self.gw.bus.history(self.conn.info.room,
+        earlier, _ = await self.deps.bus.history(self.conn.info.room,
                                                since=max(0, since - RESUME_LOOKBACK),
                                                limit=RESUME_LOOKBACK)
         earlier = [m for m in earlier if m.id <= since]
@@ -220,10 +260,10 @@ class ViewerSession:
         history, gap = await self._history_frames(since)
         gap = gap or stale
         pinned = await self._pinned_frame()
-        viewers = await self.gw.bus.viewers(info.room)
-        s = self.gw.settings
+        viewers = await self.deps.bus.viewers(info.room)
+        s = self.deps.config
         frame = {
-            "type": "welcome", "protocol": 1, "room": info.room, "epoch": self.gw.bus.epoch,
+            "type": "welcome", "protocol": 1, "room": info.room, "epoch": self.deps.bus.epoch,
             "you": {"user_id": info.user_id, "name": info.user, "lang": info.lang,
                     "role": self.role.value},
             "history": history, "gap": gap, "pinned": pinned,
@@ -237,8 +277,9 @@ class ViewerSession:
 
     async def _read_loop(self) -> None:
         assert self.conn is not None
-        s = self.gw.settings
-        rates = self.gw.user_rates
+        s = self.deps.config
+        rates = self.deps.user_rates
+        counters = self.deps.counters
         strikes = 0
         while True:
             message = await self.ws.receive()
@@ -249,7 +290,7 @@ class ViewerSession:
                 data = message.get("bytes", b"")
             if not await rates.take(self.rate_key):
                 strikes += 1
-                self.gw.rate_limited += 1
+                counters.rate_limited += 1
                 if strikes > s.rate_limit_strikes:
                     self.conn.close(p.CLOSE_RATE_LIMITED, "rate limit exceeded repeatedly")
                     return
@@ -264,7 +305,7 @@ class ViewerSession:
                                              self._may_moderate())
                 await self._handle(frame)
             except p.ProtocolError as exc:
-                self.gw.bad_frames += 1
+                counters.bad_frames += 1
                 if exc.code == p.FORBIDDEN and self.role.moderates:
                     exc = p.ProtocolError(p.FORBIDDEN, "your room token has expired: host "
                                           "actions need a new one; reconnect with it",
@@ -292,11 +333,11 @@ class ViewerSession:
         if isinstance(frame, p.CommentIn):
             # Hosts and moderators are never silenced: one rogue moderator cannot mute the
             # host.
-            if not self.host and await self.gw.bus.is_muted(info.room, info.user_id):
+            if not self.host and await self.deps.bus.is_muted(info.room, info.user_id):
                 raise p.ProtocolError(p.MUTED, "you are muted in this room; your comment was "
                                       "not published", frame.client_id)
             try:
-                msg = await self.gw.pipeline.submit(
+                msg = await self.deps.pipeline.submit(
                     info.room, info.user, info.user_id, conn.lang, frame.text,
                     gate=room.comment_gate, privileged=self.host,
                     sender="\x1f".join(self.rate_key))  # slow mode survives reconnects
@@ -317,20 +358,20 @@ class ViewerSession:
         elif isinstance(frame, p.PingIn):
             conn.push_frame({"type": "pong", "client_id": frame.client_id})
         elif isinstance(frame, p.DeleteIn):
-            if not await self.gw.bus.delete_message(info.room, frame.id):
+            if not await self.deps.bus.delete_message(info.room, frame.id):
                 raise self._not_found(frame.id, frame.client_id)
             self._ack(frame.client_id, str(frame.id))
         elif isinstance(frame, p.PinIn):
             try:
-                await self.gw.bus.set_pinned(info.room, frame.id)
+                await self.deps.bus.set_pinned(info.room, frame.id)
             except UnknownMessage:
                 raise self._not_found(frame.id, frame.client_id) from None
             self._ack(frame.client_id, None if frame.id is None else str(frame.id))
         elif isinstance(frame, p.BanIn):
-            await self.gw.bus.mute(info.room, frame.user_id)
+            await self.deps.bus.mute(info.room, frame.user_id)
             self._ack(frame.client_id, frame.user_id)
         elif isinstance(frame, p.UnbanIn):
-            await self.gw.bus.unmute(info.room, frame.user_id)
+            await self.deps.bus.unmute(info.room, frame.user_id)
             self._ack(frame.client_id, frame.user_id)
 
     def _ack(self, client_id: str | None, target: str | None) -> None:
@@ -346,7 +387,7 @@ class ViewerSession:
         await self.ws.close(code, reason)
 
 
-async def run_session(gateway: Gateway, websocket: WebSocket) -> None:
+async def run_session(deps: SessionDeps, websocket: WebSocket) -> None:
     """Entry point for the WebSocket route."""
     with contextlib.suppress(WebSocketDisconnect):
-        await ViewerSession(gateway, websocket).run()
+        await ViewerSession(deps, websocket).run()

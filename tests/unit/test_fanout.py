@@ -340,11 +340,9 @@ def split_frames(data: bytes) -> list[bytes]:
     return out
 
 
-class SameLanguagePipeline:
-    """The part of CommentPipeline a room asks: everyone here reads the comments' language."""
-
-    metrics = None
-    wait_s = 1.0
+class SameLanguageTracker:
+    """The part of TranslationTracker a room asks: everyone here reads the comments'
+    language."""
 
     def request(self, msg: Any, lang: str) -> bool:
         return False
@@ -354,12 +352,13 @@ def test_a_room_behind_on_events_sends_each_viewer_one_write_for_all_of_them() -
     from babelcast.gateway.bus.base import CommentDraft
     from babelcast.gateway.bus.memory import MemoryBus
     from babelcast.gateway.rooms.fanout import WriteBatch
-    from babelcast.gateway.rooms.room import LocalRoom
+    from babelcast.gateway.rooms.room import LocalRoom, RoomDeps
 
     async def run() -> None:
         bus, batch = MemoryBus(), WriteBatch()
-        room = LocalRoom("r", bus, SameLanguagePipeline(), 60.0,  # type: ignore[arg-type]
-                         await bus.subscribe("r"), batch)
+        deps = RoomDeps(bus, SameLanguageTracker(), hold_s=1.0,  # type: ignore[arg-type]
+                        presence_interval_s=60.0, write_batch=batch)
+        room = LocalRoom("r", deps, await bus.subscribe("r"))
         rec, viewers = Recorder(), []
         for i in range(3):
             direct = DirectRecorder()

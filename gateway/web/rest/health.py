@@ -1,0 +1,69 @@
+"""Health, readiness and counters: every role serves these."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from babelcast.gateway.web.metrics import CONTENT_TYPE
+from babelcast.gateway.web.stats import StatsSnapshot
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class EngineList(Protocol):
+    """A translator (local or remote) as readiness sees it: the engines it can use."""
+
+    @property
+    def engines(self) -> Sequence[_Named]: ...
+
+
+@dataclass(frozen=True)
+class HealthDeps:
+    """What the health routes read."""
+
+    role: str
+    ready: Callable[[], bool]  # started and not stopping
+    translator: EngineList | None  # None until loaded
+    degraded: Callable[[], bool] | None  # the shared bus is failing; None: no bus (translator)
+    stats: Callable[[], StatsSnapshot]
+    metrics: Callable[[], bytes]  # the Prometheus exposition text
+
+
+def routes(deps: HealthDeps) -> list[BaseRoute]:
+    """``/healthz``, ``/readyz``, ``/v1/stats`` and ``/metrics``."""
+    role = deps.role
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "role": role})
+
+    async def readyz(request: Request) -> Response:
+        if not deps.ready() or deps.translator is None:
+            return JSONResponse({"ready": False, "role": role,
+                                 "reason": "starting: connecting and loading models"},
+                                status_code=503)
+        if deps.degraded is not None and deps.degraded():
+            # Connected viewers are still served; a load balancer should send new ones
+            # elsewhere until Redis is back.
+            return JSONResponse({"ready": False, "role": role, "degraded": True,
+                                 "reason": "Redis unreachable: serving connected viewers, "
+                                           "retrying"}, status_code=503)
+        return JSONResponse({"ready": True, "role": role,
+                             "engines": [e.name for e in deps.translator.engines]})
+
+    async def stats(request: Request) -> Response:
+        return JSONResponse(deps.stats().to_json())
+
+    async def metrics(request: Request) -> Response:
+        return Response(deps.metrics(), media_type=CONTENT_TYPE)
+
+    return [Route("/healthz", healthz), Route("/readyz", readyz), Route("/v1/stats", stats),
+            Route("/metrics", metrics)]

@@ -1,0 +1,77 @@
+"""``/v1/rooms/{room}/settings``: a room's glossary, languages and moderation rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from babelcast.gateway.chat.room_settings import (
+    MODERATION_FIELDS,
+    RoomSettings,
+    moderation_changes,
+)
+from babelcast.gateway.chat.tracking import GlossaryLookup
+from babelcast.gateway.web.rest.access import AdminAccess
+from babelcast.gateway.web.rest.errors import MAX_BODY, ApiError, json_body, lang_param, room_param
+
+
+class RoomSettingsStorage(Protocol):
+    """Where room settings are kept (memory, or Redis shared by every node)."""
+
+    async def get(self, room: str) -> RoomSettings: ...
+
+    async def put(self, room: str, settings: RoomSettings) -> None: ...
+
+
+@dataclass(frozen=True)
+class RoomSettingsDeps:
+    """What the room settings route uses."""
+
+    room_settings: RoomSettingsStorage
+    glossaries: GlossaryLookup  # a room may only name a glossary that exists
+    admin: AdminAccess  # changes need the admin key
+
+
+def routes(deps: RoomSettingsDeps) -> list[BaseRoute]:
+    """``GET`` and ``PUT /v1/rooms/{room}/settings``."""
+
+    async def room_settings(request: Request) -> Response:
+        room = room_param(request)
+        current = await deps.room_settings.get(room)
+        if request.method == "PUT":
+            deps.admin.require(request)
+            data = await json_body(request, MAX_BODY)
+            if (not isinstance(data, dict) or not data
+                    or set(data) - {"glossary", "languages", *MODERATION_FIELDS}):
+                raise ApiError(400, "invalid_body", 'room settings are {"glossary": name or '
+                               'null, "languages": [ISO 639-1 codes], and the moderation '
+                               f'fields {", ".join(MODERATION_FIELDS)}}} (any of them; see '
+                               'docs/moderation.md)')
+            try:
+                changes: dict[str, Any] = moderation_changes(data)
+            except ValueError as exc:
+                raise ApiError(400, "invalid_field", str(exc)) from None
+            if "glossary" in data:
+                name = data["glossary"]
+                if name is not None and not isinstance(name, str):
+                    raise ApiError(400, "invalid_field", "'glossary' must be a name or null")
+                if name is not None and await deps.glossaries.get(name) is None:
+                    raise ApiError(422, "glossary_not_found", f"no glossary named "
+                                   f"{name[:64]!r}; PUT /v1/glossaries/{{name}} first")
+                changes["glossary"] = name
+            if "languages" in data:
+                langs = data["languages"]
+                if not isinstance(langs, list) or len(langs) > 32:
+                    raise ApiError(400, "invalid_field", "'languages' must be a list of at "
+                                   "most 32 language codes ([] for any language)")
+                changes["languages"] = tuple(dict.fromkeys(lang_param(v, "languages")
+                                                           for v in langs))
+            current = replace(current, **changes)
+            await deps.room_settings.put(room, current)
+        return JSONResponse({"room": room, **current.to_json()})
+
+    return [Route("/v1/rooms/{room}/settings", room_settings, methods=["GET", "PUT"])]

@@ -1,0 +1,91 @@
+"""``POST /v1/translate``: translation for bots and back ends, through the same translator as
+the chat."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from babelcast.gateway.chat.tracking import GlossaryLookup
+from babelcast.gateway.web.rest.access import TranslateAccess
+from babelcast.gateway.web.rest.errors import MAX_BODY, ApiError, json_body, lang_param
+from babelcast.gateway.wire import protocol as p
+from babelcast.glossary import Glossary, glossary_hits
+from babelcast.langid import Detection
+from babelcast.translation import Translation
+
+MAX_TRANSLATE_BODY = MAX_BODY
+MAX_TARGETS = 16
+
+
+class TextTranslator(Protocol):
+    """A translator (local or remote) as this endpoint uses it."""
+
+    async def translate(self, text: str, src: str, targets: Iterable[str],
+                        glossary: Glossary | None = None) -> dict[str, Translation]: ...
+
+
+@dataclass(frozen=True)
+class TranslateDeps:
+    """What the translate route uses."""
+
+    translator: TextTranslator
+    detect: Callable[[str, str | None], Detection]  # language ID, as for comments
+    glossaries: GlossaryLookup
+    access: TranslateAccess
+    max_text_chars: int
+
+
+def routes(deps: TranslateDeps) -> list[BaseRoute]:
+    """``POST /v1/translate``."""
+
+    async def translate(request: Request) -> Response:
+        await deps.access.check(request)
+        data = await json_body(request, MAX_TRANSLATE_BODY)
+        if not isinstance(data, dict):
+            raise ApiError(400, "invalid_body", 'body must be an object: {"text": ..., '
+                           '"targets": [...], "source": optional}')
+        limits = p.InputLimits(max_text_chars=deps.max_text_chars)
+        try:
+            text = p.validate_text(data.get("text"), limits)
+        except p.ProtocolError as exc:
+            raise ApiError(400, exc.code, exc.message) from None
+        targets = data.get("targets")
+        if (not isinstance(targets, list) or not targets or len(targets) > MAX_TARGETS):
+            raise ApiError(400, "invalid_targets", f"'targets' must be a list of 1 to "
+                           f"{MAX_TARGETS} language codes")
+        langs = [lang_param(t, "targets") for t in targets]
+        glossary = None
+        if data.get("glossary") is not None:
+            glossary = await deps.glossaries.get(str(data["glossary"]))
+            if glossary is None:
+                raise ApiError(422, "glossary_not_found",
+                               f"no glossary named {str(data['glossary'])[:64]!r}")
+        detection = None
+        if data.get("source") is not None:
+            src = lang_param(data["source"], "source")
+        else:
+            detection = deps.detect(text, None)
+            src = detection.lang
+        result: dict[str, Any] = {}
+        for lang in dict.fromkeys(langs):
+            if lang == src or src == "und":
+                result[lang] = {"text": text, "translated": False,
+                                "reason": None if lang == src else "undetermined"}
+        todo = [lang for lang in dict.fromkeys(langs) if lang not in result]
+        done = await deps.translator.translate(text, src, todo, glossary)
+        for lang, t in done.items():
+            result[lang] = {"text": t.text, "translated": t.translated, "reason": t.reason}
+        payload: dict[str, Any] = {"source": src, "translations": result,
+                                   "glossary_hits": list(glossary_hits(text, glossary))}
+        if detection is not None:
+            payload["detection"] = {"lang": detection.lang, "confidence": detection.confidence,
+                                    "reason": detection.reason}
+        return JSONResponse(payload)
+
+    return [Route("/v1/translate", translate, methods=["POST"])]
