@@ -22,8 +22,8 @@ from babelcast.gateway.chat.moderation import (
     blocked,
 )
 from babelcast.gateway.chat.questions import QuestionDetector
-from babelcast.gateway.chat.room_settings import RoomSettings
 from babelcast.gateway.events import ChatMessage
+from babelcast.gateway.stores.base import RoomSettings
 from babelcast.gateway.web.metrics import GatewayMetrics
 from babelcast.gateway.wire.frames import needs_translation
 from babelcast.glossary import Glossary, glossary_hits
