@@ -1,12 +1,21 @@
-"""``Backoff``: how long to wait before the next attempt at a Redis call that failed.
+"""Retrying Redis calls: ``Backoff`` (how long to wait before the next attempt) and
+``retrying`` (run a call until Redis answers or an outage lasts too long).
 
-Doubles from ``first_s`` up to ``max_s``; ``reset`` once a call succeeds. One object per retry
-loop (it holds that loop's current delay)."""
+``Backoff`` doubles from ``first_s`` up to ``max_s``; ``reset`` once a call succeeds. One object
+per retry loop (it holds that loop's current delay)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+from redis.exceptions import RedisError
+
+from babelcast.gateway.redis.health import Health
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -39,3 +48,28 @@ class Backoff:
         delay = self.next()
         await asyncio.sleep(delay)
         return delay
+
+
+async def retrying(call: Callable[[], Awaitable[T]], *, what: str, health: Health,
+                   limit_s: float, backoff: Backoff | None = None,
+                   error: Callable[[str], Exception] = RuntimeError) -> T:
+    """Run ``call`` until Redis answers, waiting ``backoff`` (default 0.05 s doubling to 1 s)
+    between attempts and recording each in ``health``. After ``limit_s`` of failures, raises
+    ``error`` (the caller's layer's exception type) with a message naming the URL, how long and
+    ``what``. Only for idempotent calls: a retry after a lost reply runs the call again."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit_s
+    backoff = backoff or Backoff(0.05, 1.0)
+    while True:
+        try:
+            result = await call()
+        except (RedisError, OSError) as exc:
+            health.failed(what, exc)
+            delay = backoff.next()
+            if loop.time() + delay > deadline:
+                raise error(f"Redis at {health.url} unreachable for {limit_s:.0f}s ({what}): "
+                            f"{exc}") from exc
+            await asyncio.sleep(delay)
+            continue
+        health.answered()
+        return result
