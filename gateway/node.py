@@ -13,6 +13,7 @@ from dataclasses import replace
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
+from babelcast.gateway import backends
 from babelcast.gateway.bus.base import Bus
 from babelcast.gateway.bus.memory import MemoryBus
 from babelcast.gateway.bus.redis import RedisBus
@@ -20,12 +21,11 @@ from babelcast.gateway.chat.insights import InsightsWindow
 from babelcast.gateway.chat.pipeline import CommentPipeline
 from babelcast.gateway.chat.tracking import TranslationTracker
 from babelcast.gateway.limits.admission import ConnectionAdmission
-from babelcast.gateway.limits.rates import RateLimiter, rate_limiter
+from babelcast.gateway.limits.base import RateLimiter
 from babelcast.gateway.rooms.fanout import StallWatchdog, WriteBatch
 from babelcast.gateway.rooms.room import RoomDeps, RoomRegistry
 from babelcast.gateway.settings import Settings
-from babelcast.gateway.stores.memory import GlossaryStore, RoomSettingsStore
-from babelcast.gateway.stores.redis import RedisGlossaryStore, RedisRoomSettingsStore
+from babelcast.gateway.stores.base import GlossaryStore, RoomSettingsStore
 from babelcast.gateway.web.app import build_app, websocket_route
 from babelcast.gateway.web.auth import RoomTokens
 from babelcast.gateway.web.metrics import GatewayMetrics
@@ -38,7 +38,8 @@ from babelcast.gateway.wire import protocol as p
 from babelcast.glossary import load_glossaries
 from babelcast.langid import Detector
 from babelcast.translation import EmbeddedEngine, Engine, TranslationService
-from babelcast.translation.remote.jobs import RemoteTranslator, TranslatorWorker
+from babelcast.translation.remote.client import RemoteTranslator
+from babelcast.translation.remote.worker import TranslatorWorker
 
 log = logging.getLogger("babelcast")
 
@@ -90,10 +91,8 @@ class Gateway:
         self.bus: Bus = bus or (RedisBus(url, history_size=settings.history_size,
                                          presence_ttl_s=settings.presence_ttl_s) if url
                                 else MemoryBus(settings.history_size))
-        self.glossaries: GlossaryStore | RedisGlossaryStore = (
-            RedisGlossaryStore(url) if url else GlossaryStore())
-        self.room_settings: RoomSettingsStore | RedisRoomSettingsStore = (
-            RedisRoomSettingsStore(url) if url else RoomSettingsStore())
+        self.glossaries: GlossaryStore = backends.glossary_store(url)
+        self.room_settings: RoomSettingsStore = backends.room_settings_store(url)
         self._given_engines = engines
         self.insights = InsightsWindow(settings.insights_window_s)  # the host console's
         self.detector: Detector | None = None
@@ -113,12 +112,13 @@ class Gateway:
             settings.connect_rate_per_ip, settings.connect_burst_per_ip)
         # Keyed by user, not connection: reconnecting does not refill a user's bucket; with
         # Redis, reconnecting to another node does not either.
-        self.user_rates: RateLimiter = rate_limiter(url, settings.rate_limit_per_s,
-                                                    settings.rate_limit_burst, name="user")
+        self.user_rates: RateLimiter = backends.rate_limiter(
+            url, settings.rate_limit_per_s, settings.rate_limit_burst, name="user")
         # POST /v1/translate spends model time: per client IP, shared like the user buckets.
         self.translate_rates: RateLimiter | None = (
-            rate_limiter(url, settings.translate_rate_per_ip, settings.translate_burst_per_ip,
-                         name="translate") if settings.translate_rate_per_ip > 0 else None)
+            backends.rate_limiter(url, settings.translate_rate_per_ip,
+                                  settings.translate_burst_per_ip, name="translate")
+            if settings.translate_rate_per_ip > 0 else None)
         # Joins each viewer's direct-path frames per loop iteration (one send() for several).
         self.write_batch = WriteBatch()
         self.session_counters = SessionCounters()
@@ -133,8 +133,9 @@ class Gateway:
 
     async def start(self) -> list[BaseRoute]:
         """Connect to Redis (if used), load models (on a thread), start background tasks, and
-        return the routes bound to the parts. Raises ``BusUnavailable`` when a role that needs
-        Redis cannot reach it."""
+        return the routes bound to the parts. Raises ``BusUnavailable``, ``StoreUnavailable``
+        or ``RedisUnavailable`` (each naming the URL) when a role that needs Redis cannot
+        reach it."""
         s = self.settings
         if self.serves_viewers:
             await self.bus.start()
@@ -157,15 +158,15 @@ class Gateway:
             self.translator = self.service
             log.info("models loaded: %s", ", ".join(e.name for e in engines) or "none")
         if self.role == "translator":
-            assert self.service is not None and isinstance(self.glossaries, RedisGlossaryStore)
+            assert self.service is not None
             self.worker = TranslatorWorker(
-                self.service, s.redis_url, concurrency=s.translator_concurrency,
-                claim_timeout_s=s.claim_timeout_ms / 1000,
-                heartbeat_s=s.translator_heartbeat_ms / 1000, cache_ttl_s=s.redis_cache_ttl_s,
-                glossaries=self.glossaries)
+                self.service, backends.redis_link(s.redis_url), glossaries=self.glossaries,
+                concurrency=s.translator_concurrency, claim_timeout_s=s.claim_timeout_ms / 1000,
+                heartbeat_s=s.translator_heartbeat_ms / 1000, cache_ttl_s=s.redis_cache_ttl_s)
             await self.worker.start()
         if self.role == "gateway":
-            remote = RemoteTranslator(s.redis_url, timeout_s=s.translation_timeout_ms / 1000,
+            remote = RemoteTranslator(backends.redis_link(s.redis_url),
+                                      timeout_s=s.translation_timeout_ms / 1000,
                                       cache_entries=s.cache_entries)
             await remote.start()
             self.translator = remote

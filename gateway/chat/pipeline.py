@@ -22,7 +22,6 @@ from babelcast.gateway.chat.moderation import (
 )
 from babelcast.gateway.chat.observer import PipelineObserver
 from babelcast.gateway.chat.questions import QuestionDetector
-from babelcast.gateway.chat.room_settings import RoomSettings
 from babelcast.gateway.chat.tracking import (
     GlossaryLookup,
     RoomSettingsLookup,
@@ -31,6 +30,7 @@ from babelcast.gateway.chat.tracking import (
     timed_translate,
 )
 from babelcast.gateway.events import ChatMessage
+from babelcast.gateway.stores.base import RoomSettings
 from babelcast.glossary import Glossary, glossary_hits
 from babelcast.langid import UNDETERMINED, Detection, Detector
 from babelcast.translation import Translation

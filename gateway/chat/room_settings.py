@@ -1,68 +1,23 @@
-"""Per-room settings: the glossary a room uses, the languages its comments are written in, and
-its moderation (blocklist, slow mode, rate cap; docs/moderation.md).
-
-In memory for one process; a shared backend implements the same interface so every node
-sees a change at once."""
+"""Per-room settings as the REST API changes them: which fields exist and how a settings update
+is validated (``moderation_changes``). The ``RoomSettings`` dataclass itself lives with its
+stores (``stores.base``), which cannot import chat; it is re-exported here."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from babelcast.gateway.chat.moderation import validate_entries
+from babelcast.gateway.stores.base import RoomSettings
 from babelcast.langid import normalize_lang
+
+__all__ = ["MAX_COMMENTS_PER_S", "MAX_SLOW_MODE_S", "MODERATION_FIELDS", "RoomSettings",
+           "moderation_changes"]
 
 MAX_SLOW_MODE_S = 3600.0
 MAX_COMMENTS_PER_S = 100_000
 MODERATION_FIELDS = ("blocklist", "use_default_blocklist", "moderation_lang", "slow_mode_s",
                      "max_comments_per_s")
-
-
-@dataclass(frozen=True)
-class RoomSettings:
-    """``glossary``: name of the glossary applied to the room's translations (None: none).
-    ``languages``: the languages comments may be in, narrowing language ID (empty: any).
-    Moderation: ``blocklist`` (the room's own words and phrases), ``use_default_blocklist``
-    (add the shipped lists of the moderation language and of each comment's language),
-    ``moderation_lang`` (the language the blocklist is written in: comments in another
-    language are also checked on their translation into it), ``slow_mode_s`` (minimum
-    seconds between one viewer's comments; 0: off), ``max_comments_per_s`` (room-wide cap,
-    lowest priority shed first; 0: off)."""
-
-    glossary: str | None = None
-    languages: tuple[str, ...] = ()
-    blocklist: tuple[str, ...] = ()
-    use_default_blocklist: bool = True
-    moderation_lang: str = "en"
-    slow_mode_s: float = 0.0
-    max_comments_per_s: int = 0
-
-    def to_json(self) -> dict[str, object]:
-        return {"glossary": self.glossary, "languages": list(self.languages),
-                "blocklist": list(self.blocklist),
-                "use_default_blocklist": self.use_default_blocklist,
-                "moderation_lang": self.moderation_lang, "slow_mode_s": self.slow_mode_s,
-                "max_comments_per_s": self.max_comments_per_s}
-
-    def to_list(self) -> list[Any]:
-        """Compact form for a shared store (``from_list`` reads it back)."""
-        return [self.glossary, list(self.languages), list(self.blocklist),
-                self.use_default_blocklist, self.moderation_lang, self.slow_mode_s,
-                self.max_comments_per_s]
-
-    @classmethod
-    def from_list(cls, values: list[Any]) -> RoomSettings:
-        """Inverse of ``to_list``; entries written before moderation existed have two
-        fields and get the moderation defaults."""
-        glossary, languages, *rest = values
-        base = cls(glossary=glossary, languages=tuple(languages))
-        if not rest:
-            return base
-        blocklist, use_default, lang, slow, cap = rest
-        return cls(glossary=glossary, languages=tuple(languages), blocklist=tuple(blocklist),
-                   use_default_blocklist=use_default, moderation_lang=lang, slow_mode_s=slow,
-                   max_comments_per_s=cap)
 
 
 def moderation_changes(data: Mapping[str, Any]) -> dict[str, Any]:

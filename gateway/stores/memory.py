@@ -1,19 +1,17 @@
-"""Glossaries known to the gateway (rooms name theirs in their ``RoomSettings``).
-
-In memory for one process; a shared backend (Redis) implements the same interface so that
-every node sees a change at once."""
+"""The stores in this process's memory (one node): ``MemoryGlossaryStore`` and
+``MemoryRoomSettingsStore`` implement the protocols of ``stores.base``."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
 
-from babelcast.gateway.chat.room_settings import RoomSettings
+from babelcast.gateway.stores.base import RoomSettings
 from babelcast.glossary import Glossary, next_version, parse_glossary
 
 
-class GlossaryStore:
-    """Named glossaries with versions."""
+class MemoryGlossaryStore:
+    """Named glossaries with versions (the ``GlossaryStore`` protocol)."""
 
     def __init__(self, initial: Mapping[str, Glossary] | None = None) -> None:
         self._glossaries: dict[str, Glossary] = dict(initial or {})
@@ -38,6 +36,11 @@ class GlossaryStore:
     async def get(self, name: str) -> Glossary | None:
         return self._glossaries.get(name)
 
+    def get_built(self, name: str, cache_id: str) -> Glossary | None:
+        """The glossary ``name`` if its ``cache_id`` is ``cache_id``."""
+        glossary = self._glossaries.get(name)
+        return glossary if glossary is not None and glossary.cache_id == cache_id else None
+
     async def names(self) -> list[Glossary]:
         return [self._glossaries[n] for n in sorted(self._glossaries)]
 
@@ -46,8 +49,9 @@ class GlossaryStore:
         return self._glossaries.pop(name, None) is not None
 
 
-class RoomSettingsStore:
-    """Settings of every room; rooms never configured have the defaults."""
+class MemoryRoomSettingsStore:
+    """Settings of every room (the ``RoomSettingsStore`` protocol); rooms never configured
+    have the defaults."""
 
     def __init__(self) -> None:
         self._rooms: dict[str, RoomSettings] = {}

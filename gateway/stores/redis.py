@@ -1,7 +1,7 @@
 """Glossaries and room settings in Redis, so that every node sees a change at once.
 
-``RedisGlossaryStore`` and ``RedisRoomSettingsStore`` have the interfaces of the in-memory
-``GlossaryStore`` and ``RoomSettingsStore`` (plus ``start``/``close``). Keys (``{p}`` is the key
+``RedisGlossaryStore`` and ``RedisRoomSettingsStore`` implement the ``GlossaryStore`` and
+``RoomSettingsStore`` protocols of ``stores.base``. Keys (``{p}`` is the key
 prefix, ``bc`` by default, shared with ``RedisBus``):
 
 - ``{p}:gl:{name}``          hash ``v`` (version), ``fp`` (fingerprint), ``doc`` (the glossary's
@@ -12,24 +12,21 @@ prefix, ``bc`` by default, shared with ``RedisBus``):
 Each node keeps the ``Glossary`` objects it has built, so a comment costs one ``HMGET`` of the
 version and fingerprint; the document is fetched and the matcher rebuilt (off the event loop)
 only when they change. Reads survive a Redis outage with the last value this node saw (degraded
-mode: comments keep their glossary); writes raise ``BusUnavailable``.
+mode: comments keep their glossary); writes raise ``StoreUnavailable``. Connections come from
+the Redis toolkit (``RedisLink``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
 
 import msgpack
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from babelcast.gateway.bus.redis import BusUnavailable
-from babelcast.gateway.chat.room_settings import RoomSettings
+from babelcast.gateway.redis import Health, RedisLink, RedisUnavailable
+from babelcast.gateway.stores.base import RoomSettings, StoreUnavailable
 from babelcast.glossary import Glossary, parse_glossary
-
-log = logging.getLogger("babelcast.redis")
 
 # Replace glossary KEYS[1] by a new document unless its content is unchanged; the version is
 # decided here, atomically, so two nodes PUTting at once get distinct versions.
@@ -48,50 +45,47 @@ return {v, 1, ARGV[1], ARGV[2]}
 """
 
 
-def client_for(redis: str | aioredis.Redis) -> tuple[aioredis.Redis, str, bool]:
-    """``(client, URL for messages, owned)`` for a URL (a new client, owned: close it) or a
-    shared client (not owned: its creator closes it)."""
-    if isinstance(redis, str):
-        return aioredis.Redis.from_url(redis), redis, True
-    kwargs = redis.connection_pool.connection_kwargs
-    url = f"redis://{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
-    return redis, url, False
-
-
-async def ping_or_raise(client: aioredis.Redis, url: str) -> None:
-    """Raise ``BusUnavailable`` (with the URL and what to do) when Redis does not answer."""
-    try:
-        await client.ping()
-    except (RedisError, OSError) as exc:
-        raise BusUnavailable(f"cannot reach Redis at {url}: {exc}; start redis-server or fix "
-                             "--redis-url") from exc
+_WHEN_DOWN = "reads answer with this node's last copies, writes fail"
 
 
 class _RedisStore:
-    def __init__(self, redis: str | aioredis.Redis, prefix: str) -> None:
-        self._redis, self.url, self._owned = client_for(redis)
+    def __init__(self, redis: str | RedisLink, prefix: str) -> None:
+        self.link = (RedisLink(redis, health=Health(redis, when_down=_WHEN_DOWN))
+                     if isinstance(redis, str) else redis)
+        self._redis = self.link.client
+        self.url = self.link.url
         self.prefix = prefix
+        # Reads answer from this node's copies while Redis is away: logged once per outage.
+        self.health = self.link.health
+
+    @property
+    def degraded(self) -> bool:
+        """Whether the last read failed (reads are answered from this node's copies)."""
+        return self.health.degraded
 
     async def start(self) -> None:
-        """Check the connection (raises ``BusUnavailable`` with the URL when unreachable)."""
-        await ping_or_raise(self._redis, self.url)
+        """Check the connection (raises ``StoreUnavailable`` with the URL when unreachable)."""
+        try:
+            await self.link.ping()
+        except RedisUnavailable as exc:
+            raise StoreUnavailable(str(exc)) from exc
 
     async def close(self) -> None:
-        """Disconnect, if this store opened the connection."""
-        if self._owned:
-            await self._redis.aclose()
+        """Disconnect, if this store's link opened the connection."""
+        await self.link.close()
 
-    def _unavailable(self, exc: Exception) -> BusUnavailable:
-        return BusUnavailable(f"Redis at {self.url} is unavailable ({exc}); the change was not "
-                              "stored, try again")
+    def _unavailable(self, exc: Exception) -> StoreUnavailable:
+        return StoreUnavailable(f"Redis at {self.url} is unavailable ({exc}); the change was "
+                                "not stored, try again")
 
 
 class RedisGlossaryStore(_RedisStore):
     """Named, versioned glossaries shared by every node (the ``GlossaryStore`` interface).
 
-    ``redis`` is a URL (the store opens and closes its own connection) or a shared client."""
+    ``redis`` is a URL (the store opens and closes its own connection) or a ``RedisLink``
+    (closed by the store only if the link owns its client)."""
 
-    def __init__(self, redis: str | aioredis.Redis, *, prefix: str = "bc") -> None:
+    def __init__(self, redis: str | RedisLink, *, prefix: str = "bc") -> None:
         super().__init__(redis, prefix)
         self._put = self._redis.register_script(_PUT_GLOSSARY)
         # The newest glossary this node has built per name: what `get` serves while the
@@ -109,7 +103,7 @@ class RedisGlossaryStore(_RedisStore):
     async def put(self, name: str, body: bytes) -> tuple[Glossary, bool]:
         """Validate and store ``body`` as glossary ``name``; returns it and whether it is new.
         Unchanged content keeps its version, changed content gets the next one (atomically
-        across nodes). Raises ``GlossaryError``, or ``BusUnavailable`` when Redis is away."""
+        across nodes). Raises ``GlossaryError``, or ``StoreUnavailable`` when Redis is away."""
         # Building the matcher for thousands of terms takes a while: off the event loop.
         new = await asyncio.to_thread(parse_glossary, body, name)
         doc = json.dumps(new.to_json(), ensure_ascii=False, separators=(",", ":"))
@@ -133,9 +127,9 @@ class RedisGlossaryStore(_RedisStore):
         try:
             v, fp = await self._redis.hmget(self._key(name), ["v", "fp"])
         except (RedisError, OSError) as exc:
-            log.warning("reading glossary %r from Redis failed (%s); using this node's copy",
-                        name, exc)
+            self.health.failed(f"reading glossary {name!r}", exc)
             return self._built.get(name)
+        self.health.answered()
         if v is None:
             self._built.pop(name, None)
             return None
@@ -156,8 +150,7 @@ class RedisGlossaryStore(_RedisStore):
         try:
             v_raw, fp_raw, doc = await self._redis.hmget(self._key(name), ["v", "fp", "doc"])
         except (RedisError, OSError) as exc:
-            log.warning("reading glossary %r from Redis failed (%s); using this node's copy",
-                        name, exc)
+            self.health.failed(f"reading glossary {name!r}", exc)
             return built
         if v_raw is None:
             self._built.pop(name, None)
@@ -190,7 +183,7 @@ class RedisGlossaryStore(_RedisStore):
                 pipe.hmget(self._key(name), ["v", "fp"])
             found = await pipe.execute() if names else []
         except (RedisError, OSError) as exc:
-            raise BusUnavailable(f"Redis at {self.url} is unavailable ({exc})") from exc
+            raise StoreUnavailable(f"Redis at {self.url} is unavailable ({exc})") from exc
         out = []
         for name, (v, fp) in zip(names, found, strict=True):
             if v is None:  # deleted between the two reads
@@ -219,9 +212,9 @@ def _rebuild(name: str, version: int, doc: bytes) -> Glossary:
 
 class RedisRoomSettingsStore(_RedisStore):
     """Per-room settings shared by every node (the ``RoomSettingsStore`` interface); rooms
-    never configured have the defaults. ``redis`` is a URL or a shared client."""
+    never configured have the defaults. ``redis`` is a URL or a ``RedisLink``."""
 
-    def __init__(self, redis: str | aioredis.Redis, *, prefix: str = "bc") -> None:
+    def __init__(self, redis: str | RedisLink, *, prefix: str = "bc") -> None:
         super().__init__(redis, prefix)
         self._last: dict[str, RoomSettings] = {}  # served while Redis is away
 
@@ -233,9 +226,9 @@ class RedisRoomSettingsStore(_RedisStore):
         try:
             raw = await self._redis.get(self._key(room))
         except (RedisError, OSError) as exc:
-            log.warning("reading settings of room %r failed (%s); using this node's copy",
-                        room, exc)
+            self.health.failed(f"reading the settings of room {room!r}", exc)
             return self._last.get(room) or RoomSettings()
+        self.health.answered()
         if raw is None:
             self._last.pop(room, None)
             return RoomSettings()
@@ -245,7 +238,7 @@ class RedisRoomSettingsStore(_RedisStore):
 
     async def put(self, room: str, settings: RoomSettings) -> None:
         """Store the room's settings (the defaults delete the key). Raises
-        ``BusUnavailable`` when Redis is away."""
+        ``StoreUnavailable`` when Redis is away."""
         try:
             if settings == RoomSettings():
                 await self._redis.delete(self._key(room))
@@ -261,4 +254,4 @@ def _unpack_settings(raw: bytes) -> RoomSettings:
     return RoomSettings.from_list(msgpack.unpackb(raw))
 
 
-__all__ = ["RedisGlossaryStore", "RedisRoomSettingsStore", "client_for", "ping_or_raise"]
+__all__ = ["RedisGlossaryStore", "RedisRoomSettingsStore"]

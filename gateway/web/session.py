@@ -25,7 +25,7 @@ from babelcast.gateway.chat.pipeline import CommentPipeline
 from babelcast.gateway.chat.tracking import TranslationTracker
 from babelcast.gateway.events import ChatMessage
 from babelcast.gateway.limits.admission import ConnectionAdmission, Refusal
-from babelcast.gateway.limits.rates import RateLimiter
+from babelcast.gateway.limits.base import RateLimiter
 from babelcast.gateway.rooms.fanout import Connection, ConnectionInfo, WriteBatch, wire_message
 from babelcast.gateway.rooms.room import LocalRoom, RoomRegistry
 from babelcast.gateway.web.auth import Role, RoomIdentity, RoomTokens, TokenError

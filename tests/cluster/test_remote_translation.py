@@ -14,23 +14,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 import redis.asyncio as aioredis
 
-from babelcast.gateway.bus.redis import BusUnavailable
+from babelcast.gateway.redis import RedisLink, RedisUnavailable
 from babelcast.gateway.stores.redis import RedisGlossaryStore
 from babelcast.translation import (
     ENGINE_ERROR,
     NO_ROUTE,
+    NO_TRANSLATOR,
     TIMEOUT,
     EmbeddedEngine,
     EngineError,
     TranslationService,
 )
-from babelcast.translation.remote.jobs import (
-    GROUP,
-    NO_TRANSLATOR,
-    RemoteTranslator,
-    TranslatorWorker,
-    describe_engine,
-)
+from babelcast.translation.remote.client import RemoteTranslator
+from babelcast.translation.remote.jobs import GROUP, describe_engine
+from babelcast.translation.remote.worker import TranslatorWorker
 from tests.harness import free_port
 from tests.redis_server import RedisServer
 
@@ -82,7 +79,7 @@ class Cluster:
         self.stack = stack
 
     async def gateway(self, timeout_s: float = 10.0, **kw: object) -> RemoteTranslator:
-        tr = RemoteTranslator(self.url, timeout_s=timeout_s, refresh_s=0.05, **kw)
+        tr = RemoteTranslator(RedisLink(self.url), timeout_s=timeout_s, refresh_s=0.05, **kw)
         await tr.start()
         self.stack.push_async_callback(tr.aclose)
         return tr
@@ -91,7 +88,10 @@ class Cluster:
                      threads: int = 2, **kw: object) -> TranslatorWorker:
         service = TranslationService([engine or EmbeddedEngine()], threads=threads)
         self.stack.callback(service.close)
-        worker = TranslatorWorker(service, self.url, **{**FAST, **kw})
+        glossaries = RedisGlossaryStore(self.url)
+        self.stack.push_async_callback(glossaries.close)
+        worker = TranslatorWorker(service, RedisLink(self.url), glossaries=glossaries,
+                                  **{**FAST, **kw})
         if start:
             await worker.start()
             self.stack.push_async_callback(worker.close, 0)
@@ -361,15 +361,17 @@ def test_translators_and_gateways_ride_out_a_redis_restart() -> None:
 def test_unreachable_redis_is_a_clear_start_up_error() -> None:
     async def run() -> None:
         url = f"redis://127.0.0.1:{free_port()}/0"
-        gw = RemoteTranslator(url)
-        with pytest.raises(BusUnavailable, match=r"cannot reach Redis at redis://127\.0\.0\.1"):
+        gw = RemoteTranslator(RedisLink(url))
+        with pytest.raises(RedisUnavailable, match=r"cannot reach Redis at redis://127\.0\.0\.1"):
             await gw.start()
         await gw.aclose()
         service = TranslationService([])
-        worker = TranslatorWorker(service, url)
-        with pytest.raises(BusUnavailable, match="start redis-server or fix --redis-url"):
+        glossaries = RedisGlossaryStore(url)
+        worker = TranslatorWorker(service, RedisLink(url), glossaries=glossaries)
+        with pytest.raises(RedisUnavailable, match="start redis-server or fix --redis-url"):
             await worker.start()
         await worker.close(grace_s=0)
+        await glossaries.close()
         service.close()
 
     asyncio.run(run())

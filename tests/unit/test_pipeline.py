@@ -15,7 +15,7 @@ from babelcast.gateway.chat.pipeline import CommentPipeline
 from babelcast.gateway.chat.room_settings import RoomSettings
 from babelcast.gateway.chat.tracking import TranslationTracker
 from babelcast.gateway.events import CommentPublished, TranslationPublished
-from babelcast.gateway.stores.memory import GlossaryStore, RoomSettingsStore
+from babelcast.gateway.stores.memory import MemoryGlossaryStore, MemoryRoomSettingsStore
 from babelcast.glossary import Glossary
 from babelcast.langid import Detection
 from babelcast.translation import Translation
@@ -71,8 +71,8 @@ class Parts:
         self.bus = MemoryBus()
         self.translator = FakeTranslator()
         self.observer = RecordingObserver()
-        self.room_settings = RoomSettingsStore()
-        glossaries = GlossaryStore()
+        self.room_settings = MemoryRoomSettingsStore()
+        glossaries = MemoryGlossaryStore()
         self.tracker = TranslationTracker(self.translator, self.bus, glossaries,
                                           self.room_settings, observer=self.observer)
         self.pipeline = CommentPipeline(FakeDetector(lang), self.translator, self.bus,

@@ -13,9 +13,9 @@ from babelcast.gateway.bus.memory import MemoryBus
 from babelcast.gateway.chat.pipeline import CommentPipeline
 from babelcast.gateway.chat.tracking import TranslationTracker
 from babelcast.gateway.limits.admission import ConnectionAdmission
-from babelcast.gateway.limits.rates import MemoryRateLimiter
+from babelcast.gateway.limits.memory import MemoryRateLimiter
 from babelcast.gateway.rooms.room import RoomDeps, RoomRegistry
-from babelcast.gateway.stores.memory import GlossaryStore, RoomSettingsStore
+from babelcast.gateway.stores.memory import MemoryGlossaryStore, MemoryRoomSettingsStore
 from babelcast.gateway.web.session import SessionConfig, SessionDeps, run_session
 from babelcast.gateway.wire import protocol as p
 from babelcast.glossary import Glossary
@@ -84,7 +84,7 @@ class FakeTranslator:
 
 def make_deps(**config: Any) -> SessionDeps:
     bus = MemoryBus()
-    glossaries, room_settings = GlossaryStore(), RoomSettingsStore()
+    glossaries, room_settings = MemoryGlossaryStore(), MemoryRoomSettingsStore()
     tracker = TranslationTracker(FakeTranslator(), bus, glossaries, room_settings)
     pipeline = CommentPipeline(FakeDetector(), FakeTranslator(), bus, glossaries,
                                room_settings, tracker, wait_s=0.0)

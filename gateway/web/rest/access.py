@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from babelcast.gateway.limits.rates import RateLimiter
+from babelcast.gateway.limits.base import RateLimiter
 from babelcast.gateway.web.auth import RoomTokens, TokenError
 from babelcast.gateway.web.rest.errors import ApiError
 

@@ -1,15 +1,25 @@
-"""Glossaries and room settings in a real Redis: every node (store instance) sees a change at
-once, versions are decided atomically, reads survive an outage with the last value seen."""
+"""The store seams (``GlossaryStore``, ``RoomSettingsStore``), one suite run against both
+implementations: in memory and in a real Redis. Several "nodes" of a store share their data (in
+memory: one process, one store; on Redis: one store per node on one Redis), versions are decided
+atomically; on Redis, reads survive an outage with the last value seen and writes fail clearly."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
-from babelcast.gateway.bus.redis import BusUnavailable
-from babelcast.gateway.chat.room_settings import RoomSettings
+from babelcast.gateway.stores.base import (
+    GlossaryStore,
+    RoomSettings,
+    RoomSettingsStore,
+    StoreUnavailable,
+)
+from babelcast.gateway.stores.memory import MemoryGlossaryStore, MemoryRoomSettingsStore
 from babelcast.gateway.stores.redis import RedisGlossaryStore, RedisRoomSettingsStore
 from babelcast.glossary import GlossaryError
 from tests.harness import free_port
@@ -22,12 +32,47 @@ def body(*terms: str, **mapped: str) -> bytes:
     return json.dumps(doc).encode()
 
 
-def test_glossaries_are_shared_and_versioned(redis_url: str) -> None:
+class Backend:
+    """Makes the stores of ``n`` nodes that share one backend: in memory, one store (a
+    process is one node); on Redis, a store per node."""
+
+    def __init__(self, kind: str, url: str = "") -> None:
+        self.kind = kind
+        self.url = url
+
+    def glossaries(self, n: int) -> list[GlossaryStore]:
+        if self.kind == "memory":
+            return [MemoryGlossaryStore()] * n
+        return [RedisGlossaryStore(self.url) for _ in range(n)]
+
+    def room_settings(self, n: int) -> list[RoomSettingsStore]:
+        if self.kind == "memory":
+            return [MemoryRoomSettingsStore()] * n
+        return [RedisRoomSettingsStore(self.url) for _ in range(n)]
+
+
+@pytest.fixture(params=["memory", "redis"])
+def backend(request: pytest.FixtureRequest) -> Backend:
+    if request.param == "memory":
+        return Backend("memory")
+    return Backend("redis", request.getfixturevalue("redis_url"))
+
+
+@contextlib.asynccontextmanager
+async def started(make: Callable[[int], list[Any]], n: int) -> AsyncIterator[list[Any]]:
+    stores = make(n)
+    for s in stores:
+        await s.start()
+    try:
+        yield stores
+    finally:
+        for s in stores:
+            await s.close()
+
+
+def test_glossaries_are_shared_and_versioned(backend: Backend) -> None:
     async def run() -> None:
-        a, b = RedisGlossaryStore(redis_url), RedisGlossaryStore(redis_url)
-        await a.start()
-        await b.start()
-        try:
+        async with started(backend.glossaries, 2) as (a, b):
             g1, created = await a.put("brand", body("Pink Friday Nails", lip_gloss="gloss labial"))
             assert created and g1.version == 1
             seen = await b.get("brand")
@@ -57,19 +102,26 @@ def test_glossaries_are_shared_and_versioned(redis_url: str) -> None:
             with pytest.raises(GlossaryError):
                 await a.put("bad", b"{not json")
             assert await b.get("bad") is None
-        finally:
-            await a.close()
-            await b.close()
 
     asyncio.run(run())
 
 
-def test_concurrent_puts_get_distinct_versions(redis_url: str) -> None:
+def test_a_built_glossary_is_found_by_its_cache_id(backend: Backend) -> None:
     async def run() -> None:
-        stores = [RedisGlossaryStore(redis_url) for _ in range(4)]
-        for s in stores:
-            await s.start()
-        try:
+        async with started(backend.glossaries, 1) as (store,):
+            assert store.get_built("brand", "anything") is None
+            g1, _ = await store.put("brand", body("one"))
+            assert store.get_built("brand", g1.cache_id) == g1
+            g2, _ = await store.put("brand", body("two"))
+            assert store.get_built("brand", g1.cache_id) is None  # another version now
+            assert store.get_built("brand", g2.cache_id) == g2
+
+    asyncio.run(run())
+
+
+def test_concurrent_puts_get_distinct_versions(backend: Backend) -> None:
+    async def run() -> None:
+        async with started(backend.glossaries, 4) as stores:
             await stores[0].put("brand", body("base"))
             results = await asyncio.gather(*(s.put("brand", body(f"term {i}"))
                                              for i, s in enumerate(stores)))
@@ -82,19 +134,13 @@ def test_concurrent_puts_get_distinct_versions(redis_url: str) -> None:
             created = await asyncio.gather(*(s.put("fresh", body("x")) for s in stores[:2]))
             assert sorted(c for _, c in created) == [False, True]
             assert {g.version for g, _ in created} == {1}
-        finally:
-            for s in stores:
-                await s.close()
 
     asyncio.run(run())
 
 
-def test_deleted_and_recreated_glossary_is_rebuilt(redis_url: str) -> None:
+def test_deleted_and_recreated_glossary_is_rebuilt(backend: Backend) -> None:
     async def run() -> None:
-        a, b = RedisGlossaryStore(redis_url), RedisGlossaryStore(redis_url)
-        await a.start()
-        await b.start()
-        try:
+        async with started(backend.glossaries, 2) as (a, b):
             await a.put("brand", body("one"))
             await a.put("brand", body("two"))
             assert (await b.get("brand")).version == 2
@@ -103,36 +149,38 @@ def test_deleted_and_recreated_glossary_is_rebuilt(redis_url: str) -> None:
             again = await b.get("brand")
             assert again is not None and again.version == 1
             assert [t.text for t in again.all_terms] == ["three"]
-        finally:
-            await a.close()
-            await b.close()
 
     asyncio.run(run())
 
 
-def test_room_settings_are_shared(redis_url: str) -> None:
+def test_room_settings_are_shared(backend: Backend) -> None:
     async def run() -> None:
-        a, b = RedisRoomSettingsStore(redis_url), RedisRoomSettingsStore(redis_url)
-        await a.start()
-        await b.start()
-        try:
+        async with started(backend.room_settings, 2) as (a, b):
             assert await b.get("live") == RoomSettings()
             wanted = RoomSettings(glossary="brand", languages=("pt", "en"))
             await a.put("live", wanted)
             assert await b.get("live") == wanted
             moderated = RoomSettings(blocklist=("cheap pills",), use_default_blocklist=False,
                                      moderation_lang="pt", slow_mode_s=2.5,
-                                     max_comments_per_s=40)  # moderation fields (#9)
+                                     max_comments_per_s=40)  # the moderation fields
             await a.put("mod", moderated)
             assert await b.get("mod") == moderated
             assert await b.get("other") == RoomSettings()
             await b.put("live", RoomSettings())  # the defaults remove the entry
             assert await a.get("live") == RoomSettings()
-        finally:
-            await a.close()
-            await b.close()
 
     asyncio.run(run())
+
+
+def test_room_settings_before_moderation_read_with_its_defaults() -> None:
+    # A shared store may hold entries written before the moderation fields existed.
+    old = RoomSettings.from_list(["brand", ["pt"]])
+    assert old == RoomSettings(glossary="brand", languages=("pt",))
+    full = RoomSettings(glossary=None, languages=(), blocklist=("x",), slow_mode_s=1.5)
+    assert RoomSettings.from_list(full.to_list()) == full
+
+
+# --- Redis only: outages --------------------------------------------------------------------
 
 
 def test_reads_survive_an_outage_and_writes_fail_clearly() -> None:
@@ -147,13 +195,15 @@ def test_reads_survive_an_outage_and_writes_fail_clearly() -> None:
             await rs.put("live", RoomSettings(glossary="brand"))
             assert (await gl.get("brand")) == stored
             assert (await rs.get("live")).glossary == "brand"
+            assert not gl.degraded and not rs.degraded
             server.stop()
             # Degraded mode: the last values this node saw.
             assert await gl.get("brand") == stored
             assert (await rs.get("live")).glossary == "brand"
-            with pytest.raises(BusUnavailable, match="unavailable"):
+            assert gl.degraded and rs.degraded
+            with pytest.raises(StoreUnavailable, match="unavailable"):
                 await gl.put("brand", body("other"))
-            with pytest.raises(BusUnavailable, match="unavailable"):
+            with pytest.raises(StoreUnavailable, match="unavailable"):
                 await rs.put("live", RoomSettings())
         finally:
             await gl.close()
@@ -169,7 +219,7 @@ def test_unreachable_redis_is_a_clear_start_up_error() -> None:
     async def run() -> None:
         url = f"redis://127.0.0.1:{free_port()}/0"
         for store in (RedisGlossaryStore(url), RedisRoomSettingsStore(url)):
-            with pytest.raises(BusUnavailable, match=r"cannot reach Redis at redis://127\.0\."):
+            with pytest.raises(StoreUnavailable, match=r"cannot reach Redis at redis://127\.0\."):
                 await store.start()
             await store.close()
 

@@ -1,8 +1,6 @@
-"""The ``RateLimiter`` seam: token buckets by key (a user, an address) that callers spend.
-
-``MemoryRateLimiter`` keeps the buckets in this process (one node). ``RedisRateLimiter`` keeps
-them in Redis, so every node spends the same bucket: a user who reconnects to another node
-is still limited. Its keys (``{p}`` is the key prefix shared with ``RedisBus``):
+"""``RedisRateLimiter``: the ``RateLimiter`` seam with buckets in Redis, so every node spends
+the same bucket: a user who reconnects to another node is still limited. Its keys (``{p}`` is
+the key prefix shared with ``RedisBus``):
 
 - ``{p}:rl:{name}:{digest}``  hash ``tokens``, ``ts`` (Redis' clock), expiring once the
                               bucket would be full again (a fresh bucket is the same thing)
@@ -11,26 +9,22 @@ Degraded mode: when Redis does not answer within ``timeout_s`` the limiter falls
 bucket of this node's own (the limit holds per node, as without Redis) and tries Redis again
 after ``retry_s``. A Redis outage therefore never blocks or refuses frames by itself. Likewise,
 when ``max_in_flight`` checks are already waiting on Redis (a burst), a further check uses the
-node's bucket at once instead of queueing behind them (counted in ``busy``).
+node's bucket at once instead of queueing behind them (counted in ``busy``). The state is the
+toolkit's ``Health`` (``degraded``; one log line when Redis fails, one when it is back).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 import time
-from abc import ABC, abstractmethod
 
 import msgpack
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from babelcast.gateway.limits.admission import RateBuckets
-
-log = logging.getLogger("babelcast.redis")
-
-RateKey = tuple[str, ...]
+from babelcast.gateway.limits.base import RateKey
+from babelcast.gateway.limits.memory import MemoryRateLimiter
+from babelcast.gateway.redis import Health, PoolLimits, RedisLink
 
 # One token from bucket KEYS[1]: ARGV rate per second, burst. Time is Redis' own, so nodes
 # with skewed clocks refill a bucket alike. Returns 1 when a token was spent, else 0.
@@ -51,34 +45,7 @@ return ok
 """
 
 
-class RateLimiter(ABC):
-    """``rate`` tokens per second per key, with bursts of ``burst``."""
-
-    rate: float
-    burst: int
-    degraded: bool = False  # the shared store is failing; buckets are this node's own
-
-    @abstractmethod
-    async def take(self, key: RateKey) -> bool:
-        """Spend one of ``key``'s tokens if it has one."""
-
-    async def close(self) -> None:  # noqa: B027 - optional hook, no-op in memory
-        """Release connections."""
-
-
-class MemoryRateLimiter(RateLimiter):
-    """Buckets in this process (``RateBuckets`` on the monotonic clock)."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._buckets = RateBuckets(rate, burst)
-
-    async def take(self, key: RateKey) -> bool:
-        return self._buckets.take(key, time.monotonic())
-
-
-class RedisRateLimiter(RateLimiter):
+class RedisRateLimiter:
     """Buckets in Redis shared by every node; ``name`` separates limiters on one Redis."""
 
     def __init__(self, url: str, rate: float, burst: int, *, name: str, prefix: str = "bc",
@@ -90,15 +57,15 @@ class RedisRateLimiter(RateLimiter):
         self.name = name
         self.prefix = prefix
         self.retry_s = retry_s
-        self.degraded = False
         self.busy = 0  # checks answered by the node's bucket because Redis had enough queued
+        self.health = Health(url, when_down="limits are per node until it is back",
+                             when_back=f"{name} rate limits are shared again")
         # Short timeouts and its own pool: a frame must not wait on a hung Redis for long.
-        pool = aioredis.BlockingConnectionPool.from_url(
-            url, max_connections=max_in_flight, timeout=timeout_s, socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s)
+        self.link = RedisLink(url, health=self.health, pool=PoolLimits(
+            max_connections=max_in_flight, wait_s=timeout_s, socket_timeout_s=timeout_s,
+            connect_timeout_s=timeout_s))
         self._slots = asyncio.Semaphore(max_in_flight)
-        self._redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
-        self._take = self._redis.register_script(_TAKE)
+        self._take = self.link.client.register_script(_TAKE)
         self._local = MemoryRateLimiter(rate, burst)  # while Redis is away
         self._retry_at = 0.0
 
@@ -108,9 +75,16 @@ class RedisRateLimiter(RateLimiter):
         digest = hashlib.blake2b(msgpack.packb(list(key)), digest_size=16).hexdigest()
         return f"{self.prefix}:rl:{self.name}:{digest}"
 
+    @property
+    def degraded(self) -> bool:
+        """Whether Redis failed the last check (buckets are this node's own until it is back)."""
+        return self.health.degraded
+
     async def take(self, key: RateKey) -> bool:
+        """Spend one of ``key``'s tokens if it has one: in Redis, or in this node's bucket
+        while Redis is away or busy."""
         now = time.monotonic()
-        if self.degraded and now < self._retry_at:
+        if self.health.degraded and now < self._retry_at:
             return await self._local.take(key)
         if self._slots.locked():
             self.busy += 1
@@ -119,24 +93,12 @@ class RedisRateLimiter(RateLimiter):
             async with self._slots:
                 ok = await self._take(keys=[self.key(key)], args=[self.rate, self.burst])
         except (RedisError, OSError) as exc:
-            if not self.degraded:
-                log.warning("Redis at %s failed during a %s rate-limit check (%s); limits are "
-                            "per node until it is back", self.url, self.name, exc)
-            self.degraded = True
+            self.health.failed(f"a {self.name} rate-limit check", exc)
             self._retry_at = now + self.retry_s
             return await self._local.take(key)
-        if self.degraded:
-            log.warning("Redis at %s is back; %s rate limits are shared again", self.url,
-                        self.name)
-            self.degraded = False
+        self.health.answered()
         return bool(ok)
 
     async def close(self) -> None:
-        await self._redis.aclose(close_connection_pool=True)
-
-
-def rate_limiter(redis_url: str, rate: float, burst: int, *, name: str) -> RateLimiter:
-    """The limiter for a process: shared through Redis when ``redis_url`` is set."""
-    if redis_url:
-        return RedisRateLimiter(redis_url, rate, burst, name=name)
-    return MemoryRateLimiter(rate, burst)
+        """Disconnect (the pool is this limiter's own)."""
+        await self.link.close()

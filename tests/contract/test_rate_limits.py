@@ -1,19 +1,73 @@
-"""Per-user rate limits shared by every node through Redis (real redis-server): the budget
-follows a user to another node, keys expire, and a Redis outage falls back to per-node buckets
-instead of blocking anyone."""
+"""The ``RateLimiter`` seam, one suite run against both implementations (memory and a real
+Redis): a bucket per key, bursts then refusals. Then what only one of them does: Redis
+limiters on several nodes spend one bucket, keys expire, and a Redis outage or burst falls back
+to per-node buckets instead of blocking anyone; memory limiters are per process."""
 
 from __future__ import annotations
 
 import asyncio
 
+import pytest
 import redis
 
-from babelcast.gateway.limits.rates import MemoryRateLimiter, RedisRateLimiter
-from babelcast.gateway.web.auth import RoomTokens
-from tests.harness import exhaust_rate_limit, live_server
+from babelcast.gateway.limits.base import RateLimiter
+from babelcast.gateway.limits.memory import MemoryRateLimiter
+from babelcast.gateway.limits.redis import RedisRateLimiter
 from tests.redis_server import RedisServer
 
-SECRET = "k" * 40
+
+class Limiters:
+    """Makes limiters of one kind (memory, or Redis at ``url``)."""
+
+    def __init__(self, kind: str, url: str = "") -> None:
+        self.kind = kind
+        self.url = url
+
+    def make(self, rate: float, burst: int, name: str = "user") -> RateLimiter:
+        if self.kind == "memory":
+            return MemoryRateLimiter(rate, burst)
+        return RedisRateLimiter(self.url, rate=rate, burst=burst, name=name)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def limiters(request: pytest.FixtureRequest) -> Limiters:
+    if request.param == "memory":
+        return Limiters("memory")
+    return Limiters("redis", request.getfixturevalue("redis_url"))
+
+
+def test_a_key_gets_its_burst_then_is_refused(limiters: Limiters) -> None:
+    async def run() -> None:
+        limiter = limiters.make(rate=0.001, burst=3)
+        try:
+            user = ("user", "room", "u-1")
+            assert [await limiter.take(user) for _ in range(4)] == [True, True, True, False]
+            assert await limiter.take(("user", "room", "u-2"))  # another user, its own bucket
+            assert not limiter.degraded
+        finally:
+            await limiter.close()
+
+    asyncio.run(run())
+
+
+def test_tokens_come_back_at_the_rate(limiters: Limiters) -> None:
+    async def run() -> None:
+        limiter = limiters.make(rate=50.0, burst=1)
+        try:
+            assert await limiter.take(("u",)) and not await limiter.take(("u",))
+            for _ in range(200):  # 20 ms per token; bounded by the loop, not a fixed sleep
+                if await limiter.take(("u",)):
+                    break
+                await asyncio.sleep(0.005)
+            else:
+                raise AssertionError("no token came back within a second at 50 per second")
+        finally:
+            await limiter.close()
+
+    asyncio.run(run())
+
+
+# --- Redis: shared by nodes ----------------------------------------------------------------
 
 
 def test_nodes_spend_one_bucket_and_keys_expire(redis_url: str) -> None:
@@ -71,6 +125,7 @@ def test_a_redis_outage_falls_back_to_this_nodes_bucket() -> None:
             # Redis is away: the node's own bucket (full) decides; nobody is blocked forever.
             assert [await limiter.take(("u",)) for _ in range(3)] == [True, True, False]
             assert limiter.degraded
+            assert limiter.health.outages == 1 and limiter.health.failures == 3
             server.start()
             # Back: the shared bucket (one token left) decides again.
             assert [await limiter.take(("u",)) for _ in range(2)] == [True, False]
@@ -84,6 +139,9 @@ def test_a_redis_outage_falls_back_to_this_nodes_bucket() -> None:
         server.stop()
 
 
+# --- memory: per process -------------------------------------------------------------------
+
+
 def test_memory_limiter_is_per_process() -> None:
     async def run() -> None:
         a, b = MemoryRateLimiter(0.001, 1), MemoryRateLimiter(0.001, 1)
@@ -91,46 +149,3 @@ def test_memory_limiter_is_per_process() -> None:
         assert await b.take(("u",))
 
     asyncio.run(run())
-
-
-def test_rate_limit_follows_the_user_to_another_node(redis_url: str, room: str) -> None:
-    tokens = RoomTokens(SECRET)
-    settings = {"engine": "none", "redis_url": redis_url, "rate_limit_per_s": 0.001,
-                "rate_limit_burst": 3}
-    with live_server(**settings, auth="jwt", jwt_secret=SECRET) as a, \
-            live_server(**settings, auth="jwt", jwt_secret=SECRET) as b:
-        tok = tokens.issue(room, "user-1", "Ana", "viewer", 600).token
-        first = a.viewer(room, query=f"lang=en&token={tok}")
-        exhaust_rate_limit(first, 3)
-        first.close()
-        again = b.viewer(room, query=f"lang=en&token={tok}")
-        again.send({"type": "ping", "client_id": "on-b"})
-        err = again.expect_error()
-        assert err["code"] == "rate_limited" and err["client_id"] == "on-b"
-        other = b.viewer(room, query="lang=en&token="
-                         + tokens.issue(room, "user-2", "Bia", "viewer", 600).token)
-        other.send({"type": "ping", "client_id": "ok"})
-        assert other.expect(lambda f: f["type"] in ("pong", "error"))["type"] == "pong"
-
-
-def test_anonymous_rate_limit_follows_address_and_name_to_another_node(
-        redis_url: str, room: str) -> None:
-    settings = {"engine": "none", "redis_url": redis_url, "rate_limit_per_s": 0.001,
-                "rate_limit_burst": 3}
-    with live_server(**settings) as a, live_server(**settings) as b:
-        first = a.viewer(room, "en", "Ana")
-        exhaust_rate_limit(first, 3)
-        first.close()
-        again = b.viewer(room, "en", "Ana")
-        again.send({"type": "ping", "client_id": "x"})
-        assert again.expect_error()["code"] == "rate_limited"
-
-
-def test_translate_budget_of_an_address_is_shared_by_nodes(redis_url: str) -> None:
-    settings = {"engine": "none", "redis_url": redis_url, "translate_rate_per_ip": 0.001,
-                "translate_burst_per_ip": 2}
-    request = {"text": "hello", "source": "en", "targets": ["en"]}
-    with live_server(**settings) as a, live_server(**settings) as b:
-        assert [a.post("/v1/translate", json=request).status_code for _ in range(2)] == [200, 200]
-        r = b.post("/v1/translate", json=request)
-        assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"

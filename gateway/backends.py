@@ -1,0 +1,57 @@
+"""Backends chosen by URL, in one place, for the composition root (``node``) only.
+
+An empty URL means this process alone: stores and rate limiters in memory. A ``redis://``,
+``rediss://`` or ``unix://`` URL means shared through that Redis, so that every node sees the
+same glossaries, room settings and rate-limit buckets. Each function returns the seam's
+protocol type, so callers never see which implementation they got. The bus is chosen by the
+composition root until it moves here too.
+"""
+
+from __future__ import annotations
+
+from babelcast.gateway.limits.base import RateLimiter
+from babelcast.gateway.limits.memory import MemoryRateLimiter
+from babelcast.gateway.limits.redis import RedisRateLimiter
+from babelcast.gateway.redis import RedisLink
+from babelcast.gateway.stores.base import GlossaryStore, RoomSettingsStore
+from babelcast.gateway.stores.memory import MemoryGlossaryStore, MemoryRoomSettingsStore
+from babelcast.gateway.stores.redis import RedisGlossaryStore, RedisRoomSettingsStore
+
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def is_redis(url: str) -> bool:
+    """Whether ``url`` names a Redis (else empty: memory). Raises ``ValueError`` for any other
+    URL, saying which are understood."""
+    if not url:
+        return False
+    if url.startswith(REDIS_SCHEMES):
+        return True
+    raise ValueError(f"unsupported backend URL {url!r}: use redis://host:port/db, rediss://... "
+                     "or unix:///path/to/redis.sock, or none for this process alone")
+
+
+def glossary_store(url: str) -> GlossaryStore:
+    """Glossaries in memory, or in the Redis at ``url``."""
+    return RedisGlossaryStore(url) if is_redis(url) else MemoryGlossaryStore()
+
+
+def room_settings_store(url: str) -> RoomSettingsStore:
+    """Room settings in memory, or in the Redis at ``url``."""
+    return RedisRoomSettingsStore(url) if is_redis(url) else MemoryRoomSettingsStore()
+
+
+def rate_limiter(url: str, rate: float, burst: int, *, name: str) -> RateLimiter:
+    """Buckets of ``rate`` per second (bursts of ``burst``) in memory, or shared through the
+    Redis at ``url``; ``name`` separates limiters on one Redis."""
+    if is_redis(url):
+        return RedisRateLimiter(url, rate, burst, name=name)
+    return MemoryRateLimiter(rate, burst)
+
+
+def redis_link(url: str) -> RedisLink:
+    """A connection of its own to the Redis at ``url`` (for the remote translation client and
+    worker, which take one). Raises ``ValueError`` when ``url`` is not a Redis URL."""
+    if not is_redis(url):
+        raise ValueError("remote translation needs a Redis URL (--redis-url)")
+    return RedisLink(url)
