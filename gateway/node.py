@@ -29,6 +29,7 @@ from babelcast.gateway.stores.redis import RedisGlossaryStore, RedisRoomSettings
 from babelcast.gateway.web import rest
 from babelcast.gateway.web.auth import RoomTokens
 from babelcast.gateway.web.metrics import GatewayMetrics
+from babelcast.gateway.web.request_deadline import HANDSHAKE_GUARD_STATE, HandshakeGuard
 from babelcast.gateway.web.rest import STATIC_DIR
 from babelcast.gateway.web.session import run_session
 from babelcast.gateway.wire import protocol as p
@@ -107,6 +108,8 @@ class Gateway:
         self.rooms: RoomRegistry
         self.watchdog: StallWatchdog
         self.ready = False
+        # Read by our uvicorn HTTP protocol through the app's lifespan state (create_app).
+        self.handshake_guard = HandshakeGuard(settings.handshake_timeout_s)
         self.metrics = GatewayMetrics(self)
         self.tokens = RoomTokens(settings.jwt_secret) if settings.auth == "jwt" else None
         self.admission = ConnectionAdmission(
@@ -229,10 +232,10 @@ def create_app(settings: Settings | None = None, *, bus: Bus | None = None,
     gateway = Gateway(settings or Settings.from_env(), bus=bus, engines=engines)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:
         await gateway.start()
         try:
-            yield
+            yield {HANDSHAKE_GUARD_STATE: gateway.handshake_guard}
         finally:
             await gateway.stop()
 

@@ -125,6 +125,9 @@ class _StateCollector(Collector):
             yield moderation
             yield GaugeMetricFamily("babelcast_degraded", "1 while the shared bus (Redis) is "
                                     "failing", value=int(gw.bus.degraded))
+        yield CounterMetricFamily("babelcast_handshakes_timed_out", "Connections closed for "
+                                  "not sending a whole request (or WebSocket upgrade request) "
+                                  "within handshake_timeout_s", value=gw.handshake_guard.timed_out)
         if gw.translator is not None:
             snap = gw.translator.snapshot()
             for key, value in snap.items():
