@@ -23,6 +23,7 @@ from babelcast.gateway.chat.moderation import (
 )
 from babelcast.gateway.chat.moderation_wait import ModerationWait
 from babelcast.gateway.chat.questions import QuestionDetector
+from babelcast.gateway.chat.retries import TranslationRetries
 from babelcast.gateway.chat.room_settings import RoomSettings
 from babelcast.gateway.events import ChatMessage
 from babelcast.gateway.web.metrics import GatewayMetrics
@@ -84,6 +85,9 @@ class CommentPipeline:
         self._inflight: dict[_Key, asyncio.Task[Translation]] = {}
         self._background: set[asyncio.Task[object]] = set()
         self._late_checks: set[asyncio.Task[Translation]] = set()
+        # Failed translations, tried again while the comment is in history (chat.retries).
+        self.retries = TranslationRetries(self._translate_late, bus.publish_translation,
+                                          bus.translation)
 
     def detect(self, text: str, declared: str | None,
                candidates: tuple[str, ...] = ()) -> Detection:
@@ -290,7 +294,9 @@ class CommentPipeline:
                 del self._inflight[key]
             if t.cancelled():
                 return
-            self._spawn(self.bus.publish_translation(msg.room, msg.id, t.result()))
+            result = t.result()
+            self._spawn(self.bus.publish_translation(msg.room, msg.id, result))
+            self.retries.failed(msg, result)
 
         task.add_done_callback(done)
 
@@ -300,7 +306,8 @@ class CommentPipeline:
         task.add_done_callback(self._background.discard)
 
     async def close(self) -> None:
-        """Cancel translations still in flight (shutdown)."""
+        """Cancel translations still in flight and the retries (shutdown)."""
+        await self.retries.close()
         for task in [*self._inflight.values(), *self._late_checks]:
             task.cancel()
         await asyncio.gather(*self._inflight.values(), *self._late_checks, *self._background,
