@@ -209,14 +209,17 @@ def models_command(args: argparse.Namespace) -> int:
 
 
 def websocket_options(settings: Settings) -> dict[str, Any]:
-    """uvicorn's WebSocket options for ``settings`` (``babelcast serve`` and the tests' live
-    servers use the same)."""
+    """uvicorn's protocol options for ``settings`` (``babelcast serve`` and the tests' live
+    servers use the same): the WebSocket ones, and the HTTP protocol that closes connections
+    whose request does not arrive within ``handshake_timeout_s``."""
+    from babelcast.gateway.web.request_deadline import RequestDeadlineH11Protocol
     from babelcast.gateway.web.uvicorn_protocol import StallAbortingWebSocketProtocol
 
     ws: object = settings.ws_impl
     if settings.ws_impl == "websockets-sansio":
         ws = StallAbortingWebSocketProtocol
     return {
+        "http": RequestDeadlineH11Protocol,
         "ws": ws,
         # Frames above our own limit get an error frame; only absurd ones are cut off here
         # (close 1009), before they are buffered whole.

@@ -29,6 +29,7 @@ from babelcast.gateway.stores.base import GlossaryStore, RoomSettingsStore
 from babelcast.gateway.web.app import build_app, websocket_route
 from babelcast.gateway.web.auth import RoomTokens
 from babelcast.gateway.web.metrics import GatewayMetrics
+from babelcast.gateway.web.request_deadline import HANDSHAKE_GUARD_STATE, HandshakeGuard
 from babelcast.gateway.web.rest import glossaries, health, pages, room_settings, rooms, tokens
 from babelcast.gateway.web.rest import translate as translate_api
 from babelcast.gateway.web.rest.access import AdminAccess, TranslateAccess
@@ -104,7 +105,9 @@ class Gateway:
         self.rooms: RoomRegistry
         self.watchdog: StallWatchdog
         self.ready = False
-        self._stats_sources = StatsSources(self.role)
+        # Read by our uvicorn HTTP protocol through the app's lifespan state (create_app).
+        self.handshake_guard = HandshakeGuard(settings.handshake_timeout_s)
+        self._stats_sources = StatsSources(self.role, handshake_guard=self.handshake_guard)
         self.metrics = GatewayMetrics(self.stats)
         self.tokens = RoomTokens(settings.jwt_secret) if settings.auth == "jwt" else None
         self.admission = ConnectionAdmission(
@@ -173,7 +176,8 @@ class Gateway:
         worker = self.worker
         self._stats_sources = StatsSources(
             self.role, translator=self.translator,
-            worker_stats=None if worker is None else lambda: worker.stats.to_json())
+            worker_stats=None if worker is None else lambda: worker.stats.to_json(),
+            handshake_guard=self.handshake_guard)
         if self.serves_viewers:
             assert self.translator is not None
             self.detector = await asyncio.to_thread(Detector)
@@ -268,6 +272,7 @@ def create_app(settings: Settings | None = None, *, bus: Bus | None = None,
                engines: Sequence[Engine] | None = None) -> Starlette:
     """Build the Starlette app. ``engines`` replaces the configured engines (tests, embedding)."""
     gateway = Gateway(settings or Settings.from_env(), bus=bus, engines=engines)
-    app = build_app(gateway.start, gateway.stop)
+    app = build_app(gateway.start, gateway.stop,
+                    state={HANDSHAKE_GUARD_STATE: gateway.handshake_guard})
     app.state.gateway = gateway  # for the tests, which look inside
     return app

@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from babelcast.gateway.web.auth import MAX_TTL_S, secret_problem
@@ -74,7 +74,12 @@ class Settings:
     translate_burst_per_ip: int = 20  # ...with bursts of this many
     # Fan-out
     send_queue_frames: int = 256  # per connection; the oldest frame is dropped when full
-    stall_timeout_s: float = 10.0  # a send blocked this long closes the connection
+    stall_timeout_s: float = 10.0  # a viewer that takes nothing owed to it this long is closed
+    # A connection whose HTTP request (a WebSocket's upgrade request included) has not arrived
+    # whole this long after its first byte (or the connection's opening) is closed
+    handshake_timeout_s: float = field(default=5.0, metadata={"help": (
+        "seconds a connection may take to send a whole HTTP request or WebSocket upgrade "
+        "request; slower ones are closed (counted in babelcast_handshakes_timed_out_total)")})
     presence_interval_s: float = 2.0  # at most one presence frame per room per interval
     ws_impl: str = "websockets-sansio"
     # Several nodes (docs/architecture.md, "Several nodes")
@@ -107,6 +112,9 @@ class Settings:
                 problems.append(f"{name} must be >= 0")
         if self.rate_limit_per_s <= 0 or self.stall_timeout_s <= 0:
             problems.append("rate_limit_per_s and stall_timeout_s must be > 0")
+        if self.handshake_timeout_s <= 0:
+            problems.append("handshake_timeout_s must be > 0 (a request that never completes "
+                            "would hold its socket forever)")
         if self.engine not in ("embedded", "none"):
             problems.append(f"engine must be 'embedded' or 'none', not {self.engine!r}")
         if self.models and not os.path.isfile(self.models):
@@ -197,7 +205,8 @@ class Settings:
             parser.add_argument(
                 "--" + f.name.replace("_", "-"), dest=f.name, default=None, type=kind,
                 metavar=f.name.upper() if kind is not str else "VALUE",
-                help=f"(env {ENV_PREFIX}{f.name.upper()}, default {f.default!r})",
+                help=" ".join(filter(None, (f.metadata.get("help"), f"(env {ENV_PREFIX}"
+                                            f"{f.name.upper()}, default {f.default!r})"))),
             )
 
     @property

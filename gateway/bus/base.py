@@ -95,7 +95,9 @@ class Bus(ABC):
     async def publish_translation(self, room: str, message_id: int,
                                   translation: Translation) -> bool:
         """Attach a translation to a message in history and deliver the event.
-        Returns False when the message has left history or already had that language."""
+        Returns False when the message has left history or already had that language; the
+        one exception: a translated translation replaces an untranslated one (a retry of a
+        translation that failed), once."""
 
     @abstractmethod
     async def translation(self, room: str, message_id: int, lang: str) -> Translation | None:

@@ -75,7 +75,10 @@ class MemoryBus(Bus):
                                   translation: Translation) -> bool:
         log = self._rooms.get(room)
         msg = log.by_id.get(message_id) if log else None
-        if msg is None or translation.lang in msg.translations:
+        if msg is None:
+            return False
+        known = msg.translations.get(translation.lang)
+        if known is not None and (known.translated or not translation.translated):
             return False
         msg.translations[translation.lang] = translation
         self._deliver(log, TranslationPublished(room, message_id, translation))  # type: ignore[arg-type]

@@ -6,7 +6,8 @@ Keys (``{p}`` is the key prefix, ``{r}`` the room):
 - ``{p}:r:{r}:seq``        INCR counter of message ids
 - ``{p}:r:{r}:msgs``       hash id -> msgpack message (history), capped at ``history_size``
 - ``{p}:r:{r}:ids``        sorted set of the ids in history (score = id)
-- ``{p}:r:{r}:tr:{id}``    hash lang -> msgpack translation (HSETNX: translated once)
+- ``{p}:r:{r}:tr:{id}``    hash lang -> msgpack translation (set once; an untranslated one
+                         may be replaced once by a translated one: a retry)
 - ``{p}:r:{r}:trimmed``    the newest id trimmed from a full history (resume gaps)
 - ``{p}:r:{r}:pin``        the pinned message id (absent: nothing pinned)
 - ``{p}:r:{r}:muted``      set of muted user ids
@@ -84,7 +85,9 @@ return id
 
 _PUBLISH_TRANSLATION = """
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
-if redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3]) == 0 then return 0 end
+local prev = redis.call('HGET', KEYS[1], ARGV[2])
+if prev and (ARGV[5] ~= '1' or cmsgpack.unpack(prev)[3]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'k', 't', 'id', ARGV[1],
            'l', ARGV[2], 't', ARGV[3])
 return 1
@@ -402,8 +405,9 @@ class RedisBus(Bus):
                 return True
             message_id = real
         keys = [self._k(room, "tr", str(message_id)), self._k(room, "msgs"), self._k(room, "ev")]
-        args = [message_id, translation.lang, _pack_translation(translation), self.stream_maxlen]
-        # HSETNX makes a repeated attempt a no-op.
+        args = [message_id, translation.lang, _pack_translation(translation), self.stream_maxlen,
+                "1" if translation.translated else "0"]
+        # The script makes a repeated attempt a no-op.
         return bool(await self._retrying(
             "publish_translation", lambda: self._publish_translation(keys=keys, args=args)))
 

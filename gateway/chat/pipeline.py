@@ -20,6 +20,7 @@ from babelcast.gateway.chat.moderation import (
     RoomCommentGate,
     blocked,
 )
+from babelcast.gateway.chat.moderation_wait import ModerationWait
 from babelcast.gateway.chat.observer import PipelineObserver
 from babelcast.gateway.chat.questions import QuestionDetector
 from babelcast.gateway.chat.tracking import (
@@ -52,6 +53,7 @@ class CommentPipeline:
         self.observer = observer
         self.questions = questions or QuestionDetector()
         self.moderation_wait_s = moderation_wait_s
+        self.moderation_wait = ModerationWait(moderation_wait_s)
         self.blocklists = BlocklistCache()
         self.moderation = ModerationStats()
         self.detector = detector
@@ -156,8 +158,12 @@ class CommentPipeline:
             self.moderation.unchecked_translation += 1  # no engine: nothing to wait for
             return {}, None
         task = asyncio.create_task(self._translate(text, src, target, glossary))
-        done, _ = await asyncio.wait({task}, timeout=self.moderation_wait_s)
+        self._time_moderation_translation(task)
+        budget = self.moderation_wait.budget()  # none while these translations are late
+        done = (await asyncio.wait({task}, timeout=budget))[0] if budget > 0 else set()
         if not done:
+            if budget > 0:
+                self.moderation_wait.missed()
             self.moderation.late_translation += 1
             return {}, (blocklist, task)
         result = task.result()
@@ -170,6 +176,16 @@ class CommentPipeline:
             self.moderation.blocked_translation += 1
             raise blocked(via_translation=True)
         return {target: result}, None
+
+    def _time_moderation_translation(self, task: asyncio.Task[Translation]) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+
+        def done(t: asyncio.Task[Translation]) -> None:
+            if not t.cancelled() and t.exception() is None:
+                self.moderation_wait.finished(loop.time() - started, t.result().translated)
+
+        task.add_done_callback(done)
 
     def _check_late(self, msg: ChatMessage, blocklist: Blocklist,
                     task: asyncio.Task[Translation]) -> None:

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from babelcast.gateway.bus.base import Bus
 from babelcast.gateway.chat.observer import PipelineObserver
+from babelcast.gateway.chat.retries import TranslationRetries
 from babelcast.gateway.chat.room_settings import RoomSettings
 from babelcast.gateway.events import ChatMessage
 from babelcast.gateway.wire.frames import needs_translation
@@ -77,6 +78,9 @@ class TranslationTracker:
         self._owed: set[_Key] = set()  # in _inflight, but only waiting for another node
         self._inflight: dict[_Key, asyncio.Task[Translation]] = {}
         self._background: set[asyncio.Task[object]] = set()
+        # Failed translations, tried again while the comment is in history (chat.retries).
+        self.retries = TranslationRetries(self._translate_late, bus.publish_translation,
+                                          bus.translation)
 
     async def room_glossary(self, room: str) -> Glossary | None:
         """The glossary the room uses, if it names one that exists."""
@@ -137,7 +141,9 @@ class TranslationTracker:
                 del self._inflight[key]
             if t.cancelled():
                 return
-            self._spawn(self.bus.publish_translation(msg.room, msg.id, t.result()))
+            result = t.result()
+            self._spawn(self.bus.publish_translation(msg.room, msg.id, result))
+            self.retries.failed(msg, result)
 
         task.add_done_callback(done)
 
@@ -147,7 +153,8 @@ class TranslationTracker:
         task.add_done_callback(self._background.discard)
 
     async def close(self) -> None:
-        """Cancel translations still in flight (shutdown)."""
+        """Cancel translations still in flight and the retries (shutdown)."""
+        await self.retries.close()
         for task in self._inflight.values():
             task.cancel()
         await asyncio.gather(*self._inflight.values(), *self._background,

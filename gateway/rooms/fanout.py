@@ -50,6 +50,9 @@ class DirectWriter(Protocol):
 
     def write(self, frame: bytes) -> None: ...
 
+    # Seconds the peer has been owed bytes and acknowledged none (0.0: it is keeping up).
+    def stalled_for(self, now: float) -> float: ...
+
 
 class WriteBatch:
     """Joins a viewer's direct-path frames into one write while the room has a backlog.
@@ -355,7 +358,10 @@ def broadcast(connections: Iterable[Connection], frame: dict[str, Any],
 
 
 class StallWatchdog:
-    """Closes connections whose current send has been blocked longer than ``timeout_s``."""
+    """Closes connections that have taken nothing for longer than ``timeout_s``: a send
+    blocked that long, or (seen through the direct path's socket) bytes owed to the peer and
+    none acknowledged that long, though no write blocked: the kernel's buffers absorb
+    hundreds of KB before one does."""
 
     def __init__(self, connections: Callable[[], Iterable[Connection]], timeout_s: float,
                  close_code: int) -> None:
@@ -377,11 +383,16 @@ class StallWatchdog:
         """Close every stalled connection; returns how many were closed."""
         closed = 0
         for conn in list(self._connections()):
+            if conn.closing:
+                continue
             started = conn.send_started
-            if started is not None and not conn.closing and now - started > self.timeout_s:
+            stalled = now - started if started is not None else 0.0
+            if conn.direct is not None:
+                stalled = max(stalled, conn.direct.stalled_for(now))
+            if stalled > self.timeout_s:
                 log.info("closing stalled connection %s (%s in %s): no progress for %.1fs, "
                          "%d frames dropped", conn.id, conn.info.user, conn.info.room,
-                         now - started, conn.queue.dropped)
+                         stalled, conn.queue.dropped)
                 conn.close(self.close_code, "slow consumer: not reading")
                 closed += 1
         self.closed_count += closed

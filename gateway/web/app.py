@@ -8,7 +8,7 @@ its first request (uvicorn serves nothing until the lifespan's start-up has fini
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, WebSocketRoute
@@ -21,15 +21,18 @@ WEBSOCKET_PATH = "/v1/rooms/{room}/ws"
 
 
 def build_app(start: Callable[[], Awaitable[Sequence[BaseRoute]]],
-              stop: Callable[[], Awaitable[None]]) -> Starlette:
+              stop: Callable[[], Awaitable[None]],
+              state: Mapping[str, object] | None = None) -> Starlette:
     """An app that runs ``start`` at start-up and serves the routes it returns, and runs
-    ``stop`` at shutdown. Every error is rendered as ``{"error": {"code", "message"}}``."""
+    ``stop`` at shutdown. Every error is rendered as ``{"error": {"code", "message"}}``.
+    ``state`` is the lifespan state: what uvicorn hands its protocol objects (the request
+    deadline of ``request_deadline``)."""
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:
         app.router.routes.extend(await start())
         try:
-            yield
+            yield dict(state or {})
         finally:
             await stop()
 

@@ -138,6 +138,9 @@ class _SnapshotCollector(Collector):
             yield moderation
             yield GaugeMetricFamily("babelcast_degraded", "1 while the shared bus (Redis) is "
                                     "failing", value=int(v.degraded))
+        yield CounterMetricFamily("babelcast_handshakes_timed_out", "Connections closed for "
+                                  "not sending a whole request (or WebSocket upgrade request) "
+                                  "within handshake_timeout_s", value=snap.handshakes_timed_out)
         translation = snap.translation
         if translation is not None:
             for key, value in translation.items():

@@ -16,6 +16,7 @@ from babelcast.gateway.chat.moderation import ModerationStats
 from babelcast.gateway.limits.admission import ConnectionAdmission
 from babelcast.gateway.rooms.fanout import StallWatchdog
 from babelcast.gateway.rooms.room import RoomRegistry
+from babelcast.gateway.web.request_deadline import HandshakeGuard
 from babelcast.gateway.web.session import SessionCounters
 
 
@@ -46,6 +47,7 @@ class StatsSources:
     viewers: ViewerSources | None = None
     translator: Snapshotting | None = None
     worker_stats: Callable[[], dict[str, int]] | None = None  # a translator's job worker
+    handshake_guard: HandshakeGuard | None = None  # the HTTP request deadline
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class StatsSnapshot:
     viewers: ViewerStats | None
     translation: dict[str, Any] | None  # the translator's own snapshot
     translator_worker: dict[str, int] | None
+    handshakes_timed_out: int = 0  # connections closed for not sending a request in time
 
     def to_json(self) -> dict[str, Any]:
         """The body of ``GET /v1/stats``."""
@@ -93,6 +96,7 @@ class StatsSnapshot:
                 "handshakes_refused": v.handshakes_refused,
                 "moderation": v.moderation,
             })
+        out["handshakes_timed_out"] = self.handshakes_timed_out
         out["translation"] = self.translation
         if self.translator_worker is not None:
             out["translator_worker"] = self.translator_worker
@@ -115,4 +119,6 @@ def take_snapshot(sources: StatsSources) -> StatsSnapshot:
     return StatsSnapshot(
         role=sources.role, viewers=viewers,
         translation=sources.translator.snapshot() if sources.translator is not None else None,
-        translator_worker=sources.worker_stats() if sources.worker_stats is not None else None)
+        translator_worker=sources.worker_stats() if sources.worker_stats is not None else None,
+        handshakes_timed_out=(sources.handshake_guard.timed_out
+                              if sources.handshake_guard is not None else 0))

@@ -19,16 +19,20 @@ from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+from babelcast.gateway.web.socket_progress import ReaderProgress
+from babelcast.gateway.wire.protocol import CLOSE_SLOW_CONSUMER
+
 DIRECT_SEND_EXTENSION = "babelcast.direct_send"
 
 
 class DirectSender:
     """Writes complete, pre-built WebSocket frames to one connection's transport."""
 
-    __slots__ = ("_protocol", "pending")
+    __slots__ = ("_progress", "_protocol", "pending")
 
     def __init__(self, protocol: StallAbortingWebSocketProtocol) -> None:
         self._protocol = protocol
+        self._progress = ReaderProgress(protocol.transport)
         self.pending = b""  # frames a WriteBatch holds for the end of the loop iteration
 
     def ready(self) -> bool:
@@ -50,6 +54,11 @@ class DirectSender:
         """Hand ``frame`` to the transport (asyncio buffers it; never blocks)."""
         self._protocol.transport.write(frame)
 
+    def stalled_for(self, now: float) -> float:
+        """Seconds the peer has been owed bytes (frames of either path) and acknowledged
+        none of them; 0.0 when nothing is owed or it took some since the last call."""
+        return self._progress.stalled_for(now)
+
 
 class StallAbortingWebSocketProtocol(WebSocketsSansIOProtocol):
     """``WebSocketsSansIOProtocol`` that aborts instead of waiting to send a close frame to a
@@ -63,11 +72,17 @@ class StallAbortingWebSocketProtocol(WebSocketsSansIOProtocol):
 
     async def send(self, message: Any) -> None:  # type: ignore[override]
         if (message["type"] == "websocket.close" and self.handshake_complete
-                and not self.close_sent and not self.writable.is_set()):
+                and not self.close_sent and not self.disconnected
+                and (not self.writable.is_set()
+                     or message.get("code") == CLOSE_SLOW_CONSUMER)):
+            code = message.get("code", 1000)
+            reason = message.get("reason", "") or ""
             self.close_sent = True
-            self.queue.put_nowait({"type": "websocket.disconnect",
-                                   "code": message.get("code", 1000),
-                                   "reason": message.get("reason", "") or ""})
+            self.queue.put_nowait({"type": "websocket.disconnect", "code": code,
+                                   "reason": reason})
+            if self.writable.is_set() and not self.transport.is_closing():
+                self.conn.send_close(code, reason)  # to the kernel, for a peer that reads again
+                self.transport.write(b"".join(self.conn.data_to_send()))
             self.transport.abort()
             return
         await super().send(message)

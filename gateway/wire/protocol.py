@@ -307,11 +307,17 @@ def validate_room(room: str) -> str:
     return room
 
 
+# Bidi embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI): in a name
+# they only serve to reorder what is shown around it (the host's buttons, a "Muted ..." notice).
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+
+
 def validate_name(value: str | None, max_chars: int, fallback: str) -> str:
-    """A display name: control characters stripped, at most ``max_chars``; blank -> fallback."""
+    """A display name: control characters and bidi embedding, override and isolate controls
+    stripped, at most ``max_chars``; blank -> fallback."""
     if value is None:
         return fallback
-    name = strip_controls(value).strip()
+    name = strip_controls(value).translate(_BIDI_CONTROLS).strip()
     if len(name) > max_chars:
         raise ProtocolError(INVALID_NAME, f"name has {len(name)} characters; the limit is "
                             f"{max_chars}")

@@ -200,8 +200,8 @@ def test_stalled_viewer_does_not_delay_the_others() -> None:
         while srv.get("/v1/stats").json()["slow_consumers_closed"] < 1:
             assert time.monotonic() < deadline, "stalled viewer was never closed"
             time.sleep(0.05)
-        stats = srv.get("/v1/stats").json()
-        assert stats["frames_dropped"] > 0
+        # (Its oldest frames may have been dropped first, or it may have been seen taking
+        # nothing before its queue filled: tests/live/test_stalled_reader.py.)
         assert srv.get("/v1/rooms/stall").json()["viewers_total"] == 2
         stalled.close()
 

@@ -135,6 +135,9 @@ class DirectRecorder:
     def closed(self) -> bool:
         return self.gone
 
+    def stalled_for(self, now: float) -> float:
+        return 0.0
+
     def write(self, frame: bytes) -> None:
         self.frames.append(frame)
         if self.wire is not None:

@@ -12,7 +12,7 @@
   "use strict";
 
   const Chat = customElements.get("babelcast-chat");
-  const { el, testid, langName, isId, cmpId, normalizeLang } = Chat.helpers;
+  const { el, testid, langName, isId, cmpId, normalizeLang, bidiClosed } = Chat.helpers;
   const INSIGHTS_EVERY_MS = 2000;
   const NOTICE_SHOW_MS = 6000;
   const MAX_FRAMES = 1000;
@@ -231,16 +231,16 @@
     const li = testid(el("li", { className: "question" }), "question");
     li.dataset.id = f.id;
     li.dataset.pending = f.pending ? "true" : "false";
-    const user = testid(el("span", { className: "user", dir: "auto" }, f.user || "?"),
+    const user = testid(el("span", { className: "user", dir: "auto" }, bidiClosed(f.user || "?")),
       "question-user");
-    const text = testid(el("span", { className: "text", dir: "auto" }, f.text || ""),
+    const text = testid(el("span", { className: "text", dir: "auto" }, bidiClosed(f.text || "")),
       "question-text");
     if (f.translated) text.lang = f.lang;
     else if (f.src_lang && f.src_lang !== "und") text.lang = f.src_lang;
     const meta = testid(el("span", { className: "meta" }, f.pending ? "translating…"
       : f.translated ? `from ${langName(f.src_lang)}: ` : ""), "question-meta");
     if (f.translated) {
-      const original = el("span", { dir: "auto", lang: f.src_lang }, f.original || "");
+      const original = el("span", { dir: "auto", lang: f.src_lang }, bidiClosed(f.original || ""));
       meta.append(original);
     }
     const toggle = testid(el("button", { type: "button", className: "act" },

@@ -100,6 +100,9 @@ li.pending .text { opacity: 0.7; font-style: italic; }
 .user { font-weight: 600; margin-inline-end: 6px; color: var(--babelcast-accent, #3d5afe); }
 li.mine .user { color: var(--babelcast-mine, var(--babelcast-fg, #1d1f24)); }
 .text { white-space: pre-wrap; }
+/* User text is isolated: bidi controls in it (an RLO, an unclosed RLI) cannot reorder what
+   follows it on the line (the host's buttons, the meta line). dir=auto alone does not. */
+.user, .text, .original { unicode-bidi: isolate; }
 .original { display: block; margin-top: 2px; padding-inline-start: 8px; white-space: pre-wrap;
   border-inline-start: 2px solid var(--babelcast-border, #d9dce3);
   color: var(--babelcast-muted, #6b7080); }
@@ -174,6 +177,28 @@ textarea:focus, select:focus, button:focus-visible {
     if (props) Object.assign(node, props);
     if (text !== undefined) node.textContent = String(text);
     return node;
+  }
+
+  /**
+   * User text made safe to show inline: every bidi embedding, override or isolate it opens
+   * and does not close (an RLO, an RLI without its PDI) is closed at its end. With the CSS
+   * isolation of .user/.text/.original, nothing in it can reorder what follows it (the
+   * host's buttons): an isolate left open inside would take the element's own closing
+   * isolate and run on to the end of the line.
+   */
+  function bidiClosed(text) {
+    const s = String(text);
+    if (!/[\u202a-\u202e\u2066-\u2069]/.test(s)) return s;
+    const open = [];  // "E" (embedding/override) or "I" (isolate), innermost last
+    for (const ch of s) {
+      if ("\u202a\u202b\u202d\u202e".includes(ch)) open.push("E");
+      else if ("\u2066\u2067\u2068".includes(ch)) open.push("I");
+      else if (ch === "\u202c" && open.length && open[open.length - 1] === "E") open.pop();
+      else if (ch === "\u2069" && open.includes("I")) {
+        while (open.pop() !== "I") { /* a PDI closes the embeddings inside its isolate */ }
+      }
+    }
+    return s + open.reverse().map((k) => (k === "E" ? "\u202c" : "\u2069")).join("");
   }
 
   function testid(node, id) {
@@ -437,8 +462,8 @@ textarea:focus, select:focus, button:focus-visible {
       ui.pinned.dataset.id = f.id;
       ui.pinned.dataset.pending = f.pending ? "true" : "false";
       ui.pinned.classList.toggle("pending", Boolean(f.pending));
-      ui.pinnedUser.textContent = f.user || "?";
-      ui.pinnedText.textContent = typeof f.text === "string" ? f.text : "";
+      ui.pinnedUser.textContent = bidiClosed(f.user || "?");
+      ui.pinnedText.textContent = bidiClosed(typeof f.text === "string" ? f.text : "");
       const textLang = f.translated ? f.lang : f.src_lang;
       if (textLang && textLang !== "und") ui.pinnedText.lang = textLang;
       else ui.pinnedText.removeAttribute("lang");
@@ -491,15 +516,15 @@ textarea:focus, select:focus, button:focus-visible {
       node.classList.toggle("pending", Boolean(f.pending));
       node.classList.toggle("mine", this._s.myUserIds.has(f.user_id));
       const [user, text, original, meta] = node.children;
-      user.textContent = f.user || "?";
+      user.textContent = bidiClosed(f.user || "?");
       if (typeof f.ts === "number") {
         user.title = new Date(f.ts * 1000).toLocaleTimeString([],
           { hour: "2-digit", minute: "2-digit" });
       }
-      text.textContent = typeof f.text === "string" ? f.text : "";
+      text.textContent = bidiClosed(typeof f.text === "string" ? f.text : "");
       const textLang = f.translated ? f.lang : f.src_lang;
       if (textLang && textLang !== "und") text.lang = textLang; else text.removeAttribute("lang");
-      original.textContent = typeof f.original === "string" ? f.original : "";
+      original.textContent = bidiClosed(typeof f.original === "string" ? f.original : "");
       if (f.src_lang && f.src_lang !== "und") original.lang = f.src_lang;
       original.hidden = !(f.translated && entry.showOriginal);
 
@@ -875,7 +900,7 @@ textarea:focus, select:focus, button:focus-visible {
   // Building blocks for pages built on the widget (host.js, the demo page's app.js), so they
   // are not copied there.
   BabelcastChat.helpers = Object.freeze({
-    el, testid, langName, isId, cmpId, normalizeLang, browserLang, LANGUAGES,
+    el, testid, langName, isId, cmpId, normalizeLang, browserLang, LANGUAGES, bidiClosed,
   });
   customElements.define("babelcast-chat", BabelcastChat);
 })();
