@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from babelcast.gateway import doctor
+from babelcast.gateway.preflight import choose_device, serve_problem
 from babelcast.gateway.settings import ENV_PREFIX, Settings, SettingsError
 from babelcast.gateway.web.auth import Role
 
@@ -22,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = sub.add_parser(
         "serve", help="run the gateway (WebSocket + REST + demo page)",
+        usage="babelcast serve [--help] [options]",
         description="Run the gateway. With no model configured it translates English <-> "
                     "Portuguese with the embedded models (no download). Every flag can also "
                     "be set with a BABELCAST_* environment variable.",
@@ -30,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_models_parser(sub)
     _add_token_parser(sub)
     _add_bench_parser(sub)
+    doctor.add_parser(sub)
     return parser
 
 
@@ -68,11 +72,13 @@ def token_command(args: argparse.Namespace) -> int:
 def _add_bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench = sub.add_parser(
         "bench", help="load tests and benchmarks (from a source checkout)",
+        usage="babelcast bench [-h] {e2e,all} [options]",
         description="e2e: an end-to-end load test with locust against a gateway it starts; "
                     "all: every benchmark at a quick scale, refreshing benchmarks/RESULTS.md. "
                     "Needs the benchmarks/ folder of a source checkout and the [bench] extra. "
                     "`babelcast bench e2e --help` lists the options.",
-        add_help=False)
+        add_help=False)  # `bench e2e --help` is the script's own help, passed through
+    bench.add_argument("-h", "--help", action="help", help="show this help message and exit")
     bench.add_argument("bench_command", metavar="ACTION", choices=BENCH_SCRIPTS,
                        nargs="?", help="e2e or all")
     bench.add_argument("bench_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
@@ -81,6 +87,24 @@ def _add_bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 # `babelcast bench ACTION` runs benchmarks/<file>'s main(); benchmarks/ is not installed
 # (see docs/architecture.md), so the commands need a source checkout.
 BENCH_SCRIPTS = {"e2e": "e2e.py", "all": "bench_all.py"}
+# What each action imports from the [bench] extra (the scripts import them late, mid-run).
+BENCH_MODULES = {"e2e": ("locust", "psutil", "matplotlib", "orjson", "tqdm"),
+                 "all": ("locust", "psutil", "matplotlib", "orjson", "tqdm", "lingua")}
+
+
+def missing_modules(names: Sequence[str]) -> list[str]:
+    """Those of ``names`` that cannot be imported (found without importing them)."""
+    import importlib.util
+
+    missing = []
+    for name in names:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # ValueError: blocked in sys.modules
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
 
 
 def benchmarks_dir() -> Path | None:
@@ -107,6 +131,13 @@ def bench_command(args: argparse.Namespace) -> int:
         print("babelcast bench: the benchmarks/ folder was not found; it ships in the source "
               "checkout, not in the wheel. Run it from a checkout: git clone ... && "
               "pip install -e '.[bench]' && babelcast bench e2e", file=sys.stderr)
+        return 2
+    asks_help = any(a in ("-h", "--help") for a in args.bench_args)
+    missing = [] if asks_help else missing_modules(BENCH_MODULES[args.bench_command])
+    if missing:
+        print(f"babelcast bench {args.bench_command}: the [bench] extra is not installed "
+              f"(missing: {', '.join(missing)}); install it with pip install -e '.[bench]' "
+              "in the checkout", file=sys.stderr)
         return 2
     # On sys.path so that the scripts can import each other by name (bench_all uses e2e).
     if str(folder) not in sys.path:
@@ -231,12 +262,33 @@ def websocket_options(settings: Settings) -> dict[str, Any]:
 
 def serve(settings: Settings) -> None:
     """Run uvicorn with the gateway app until interrupted."""
+    import logging.config
+
     import uvicorn
 
     from babelcast.gateway.node import create_app
 
+    log_config = logging_config(settings.log_level)
+    logging.config.dictConfig(log_config)
+    if settings.engine != "none" and settings.role != "gateway":
+        logging.getLogger("babelcast").info("%s", choose_device(settings).note)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level=settings.log_level, **websocket_options(settings))
+                log_level=settings.log_level, log_config=log_config,
+                **websocket_options(settings))
+
+
+def logging_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging set-up, with the ``babelcast`` loggers printed the same way at
+    ``level`` (else only their warnings would show, unformatted)."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["babelcast"] = {
+        "handlers": ["default"], "propagate": False,
+        "level": "DEBUG" if level == "trace" else level.upper()}
+    return config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -252,45 +304,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return bench_command(args)
     if args.command == "token":
         return token_command(args)
+    if args.command == "doctor":
+        return doctor.doctor_command(args)
     values = {k: v for k, v in vars(args).items() if k != "command"}
     try:
         settings = Settings.from_env(**values)
     except SettingsError as exc:
         parser.exit(2, f"babelcast: invalid setting: {exc}\n")
     if args.command == "serve":
-        problem = redis_problem(settings.redis_url) if settings.redis_url else None
-        problem = problem or (glossaries_problem(settings.glossaries)
-                              if settings.glossaries else None)
+        problem = serve_problem(settings)
         if problem:
             parser.exit(2, f"babelcast: {problem}\n")
         serve(settings)
     return 0
-
-
-def glossaries_problem(path: str) -> str | None:
-    """Why the glossary files at ``path`` cannot be loaded, or None (checked before start)."""
-    from babelcast.glossary import GlossaryError, load_glossaries
-
-    try:
-        load_glossaries([path])
-    except GlossaryError as exc:
-        return f"cannot load glossaries from {path}: {exc.message}"
-    return None
-
-
-def redis_problem(url: str) -> str | None:
-    """Why Redis at ``url`` cannot be used, or None: checked before the server starts so
-    that a wrong URL is one clear line, not a start-up traceback."""
-    import redis
-
-    try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
-        client.ping()
-        client.close()
-    except (redis.RedisError, OSError, ValueError) as exc:
-        return (f"cannot reach Redis at {url}: {exc}; start redis-server or fix --redis-url "
-                "(BABELCAST_REDIS_URL)")
-    return None
 
 
 if __name__ == "__main__":

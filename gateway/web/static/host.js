@@ -172,8 +172,12 @@
         state.frames.delete(f.id);
         if (state.questions.delete(f.id)) renderQueue();
         return;
-      case "ack":
       case "error":
+        // An error before `welcome` (no client_id, still connecting) is the server refusing
+        // the console's credential: say why, and where to fix it.
+        if (!f.client_id && chat.status === "connecting") return onRefused(f);
+        return onReply(f);
+      case "ack":
         return onReply(f);
       default:
         return;
@@ -186,6 +190,13 @@
     if (known && !known.pending && f.pending) return false;
     state.questions.set(f.id, f);
     return true;
+  }
+
+  function onRefused(f) {
+    const where = token ? "the token (?token=…)" : key ? "the host key (?key=…)"
+      : "the room name";
+    notice(`The server refused this console: ${f.message || f.code}. Check ${where} in this `
+      + "page's URL.", true);
   }
 
   function onReply(f) {

@@ -38,19 +38,209 @@
   const MAX_MESSAGES = 300;
   const ERROR_SHOW_MS = 8000;
 
-  const ERROR_TEXT = {
-    rate_limited: "You are sending too fast. Wait a moment and try again.",
-    text_too_long: "Your message is too long.",
-    empty_text: "Your message is empty.",
-    frame_too_large: "Your message is too large.",
-    invalid_lang: "That language is not supported.",
-    forbidden: "You are not allowed to do that.",
-    internal_error: "The server failed on that message; it was not delivered.",
-    unavailable: "The chat is temporarily unavailable.",
-    invalid_room: "This chat room name is not valid.",
-    invalid_name: "This name is not valid.",
-    muted: "A host muted you in this room; your message was not sent.",
+  // The widget's own words, in the viewer's reading language (English for the others).
+  // Language names come from Intl.DisplayNames in the same language.
+  const STRINGS = {
+    en: {
+      send: "Send", placeholder: "Say something…", message: "Message", language: "Language",
+      pinned: "📌 Pinned", pinnedMessage: "Pinned message",
+      connecting: "connecting…", reconnecting: "reconnecting…", connected: "connected",
+      offline: "offline", retrying: (s) => `offline · retrying in ${s}s`,
+      notConnected: "not connected", switching: "switching language…",
+      viewers: (n) => `${n} ${n === 1 ? "viewer" : "viewers"}`,
+      translating: "translating…", translatedFrom: (l) => `translated from ${l}`,
+      showOriginal: "show original", hideOriginal: "hide original",
+      unknownLanguage: "an unknown language", empty: "No comments yet — say hi 👋",
+      notTranslated: "not translated",
+      no_route: (s, t) => `not translated: no model for ${s} → ${t} yet`,
+      engine_error: "not translated: the translator failed on this message",
+      timeout: "not translated: the translation took too long",
+      overloaded: "not translated: the translator is busy right now",
+      no_translator: "not translated: no translator is available right now",
+      rate_limited: "You are sending too fast. Wait a moment and try again.",
+      text_too_long: (n) => `Your message is too long (limit ${n} characters).`,
+      empty_text: "Your message is empty.",
+      frame_too_large: "Your message is too large.",
+      invalid_lang: "That language is not supported.",
+      forbidden: "You are not allowed to do that.",
+      internal_error: "The server failed on that message; it was not delivered.",
+      unavailable: "The chat is temporarily unavailable.",
+      invalid_room: "This chat room name is not valid.",
+      invalid_name: "This name is not valid.",
+      muted: "A host muted you in this room; your message was not sent.",
+      unacked: "The connection dropped before your last message was confirmed; check and "
+        + "resend.",
+      refused: "The server refused to join this room.",
+      generic: "Something went wrong.",
+    },
+    pt: {
+      send: "Enviar", placeholder: "Diga algo…", message: "Mensagem", language: "Idioma",
+      pinned: "📌 Fixado", pinnedMessage: "Mensagem fixada",
+      connecting: "conectando…", reconnecting: "reconectando…", connected: "conectado",
+      offline: "offline", retrying: (s) => `offline · nova tentativa em ${s}s`,
+      notConnected: "não conectado", switching: "mudando de idioma…",
+      viewers: (n) => `${n} ${n === 1 ? "espectador" : "espectadores"}`,
+      translating: "traduzindo…", translatedFrom: (l) => `traduzido do ${l}`,
+      showOriginal: "ver original", hideOriginal: "ocultar original",
+      unknownLanguage: "idioma desconhecido", empty: "Nenhum comentário ainda — diga oi 👋",
+      notTranslated: "não traduzido",
+      no_route: (s, t) => `não traduzido: ainda não há modelo para ${s} → ${t}`,
+      engine_error: "não traduzido: o tradutor falhou nesta mensagem",
+      timeout: "não traduzido: a tradução demorou demais",
+      overloaded: "não traduzido: o tradutor está ocupado agora",
+      no_translator: "não traduzido: nenhum tradutor disponível agora",
+      rate_limited: "Você está enviando rápido demais. Espere um pouco e tente de novo.",
+      text_too_long: (n) => `Sua mensagem é longa demais (limite de ${n} caracteres).`,
+      empty_text: "Sua mensagem está vazia.",
+      frame_too_large: "Sua mensagem é grande demais.",
+      invalid_lang: "Esse idioma não é suportado.",
+      forbidden: "Você não tem permissão para fazer isso.",
+      internal_error: "O servidor falhou com essa mensagem; ela não foi entregue.",
+      unavailable: "O chat está temporariamente indisponível.",
+      invalid_room: "O nome desta sala não é válido.",
+      invalid_name: "Este nome não é válido.",
+      muted: "Um anfitrião silenciou você nesta sala; sua mensagem não foi enviada.",
+      unacked: "A conexão caiu antes de sua última mensagem ser confirmada; confira e envie "
+        + "de novo.",
+      refused: "O servidor recusou a entrada nesta sala.",
+      generic: "Algo deu errado.",
+    },
+    es: {
+      send: "Enviar", placeholder: "Escribe algo…", message: "Mensaje", language: "Idioma",
+      pinned: "📌 Fijado", pinnedMessage: "Mensaje fijado",
+      connecting: "conectando…", reconnecting: "reconectando…", connected: "conectado",
+      offline: "sin conexión", retrying: (s) => `sin conexión · reintento en ${s} s`,
+      notConnected: "no conectado", switching: "cambiando de idioma…",
+      viewers: (n) => `${n} ${n === 1 ? "espectador" : "espectadores"}`,
+      translating: "traduciendo…", translatedFrom: (l) => `traducido del ${l}`,
+      showOriginal: "ver original", hideOriginal: "ocultar original",
+      unknownLanguage: "idioma desconocido", empty: "Aún no hay comentarios — ¡saluda! 👋",
+      notTranslated: "sin traducir",
+      no_route: (s, t) => `sin traducir: aún no hay modelo para ${s} → ${t}`,
+      engine_error: "sin traducir: el traductor falló con este mensaje",
+      timeout: "sin traducir: la traducción tardó demasiado",
+      overloaded: "sin traducir: el traductor está ocupado ahora",
+      no_translator: "sin traducir: no hay ningún traductor disponible ahora",
+      rate_limited: "Estás enviando demasiado rápido. Espera un momento y vuelve a intentarlo.",
+      text_too_long: (n) => `Tu mensaje es demasiado largo (límite de ${n} caracteres).`,
+      empty_text: "Tu mensaje está vacío.",
+      frame_too_large: "Tu mensaje es demasiado grande.",
+      invalid_lang: "Ese idioma no está disponible.",
+      forbidden: "No tienes permiso para hacer eso.",
+      internal_error: "El servidor falló con ese mensaje; no se entregó.",
+      unavailable: "El chat no está disponible temporalmente.",
+      invalid_room: "El nombre de esta sala no es válido.",
+      invalid_name: "Este nombre no es válido.",
+      muted: "Un anfitrión te silenció en esta sala; tu mensaje no se envió.",
+      unacked: "La conexión se cortó antes de confirmar tu último mensaje; revísalo y "
+        + "reenvíalo.",
+      refused: "El servidor no permitió entrar en esta sala.",
+      generic: "Algo salió mal.",
+    },
+    ko: {
+      send: "보내기", placeholder: "메시지를 입력하세요…", message: "메시지", language: "언어",
+      pinned: "📌 고정됨", pinnedMessage: "고정된 메시지",
+      connecting: "연결 중…", reconnecting: "다시 연결 중…", connected: "연결됨",
+      offline: "오프라인", retrying: (s) => `오프라인 · ${s}초 후 다시 시도`,
+      notConnected: "연결되지 않음", switching: "언어 변경 중…",
+      viewers: (n) => `시청자 ${n}명`,
+      translating: "번역 중…", translatedFrom: (l) => `${l}에서 번역됨`,
+      showOriginal: "원문 보기", hideOriginal: "원문 숨기기",
+      unknownLanguage: "알 수 없는 언어", empty: "아직 댓글이 없어요 — 인사를 남겨 보세요 👋",
+      notTranslated: "번역되지 않음",
+      no_route: (s, t) => `번역되지 않음: 아직 ${s} → ${t} 번역 모델이 없습니다`,
+      engine_error: "번역되지 않음: 이 메시지를 번역하지 못했습니다",
+      timeout: "번역되지 않음: 번역이 너무 오래 걸렸습니다",
+      overloaded: "번역되지 않음: 번역기가 지금 바쁩니다",
+      no_translator: "번역되지 않음: 지금 사용할 수 있는 번역기가 없습니다",
+      rate_limited: "너무 빨리 보내고 있어요. 잠시 후 다시 시도하세요.",
+      text_too_long: (n) => `메시지가 너무 깁니다 (최대 ${n}자).`,
+      empty_text: "메시지가 비어 있습니다.",
+      frame_too_large: "메시지가 너무 큽니다.",
+      invalid_lang: "지원하지 않는 언어입니다.",
+      forbidden: "이 작업을 할 권한이 없습니다.",
+      internal_error: "서버가 이 메시지를 처리하지 못해 전달되지 않았습니다.",
+      unavailable: "채팅을 잠시 사용할 수 없습니다.",
+      invalid_room: "채팅방 이름이 올바르지 않습니다.",
+      invalid_name: "이 이름은 사용할 수 없습니다.",
+      muted: "호스트가 이 방에서 회원님을 음소거했습니다. 메시지가 전송되지 않았습니다.",
+      unacked: "마지막 메시지가 확인되기 전에 연결이 끊겼습니다. 확인 후 다시 보내세요.",
+      refused: "서버가 이 방 입장을 거부했습니다.",
+      generic: "문제가 발생했습니다.",
+    },
+    ja: {
+      send: "送信", placeholder: "メッセージを入力…", message: "メッセージ", language: "言語",
+      pinned: "📌 固定", pinnedMessage: "固定されたメッセージ",
+      connecting: "接続中…", reconnecting: "再接続中…", connected: "接続済み",
+      offline: "オフライン", retrying: (s) => `オフライン · ${s}秒後に再試行`,
+      notConnected: "未接続", switching: "言語を切り替え中…",
+      viewers: (n) => `視聴者 ${n}人`,
+      translating: "翻訳中…", translatedFrom: (l) => `${l}から翻訳`,
+      showOriginal: "原文を表示", hideOriginal: "原文を隠す",
+      unknownLanguage: "不明な言語", empty: "まだコメントはありません — あいさつしてみましょう 👋",
+      notTranslated: "未翻訳",
+      no_route: (s, t) => `未翻訳: ${s} → ${t} の翻訳モデルはまだありません`,
+      engine_error: "未翻訳: このメッセージの翻訳に失敗しました",
+      timeout: "未翻訳: 翻訳に時間がかかりすぎました",
+      overloaded: "未翻訳: 翻訳エンジンが混み合っています",
+      no_translator: "未翻訳: 現在利用できる翻訳エンジンがありません",
+      rate_limited: "送信が速すぎます。少し待ってからもう一度お試しください。",
+      text_too_long: (n) => `メッセージが長すぎます（上限 ${n} 文字）。`,
+      empty_text: "メッセージが空です。",
+      frame_too_large: "メッセージが大きすぎます。",
+      invalid_lang: "その言語には対応していません。",
+      forbidden: "この操作は許可されていません。",
+      internal_error: "サーバーでエラーが発生し、メッセージは配信されませんでした。",
+      unavailable: "チャットは一時的に利用できません。",
+      invalid_room: "チャットルーム名が正しくありません。",
+      invalid_name: "この名前は使えません。",
+      muted: "ホストによってこのルームでミュートされました。メッセージは送信されていません。",
+      unacked: "最後のメッセージが確認される前に接続が切れました。確認して再送信してください。",
+      refused: "サーバーがこのルームへの参加を拒否しました。",
+      generic: "問題が発生しました。",
+    },
+    zh: {
+      send: "发送", placeholder: "说点什么…", message: "消息", language: "语言",
+      pinned: "📌 置顶", pinnedMessage: "置顶消息",
+      connecting: "连接中…", reconnecting: "重新连接中…", connected: "已连接",
+      offline: "离线", retrying: (s) => `离线 · ${s} 秒后重试`,
+      notConnected: "未连接", switching: "正在切换语言…",
+      viewers: (n) => `${n} 位观众`,
+      translating: "翻译中…", translatedFrom: (l) => `译自${l}`,
+      showOriginal: "显示原文", hideOriginal: "隐藏原文",
+      unknownLanguage: "未知语言", empty: "还没有评论 — 来打个招呼吧 👋",
+      notTranslated: "未翻译",
+      no_route: (s, t) => `未翻译：暂时还没有${s} → ${t}的翻译模型`,
+      engine_error: "未翻译：这条消息翻译失败",
+      timeout: "未翻译：翻译超时",
+      overloaded: "未翻译：翻译服务正忙",
+      no_translator: "未翻译：目前没有可用的翻译服务",
+      rate_limited: "发送太快了，请稍等片刻再试。",
+      text_too_long: (n) => `消息太长（最多 ${n} 个字符）。`,
+      empty_text: "消息为空。",
+      frame_too_large: "消息太大。",
+      invalid_lang: "不支持该语言。",
+      forbidden: "你无权执行此操作。",
+      internal_error: "服务器处理该消息失败，消息未送达。",
+      unavailable: "聊天暂时不可用。",
+      invalid_room: "聊天室名称无效。",
+      invalid_name: "该名称无效。",
+      muted: "主播已在此房间将你禁言，消息未发送。",
+      unacked: "最后一条消息确认前连接已断开，请检查后重新发送。",
+      refused: "服务器拒绝加入此房间。",
+      generic: "出错了。",
+    },
   };
+  const ERROR_CODES = new Set(["rate_limited", "text_too_long", "empty_text", "frame_too_large",
+    "invalid_lang", "forbidden", "internal_error", "unavailable", "invalid_room",
+    "invalid_name", "muted", "unacked"]);
+  const REASONS = new Set(["no_route", "engine_error", "timeout", "overloaded",
+    "no_translator"]);
+
+  /** The widget's words in `lang` (English when the widget does not have that language). */
+  function uiStrings(lang) {
+    return STRINGS[lang] || STRINGS.en;
+  }
 
   const STYLE = `
 :host {
@@ -95,6 +285,10 @@ select { font: inherit; font-size: 0.9em; max-width: 11em; color: inherit;
 .pinned-meta:empty { display: none; }
 ol { list-style: none; margin: 0; padding: 6px 10px; overflow-y: auto; flex: 1 1 auto;
   min-height: 0; overscroll-behavior: contain; }
+ol[hidden] { display: none; }
+.empty { flex: 1 1 auto; display: flex; align-items: center; justify-content: center;
+  margin: 0; padding: 16px; text-align: center; color: var(--babelcast-muted, #6b7080); }
+.empty[hidden] { display: none; }
 li { padding: 4px 0; overflow-wrap: anywhere; word-break: break-word; }
 li.pending .text { opacity: 0.7; font-style: italic; }
 .user { font-weight: 600; margin-inline-end: 6px; color: var(--babelcast-accent, #3d5afe); }
@@ -151,16 +345,21 @@ textarea:focus, select:focus, button:focus-visible {
     return /^[a-z]{2}$/.test(base) ? base : null;
   }
 
-  let displayNames = null;
-  try {
-    displayNames = new Intl.DisplayNames(["en"], { type: "language" });
-  } catch (_) { /* old browser: codes are shown instead */ }
+  const displayNames = new Map(); // UI language -> Intl.DisplayNames (null: unsupported)
 
-  /** The language's name in English, for "translated from English". */
-  function langName(code) {
-    if (!code || code === "und") return "an unknown language";
+  /** The language's name in the UI language `ui` (English by default), for "translated from
+   * English" / "traduzido do inglês". */
+  function langName(code, ui) {
+    const uiLang = STRINGS[ui] ? ui : "en";
+    if (!code || code === "und") return uiStrings(uiLang).unknownLanguage;
+    if (!displayNames.has(uiLang)) {
+      try {
+        displayNames.set(uiLang, new Intl.DisplayNames([uiLang], { type: "language" }));
+      } catch (_) { displayNames.set(uiLang, null); } // old browser: codes are shown instead
+    }
     try {
-      const name = displayNames && displayNames.of(code);
+      const names = displayNames.get(uiLang);
+      const name = names && names.of(code);
       if (name && name !== code) return name;
     } catch (_) { /* invalid code */ }
     return code;
@@ -224,7 +423,7 @@ textarea:focus, select:focus, button:focus-visible {
         lastId: null, epoch: null, messages: new Map(), myUserIds: new Set(),
         limits: { max_text_chars: 500 }, unacked: new Map(), nextClientId: 1,
         switchingTo: null, stick: true, live: false, held: false, fatal: false,
-        pinned: null,
+        pinned: null, presence: null,
       };
       this._built = false;
       // For pages built on the widget (the host console): extra query parameters of the
@@ -240,6 +439,7 @@ textarea:focus, select:focus, button:focus-visible {
       const s = this._s;
       s.lang = normalizeLang(this.getAttribute("lang")) || browserLang();
       this._fillLanguages(s.lang);
+      this._applyUiLanguage();
       this._ui.room.textContent = this.room;
       s.live = true;
       s.fatal = false;
@@ -281,6 +481,17 @@ textarea:focus, select:focus, button:focus-visible {
 
     get language() { return this._s.lang; }
 
+    /** The language of the widget's own words: the reading language when the widget has
+     * it, else English. */
+    get uiLanguage() { return STRINGS[this._s.lang] ? this._s.lang : "en"; }
+
+    /** The widget's word `key` in its UI language (a function for words with values). */
+    _t(key, ...args) {
+      const table = uiStrings(this.uiLanguage);
+      const word = key in table ? table[key] : STRINGS.en[key];
+      return typeof word === "function" ? word(...args) : word;
+    }
+
     /** Send a frame (a host action) with a fresh client_id; returns the client_id, or null
      * when not connected. The reply comes back as a `babelcast-frame` event. */
     sendFrame(frame) {
@@ -320,14 +531,12 @@ textarea:focus, select:focus, button:focus-visible {
       room.dir = "auto";
       const status = testid(el("span", { className: "status", role: "status" }), "status");
       const langSelect = testid(el("select", { className: "lang" }), "lang");
-      langSelect.setAttribute("aria-label", "Language");
       const presence = testid(el("span", { className: "presence" }), "presence");
       header.append(room, status, langSelect, presence);
 
       const pinned = testid(el("div", { className: "pinned" }), "pinned");
-      pinned.setAttribute("aria-label", "Pinned message");
       pinned.hidden = true;
-      const pinnedLabel = el("span", { className: "pinned-label" }, "📌 Pinned");
+      const pinnedLabel = testid(el("span", { className: "pinned-label" }), "pinned-label");
       const pinnedUser = testid(el("span", { className: "user" }), "pinned-user");
       pinnedUser.dir = "auto";
       const pinnedText = testid(el("span", { className: "text pinned-text" }), "pinned-text");
@@ -337,24 +546,26 @@ textarea:focus, select:focus, button:focus-visible {
 
       const list = testid(el("ol", { className: "messages" }), "messages");
       list.setAttribute("aria-live", "polite");
+      // Shown instead of the list while a joined room has no comment.
+      const empty = testid(el("p", { className: "empty" }), "empty");
+      empty.hidden = true;
       const error = testid(el("div", { className: "error", role: "alert" }), "error");
       error.hidden = true;
 
       const form = el("form");
       const box = el("div", { className: "box" });
-      const text = testid(el("textarea", { rows: 1, placeholder: "Say something…" }), "input");
+      const text = testid(el("textarea", { rows: 1 }), "input");
       text.dir = "auto";
-      text.setAttribute("aria-label", "Message");
       const count = testid(el("span", { className: "count" }), "count");
       box.append(text, count);
-      const send = testid(el("button", { type: "submit", className: "send" }, "Send"), "send");
+      const send = testid(el("button", { type: "submit", className: "send" }), "send");
       form.append(box, send);
 
-      wrap.append(header, pinned, list, error, form);
+      wrap.append(header, pinned, list, empty, error, form);
       root.append(style, wrap);
       this._ui = {
-        room, status, langSelect, presence, pinned, pinnedUser, pinnedText, pinnedMeta, list,
-        error, form, text, count, send,
+        wrap, room, status, langSelect, presence, pinned, pinnedLabel, pinnedUser, pinnedText,
+        pinnedMeta, list, empty, error, form, text, count, send,
       };
       this._built = true;
 
@@ -390,18 +601,41 @@ textarea:focus, select:focus, button:focus-visible {
       select.value = selected;
     }
 
+    /** Put the widget's own words in its UI language (on start and after a switch). */
+    _applyUiLanguage() {
+      const ui = this._ui;
+      ui.wrap.lang = this.uiLanguage;
+      ui.langSelect.setAttribute("aria-label", this._t("language"));
+      ui.pinned.setAttribute("aria-label", this._t("pinnedMessage"));
+      ui.pinnedLabel.textContent = this._t("pinned");
+      ui.text.placeholder = this._t("placeholder");
+      ui.text.setAttribute("aria-label", this._t("message"));
+      ui.send.textContent = this._t("send");
+      ui.empty.textContent = this._t("empty");
+      if (this._s.presence) this._renderPresence(...this._s.presence);
+      if (this._s.pinned) this._setPinned(this._s.pinned);
+    }
+
+    /** "No comments yet" while a joined room's list is empty. */
+    _updateEmpty() {
+      const empty = this._s.welcomed && this._s.messages.size === 0;
+      this._ui.empty.hidden = !empty;
+      this._ui.list.hidden = empty;
+    }
+
     _setStatus(kind, text) {
       this._ui.status.dataset.state = kind;
       this._ui.status.textContent = text;
       this.setAttribute("data-status", kind);
     }
 
-    _showError(code, message) {
+    /** Show error `code` in the viewer's words; `message` (the server's) when the widget
+     * has no words for the code; with `detail`, the server's reason is added after them. */
+    _showError(code, message, detail) {
       const box = this._ui.error;
-      let text = ERROR_TEXT[code] || message || "Something went wrong.";
-      if (code === "text_too_long") {
-        text = `Your message is too long (limit ${this._s.limits.max_text_chars} characters).`;
-      }
+      let text = ERROR_CODES.has(code) ? this._t(code, this._s.limits.max_text_chars)
+        : message || this._t("generic");
+      if (detail && message && text !== message) text = `${text} (${message})`;
       box.dataset.code = code || "error";
       box.textContent = text;
       box.hidden = false;
@@ -415,14 +649,14 @@ textarea:focus, select:focus, button:focus-visible {
     }
 
     _renderPresence(viewers, total) {
+      this._s.presence = [viewers, total];
       const parts = Object.entries(viewers || {})
         .filter(([, n]) => n > 0)
         .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
         .map(([code, n]) => `${code}\u00a0${n}`);
       const count = typeof total === "number" ? total : parts.length;
-      const noun = count === 1 ? "viewer" : "viewers";
-      this._ui.presence.textContent = parts.length
-        ? `${count} ${noun}: ${parts.join(" · ")}` : `${count} ${noun}`;
+      const counted = this._t("viewers", count);
+      this._ui.presence.textContent = parts.length ? `${counted}: ${parts.join(" · ")}` : counted;
     }
 
     // ---- messages
@@ -442,6 +676,7 @@ textarea:focus, select:focus, button:focus-visible {
       this._s.messages.clear();
       this._ui.list.replaceChildren();
       this._setPinned(null);
+      this._updateEmpty();
     }
 
     // ---- pinned comment (host action)
@@ -467,8 +702,8 @@ textarea:focus, select:focus, button:focus-visible {
       const textLang = f.translated ? f.lang : f.src_lang;
       if (textLang && textLang !== "und") ui.pinnedText.lang = textLang;
       else ui.pinnedText.removeAttribute("lang");
-      ui.pinnedMeta.textContent = f.pending ? "translating…"
-        : f.translated ? `translated from ${langName(f.src_lang)}` : "";
+      ui.pinnedMeta.textContent = f.pending ? this._t("translating")
+        : f.translated ? this._t("translatedFrom", langName(f.src_lang, this.uiLanguage)) : "";
     }
 
     _onPinned(f) {
@@ -489,6 +724,7 @@ textarea:focus, select:focus, button:focus-visible {
       if (entry) {
         s.messages.delete(f.id);
         entry.el.remove();
+        this._updateEmpty();
       }
       if (s.pinned && s.pinned.id === f.id) this._setPinned(null);
     }
@@ -529,19 +765,25 @@ textarea:focus, select:focus, button:focus-visible {
       original.hidden = !(f.translated && entry.showOriginal);
 
       meta.replaceChildren();
+      delete meta.dataset.reason;
       if (f.pending) {
-        meta.append(el("span", { className: "tag-pending" }, "translating…"));
+        meta.append(el("span", { className: "tag-pending" }, this._t("translating")));
       } else if (f.translated) {
         const toggle = testid(el("button", { type: "button", className: "link" },
-          entry.showOriginal ? "hide original" : "show original"), "toggle-original");
+          this._t(entry.showOriginal ? "hideOriginal" : "showOriginal")), "toggle-original");
         toggle.setAttribute("aria-expanded", entry.showOriginal ? "true" : "false");
         toggle.addEventListener("click", () => {
           entry.showOriginal = !entry.showOriginal;
           this._render(entry);
         });
-        meta.append(`translated from ${langName(f.src_lang)} · `, toggle);
+        meta.append(`${this._t("translatedFrom", langName(f.src_lang, this.uiLanguage))} · `,
+          toggle);
       } else if (f.reason && f.reason !== "undetermined") {
-        meta.append(`not translated (${f.reason})`);
+        // Words a viewer understands; the code stays in data-reason for pages and tests.
+        meta.dataset.reason = f.reason;
+        meta.append(REASONS.has(f.reason) ? this._t(f.reason,
+          langName(f.src_lang, this.uiLanguage), langName(f.lang, this.uiLanguage))
+          : this._t("notTranslated"));
       }
       meta.hidden = meta.childNodes.length === 0;
       node.dataset.question = f.question ? "true" : "false";
@@ -580,6 +822,7 @@ textarea:focus, select:focus, button:focus-visible {
         before = n;
       }
       list.insertBefore(entry.el, before);
+      this._updateEmpty();
       while (s.messages.size > MAX_MESSAGES) {
         const oldest = list.firstElementChild;
         s.messages.delete(oldest.dataset.id);
@@ -651,7 +894,7 @@ textarea:focus, select:focus, button:focus-visible {
       s.reconnectTimer = null;
       s.welcomed = false;
       s.handshakeError = null;
-      this._setStatus("connecting", s.attempt ? "reconnecting…" : "connecting…");
+      this._setStatus("connecting", this._t(s.attempt ? "reconnecting" : "connecting"));
       this._updateComposer();
       let ws;
       try {
@@ -714,18 +957,20 @@ textarea:focus, select:focus, button:focus-visible {
       }
       this._updateComposer();
       if (!s.live) return;
+      this._updateEmpty();
       if (ev.code === CLOSE_BAD_HANDSHAKE) {
         s.fatal = true;
         const err = s.handshakeError;
-        this._setStatus("closed", "not connected");
-        this._showError(err ? err.code : "error",
-          err ? err.message : "The server refused to join this room.");
+        this._setStatus("closed", this._t("notConnected"));
+        // The server's reason goes with the viewer's words: it says what to fix.
+        this._showError(err ? err.code : "refused", err ? err.message : this._t("refused"),
+          true);
         clearTimeout(s.errorTimer); // keep a fatal error on screen
         return;
       }
       this._giveBackUnacked();
       if (s.held) {
-        this._setStatus("offline", "offline");
+        this._setStatus("offline", this._t("offline"));
         return;
       }
       let delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** s.attempt);
@@ -737,7 +982,7 @@ textarea:focus, select:focus, button:focus-visible {
         delay = Math.min(delay, 1000);
       }
       s.attempt += 1;
-      this._setStatus("offline", `offline · retrying in ${Math.max(1, Math.round(delay / 1000))}s`);
+      this._setStatus("offline", this._t("retrying", Math.max(1, Math.round(delay / 1000))));
       s.reconnectTimer = setTimeout(() => this._connect(), delay);
     }
 
@@ -749,8 +994,7 @@ textarea:focus, select:focus, button:focus-visible {
       if (!this._ui.text.value.trim()) {
         this._ui.text.value = texts[texts.length - 1];
         this._updateComposer();
-        this._showError("unacked", "The connection dropped before your last message was "
-          + "confirmed; check and resend.");
+        this._showError("unacked");
       }
     }
 
@@ -797,6 +1041,7 @@ textarea:focus, select:focus, button:focus-visible {
       }
       if (f.limits) s.limits = Object.assign({}, s.limits, f.limits);
       if (this._ui.langSelect.value !== s.lang) this._fillLanguages(s.lang);
+      this._applyUiLanguage();
       if (resumed && !f.gap) {
         for (const frame of f.history || []) this._upsert(frame);
       } else {
@@ -807,7 +1052,8 @@ textarea:focus, select:focus, button:focus-visible {
         entry.el.classList.toggle("mine", s.myUserIds.has(entry.frame.user_id));
       }
       if (f.presence) this._renderPresence(f.presence.viewers, f.presence.total);
-      this._setStatus("connected", "connected");
+      this._updateEmpty();
+      this._setStatus("connected", this._t("connected"));
       this._updateComposer();
       this._startPing();
     }
@@ -826,7 +1072,7 @@ textarea:focus, select:focus, button:focus-visible {
       if (s.switchingTo !== null && f.client_id && f.client_id.startsWith("l")) {
         s.switchingTo = null;
         this._ui.langSelect.value = s.lang;
-        this._setStatus("connected", "connected");
+        this._setStatus("connected", this._t("connected"));
       }
       this._showError(f.code, f.message);
     }
@@ -836,9 +1082,10 @@ textarea:focus, select:focus, button:focus-visible {
       s.switchingTo = null;
       if (f.lang) s.lang = f.lang;
       if (this._ui.langSelect.value !== s.lang) this._fillLanguages(s.lang);
+      this._applyUiLanguage();
       this._replaceHistory(f.history);
       this._setPinned(f.pinned || null);
-      this._setStatus("connected", "connected");
+      this._setStatus("connected", this._t("connected"));
       this.dispatchEvent(new CustomEvent("babelcast-lang", { detail: { lang: s.lang } }));
     }
 
@@ -853,11 +1100,12 @@ textarea:focus, select:focus, button:focus-visible {
       }
       if (this._isOpen()) {
         s.switchingTo = lang;
-        this._setStatus("connecting", "switching language…");
+        this._setStatus("connecting", this._t("switching"));
         this._send({ type: "set_lang", lang, client_id: `l${s.nextClientId++}` });
         return;
       }
       s.lang = lang;
+      this._applyUiLanguage();
       if (s.live && !s.fatal) this._restart(true);
     }
 
@@ -901,6 +1149,7 @@ textarea:focus, select:focus, button:focus-visible {
   // are not copied there.
   BabelcastChat.helpers = Object.freeze({
     el, testid, langName, isId, cmpId, normalizeLang, browserLang, LANGUAGES, bidiClosed,
+    uiStrings,
   });
   customElements.define("babelcast-chat", BabelcastChat);
 })();
