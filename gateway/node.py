@@ -14,9 +14,9 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
-from babelcast.gateway.bus.base import Bus
-from babelcast.gateway.bus.memory import MemoryBus
-from babelcast.gateway.bus.redis import RedisBus
+from babelcast.gateway.bus.backend import RoomBackend
+from babelcast.gateway.bus.memory import memory_backend
+from babelcast.gateway.bus.redis import redis_backend
 from babelcast.gateway.chat.insights import InsightsWindow
 from babelcast.gateway.chat.pipeline import CommentPipeline
 from babelcast.gateway.limits.admission import ConnectionAdmission
@@ -85,14 +85,18 @@ class Gateway:
     - ``translator``: models only; takes jobs from Redis (no WebSocket endpoint).
     """
 
-    def __init__(self, settings: Settings, *, bus: Bus | None = None,
+    def __init__(self, settings: Settings, *, backend: RoomBackend | None = None,
                  engines: Sequence[Engine] | None = None) -> None:
         self.settings = settings
         self.role = settings.role
         url = settings.redis_url
-        self.bus: Bus = bus or (RedisBus(url, history_size=settings.history_size,
-                                         presence_ttl_s=settings.presence_ttl_s) if url
-                                else MemoryBus(settings.history_size))
+        self.backend = backend or (
+            redis_backend(url, history_size=settings.history_size,
+                          presence_ttl_s=settings.presence_ttl_s) if url
+            else memory_backend(settings.history_size))
+        self.bus = self.backend.bus
+        self.presence = self.backend.presence
+        self.room_state = self.backend.state
         self.glossaries: GlossaryStore | RedisGlossaryStore = (
             RedisGlossaryStore(url) if url else GlossaryStore())
         self.room_settings: RoomSettingsStore | RedisRoomSettingsStore = (
@@ -146,7 +150,7 @@ class Gateway:
         Raises ``BusUnavailable`` when a role that needs Redis cannot reach it."""
         s = self.settings
         if self.serves_viewers:
-            await self.bus.start()
+            await self.backend.start()
         await self.glossaries.start()
         await self.room_settings.start()
         if s.glossaries:
@@ -182,12 +186,13 @@ class Gateway:
             assert self.translator is not None
             self.detector = await asyncio.to_thread(Detector)
             self.pipeline = CommentPipeline(self.detector, self.translator, self.bus,
-                                            self.glossaries, self.room_settings,
+                                            self.presence, self.glossaries, self.room_settings,
                                             wait_s=s.translation_wait_ms / 1000,
                                             metrics=self.metrics,
                                             owed_wait_s=s.translation_timeout_ms / 1000 + 2,
                                             moderation_wait_s=s.moderation_wait_ms / 1000)
-            self.rooms = RoomRegistry(self.bus, self.pipeline, s.presence_interval_s,
+            self.rooms = RoomRegistry(self.bus, self.presence, self.pipeline,
+                                      s.presence_interval_s,
                                       self.write_batch)
             self.watchdog = StallWatchdog(self.rooms.connections, s.stall_timeout_s,
                                           p.CLOSE_SLOW_CONSUMER)
@@ -220,13 +225,14 @@ class Gateway:
         await self.room_settings.close()
         await self.glossaries.close()
         if self.serves_viewers:
-            await self.bus.close()
+            await self.backend.close()
 
 
-def create_app(settings: Settings | None = None, *, bus: Bus | None = None,
+def create_app(settings: Settings | None = None, *, backend: RoomBackend | None = None,
                engines: Sequence[Engine] | None = None) -> Starlette:
-    """Build the Starlette app. ``engines`` replaces the configured engines (tests, embedding)."""
-    gateway = Gateway(settings or Settings.from_env(), bus=bus, engines=engines)
+    """Build the Starlette app. ``engines`` replaces the configured engines (tests, embedding);
+    ``backend`` the rooms' bus, presence and state the settings would pick."""
+    gateway = Gateway(settings or Settings.from_env(), backend=backend, engines=engines)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

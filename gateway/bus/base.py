@@ -1,7 +1,20 @@
-"""The ``Bus`` seam: room events, history for resume, and which languages are present.
+"""The ``Bus`` seam and the rules every backend shares.
 
-``MemoryBus`` is the embedded single-process default. A Redis backend implements the same
-interface for several nodes.
+The bus carries a room's events in one order (comments, translations, deletions, pin changes)
+and keeps the room's recent history for resume. Which languages are present and the room's
+state (pins, mutes) are seams of their own (``bus.presence``, ``bus.state``), so each consumer
+gets only what it uses. ``MemoryBus`` is the embedded single-process default; ``RedisBus`` lets
+several nodes share rooms.
+
+Errors (every error a bus, presence or room-state backend raises):
+
+- ``BusUnavailable`` (``RuntimeError``): the backing service (Redis) cannot be reached, at
+  start-up or for longer than a backend's outage limit.
+- ``UnknownMessage`` (``LookupError``): the message id is not (or no longer) in history.
+
+Ids and epochs: a room's message ids count up from 1. The epoch changes when ids start over
+(a memory bus restarted), so a client resuming with an id of another epoch gets a fresh history
+(``gap: true``) instead of a wrong slice.
 """
 
 from __future__ import annotations
@@ -11,11 +24,16 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from babelcast.gateway.events import (
-    ChatMessage,
-    RoomEvent,
-)
+from babelcast.gateway.events import ChatMessage, RoomEvent
 from babelcast.translation import Translation
+
+
+class BusUnavailable(RuntimeError):
+    """The bus' backing service cannot be reached."""
+
+
+class UnknownMessage(LookupError):
+    """The message id is not (or no longer) in the room's history."""
 
 
 @dataclass(frozen=True)
@@ -33,18 +51,45 @@ class CommentDraft:
     owed: tuple[str, ...] = ()  # translations the publishing node is still making
 
 
+def message_from_draft(draft: CommentDraft, message_id: int, ts: float,
+                       replaces: int = 0) -> ChatMessage:
+    """The message a published (or provisionally held) draft becomes."""
+    return ChatMessage(id=message_id, room=draft.room, user=draft.user, user_id=draft.user_id,
+                       text=draft.text, src_lang=draft.src_lang, ts=ts,
+                       translations=dict(draft.translations),
+                       glossary_hits=draft.glossary_hits, question=draft.question,
+                       replaces=replaces, owed=draft.owed)
+
+
 @dataclass(frozen=True)
 class RoomStats:
-    """What ``GET /v1/rooms/{room}`` reports."""
+    """What the bus knows of a room for ``GET /v1/rooms/{room}`` (viewers come from
+    presence)."""
 
-    viewers: dict[str, int]
     messages: int
     translations: int
     last_id: int
 
 
-class UnknownMessage(LookupError):
-    """The message id is not (or no longer) in the room's history."""
+@dataclass(frozen=True)
+class Resume:
+    """Where a history read after ``since`` starts. ``after`` None: the latest window (the
+    client is ahead of the room: ids restarted), else the messages after that id; ``gap``:
+    some messages the client has not seen are no longer in history."""
+
+    after: int | None
+    gap: bool
+
+
+def resume_after(since: int, last_id: int, trimmed_through: int) -> Resume:
+    """The history rule every backend follows for a client that has seen ids up to
+    ``since``, in a room whose newest id is ``last_id`` and whose history no longer holds the
+    ids up to ``trimmed_through`` (trimmed because it was full)."""
+    if since > last_id:
+        # A client ahead of the room: ids restarted; send everything and say so.
+        return Resume(None, True)
+    # Deleted messages are not a gap; only those trimmed from a full history are.
+    return Resume(since, since < trimmed_through)
 
 
 class Subscription:
@@ -72,11 +117,9 @@ class Subscription:
 
 
 class Bus(ABC):
-    """Publish/subscribe of room events, per-room history, and language presence.
+    """Publish/subscribe of room events and per-room history.
 
-    ``epoch`` names the sequence message ids belong to: it changes when ids start over (a
-    memory bus restarted), so a client resuming with an id from another epoch gets a fresh
-    history instead of a wrong slice."""
+    ``epoch`` names the sequence message ids belong to (see the module docstring)."""
 
     epoch: str
     degraded: bool = False  # the backing service is failing; operations are being retried
@@ -107,27 +150,6 @@ class Bus(ABC):
         ``MessageDeleted``. Returns False when the message is not in history."""
 
     @abstractmethod
-    async def set_pinned(self, room: str, message_id: int | None) -> ChatMessage | None:
-        """Pin a message of history (None: unpin) and deliver ``PinChanged``. Returns the
-        pinned message; raises ``UnknownMessage`` when it is not in history."""
-
-    @abstractmethod
-    async def pinned(self, room: str) -> ChatMessage | None:
-        """The pinned message, if any (a pin lapses when its message leaves history)."""
-
-    @abstractmethod
-    async def mute(self, room: str, user_id: str) -> None:
-        """Mute ``user_id`` in ``room``: their later comments are refused."""
-
-    @abstractmethod
-    async def unmute(self, room: str, user_id: str) -> None:
-        """Lift the mute of ``user_id`` in ``room`` (nothing happens if there was none)."""
-
-    @abstractmethod
-    async def is_muted(self, room: str, user_id: str) -> bool:
-        """Whether ``user_id`` is muted in ``room``."""
-
-    @abstractmethod
     async def subscribe(self, room: str) -> Subscription:
         """Start receiving the room's events: every event published after this returns."""
 
@@ -138,17 +160,5 @@ class Bus(ABC):
         messages after ``since`` have already left history (a gap)."""
 
     @abstractmethod
-    async def add_viewer(self, room: str, lang: str) -> None:
-        """Count one more viewer reading ``lang`` in ``room``."""
-
-    @abstractmethod
-    async def remove_viewer(self, room: str, lang: str) -> None:
-        """Count one viewer fewer."""
-
-    @abstractmethod
-    async def viewers(self, room: str) -> dict[str, int]:
-        """Viewers per language in ``room``."""
-
-    @abstractmethod
     async def stats(self, room: str) -> RoomStats | None:
-        """Counts for the room, or None if the room has never been used."""
+        """Counts for the room, or None if no message was ever published or read there."""

@@ -14,6 +14,7 @@ from collections.abc import Awaitable
 from typing import Protocol
 
 from babelcast.gateway.bus.base import Bus, CommentDraft
+from babelcast.gateway.bus.presence import Presence
 from babelcast.gateway.chat.moderation import (
     Blocklist,
     BlocklistCache,
@@ -57,7 +58,7 @@ class CommentPipeline:
     """Turns accepted comments into published, translated messages."""
 
     def __init__(self, detector: Detector, translator: Translator, bus: Bus,
-                 glossaries: GlossaryLookup, room_settings: RoomSettingsLookup,
+                 presence: Presence, glossaries: GlossaryLookup, room_settings: RoomSettingsLookup,
                  wait_s: float, metrics: GatewayMetrics | None = None,
                  questions: QuestionDetector | None = None,
                  owed_wait_s: float = 7.0,
@@ -70,6 +71,7 @@ class CommentPipeline:
         self.detector = detector
         self.translator = translator
         self.bus = bus
+        self.presence = presence
         self.glossaries = glossaries
         self.room_settings = room_settings
         # How long a node holds a comment back from readers of another language, waiting for
@@ -122,7 +124,7 @@ class CommentPipeline:
         if late_check is not None:
             tasks[settings.moderation_lang] = late_check[1]  # one model call for both uses
         if src != UNDETERMINED:
-            for lang in await self.bus.viewers(room):
+            for lang in await self.presence.viewers(room):
                 if lang != src and lang not in ready and lang not in tasks:
                     tasks[lang] = asyncio.create_task(
                         self._translate(text, src, lang, glossary))

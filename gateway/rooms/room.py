@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 
 from babelcast.gateway.bus.base import Bus, Subscription
+from babelcast.gateway.bus.presence import Presence
 from babelcast.gateway.chat.moderation import RoomCommentGate
 from babelcast.gateway.chat.pipeline import CommentPipeline
 from babelcast.gateway.events import (
@@ -42,12 +43,12 @@ log = logging.getLogger("babelcast.room")
 class LocalRoom:
     """The viewers of one room connected to this node."""
 
-    def __init__(self, name: str, bus: Bus, pipeline: CommentPipeline,
+    def __init__(self, name: str, presence: Presence, pipeline: CommentPipeline,
                  presence_interval_s: float, subscription: Subscription,
                  write_batch: WriteBatch | None = None) -> None:
         self.name = name
         self.write_batch = write_batch
-        self.bus = bus
+        self.presence = presence
         self.pipeline = pipeline
         self.groups: dict[str, LanguageGroup] = {}
         self.comment_gate = RoomCommentGate()  # slow mode and rate cap, for this node
@@ -80,7 +81,7 @@ class LocalRoom:
     async def join(self, conn: Connection) -> None:
         """Add a viewer to the group of its language."""
         self._group(conn.lang).members[conn.id] = conn
-        await self.bus.add_viewer(self.name, conn.lang)
+        await self.presence.add_viewer(self.name, conn.lang)
         self.presence_changed()
 
     async def leave(self, conn: Connection) -> None:
@@ -90,7 +91,7 @@ class LocalRoom:
             return
         if not group.members:
             del self.groups[conn.lang]
-        await self.bus.remove_viewer(self.name, conn.lang)
+        await self.presence.remove_viewer(self.name, conn.lang)
         self.presence_changed()
 
     async def move(self, conn: Connection, lang: str) -> None:
@@ -220,7 +221,7 @@ class LocalRoom:
         self._presence_task = asyncio.create_task(self._send_presence())
 
     async def _send_presence(self) -> None:
-        viewers = await self.bus.viewers(self.name)
+        viewers = await self.presence.viewers(self.name)
         frame = {"type": "presence", "room": self.name, "viewers": viewers,
                  "total": sum(viewers.values())}
         broadcast(self.connections(), frame)
@@ -241,9 +242,10 @@ class LocalRoom:
 class RoomRegistry:
     """The rooms with viewers on this node."""
 
-    def __init__(self, bus: Bus, pipeline: CommentPipeline, presence_interval_s: float,
-                 write_batch: WriteBatch | None = None) -> None:
+    def __init__(self, bus: Bus, presence: Presence, pipeline: CommentPipeline,
+                 presence_interval_s: float, write_batch: WriteBatch | None = None) -> None:
         self.bus = bus
+        self.presence = presence
         self.write_batch = write_batch
         self.pipeline = pipeline
         self.presence_interval_s = presence_interval_s
@@ -269,7 +271,7 @@ class RoomRegistry:
         self._opening[name] = future
         try:
             subscription = await self.bus.subscribe(name)
-            room = self.rooms[name] = LocalRoom(name, self.bus, self.pipeline,
+            room = self.rooms[name] = LocalRoom(name, self.presence, self.pipeline,
                                                 self.presence_interval_s, subscription,
                                                 self.write_batch)
             future.set_result(room)

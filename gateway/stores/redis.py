@@ -25,7 +25,7 @@ import msgpack
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from babelcast.gateway.bus.redis import BusUnavailable
+from babelcast.gateway.bus.base import BusUnavailable
 from babelcast.gateway.chat.room_settings import RoomSettings
 from babelcast.glossary import Glossary, parse_glossary
 

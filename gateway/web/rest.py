@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from babelcast.gateway.bus.base import RoomStats
 from babelcast.gateway.chat.insights import summarize_all
 from babelcast.gateway.chat.room_settings import MODERATION_FIELDS, moderation_changes
 from babelcast.gateway.web.auth import TokenError
@@ -228,11 +229,13 @@ def routes(gw: Gateway) -> list[BaseRoute]:
     async def room_info(request: Request) -> Response:
         room = _room_param(request)
         st = await gw.bus.stats(room)
-        if st is None:
+        viewers = await gw.presence.viewers(room)
+        if st is None and not viewers:
             raise ApiError(404, "room_not_found", f"room {room!r} has had no viewers or "
                            "messages yet")
-        return JSONResponse({"room": room, "viewers": st.viewers,
-                             "viewers_total": sum(st.viewers.values()),
+        st = st or RoomStats(messages=0, translations=0, last_id=0)
+        return JSONResponse({"room": room, "viewers": viewers,
+                             "viewers_total": sum(viewers.values()),
                              "messages": st.messages, "translations": st.translations,
                              "last_id": str(st.last_id)})
 
@@ -268,7 +271,7 @@ def routes(gw: Gateway) -> list[BaseRoute]:
         q = request.query_params
         host_lang = _lang(q["lang"], "lang") if q.get("lang") else "en"
         messages, _ = await gw.bus.history(room)
-        report = summarize_all(gw.insights, room, messages, await gw.bus.viewers(room),
+        report = summarize_all(gw.insights, room, messages, await gw.presence.viewers(room),
                                gw.settings.history_size, host_lang)
         return JSONResponse(report.to_json())
 

@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from babelcast.gateway.bus.base import UnknownMessage
-from babelcast.gateway.bus.redis import BusUnavailable
+from babelcast.gateway.bus.base import BusUnavailable, UnknownMessage
 from babelcast.gateway.chat.moderation import CommentRefused
 from babelcast.gateway.events import ChatMessage
 from babelcast.gateway.limits.admission import Refusal
@@ -171,7 +170,7 @@ class ViewerSession:
     async def _pinned_frame(self) -> dict[str, Any] | None:
         """The room's pinned comment in the connection's language, or None."""
         assert self.conn is not None
-        msg = await self.gw.bus.pinned(self.conn.info.room)
+        msg = await self.gw.room_state.pinned(self.conn.info.room)
         return None if msg is None else self._comment_frame(msg)
 
     def _comment_frame(self, msg: ChatMessage) -> dict[str, Any]:
@@ -220,7 +219,7 @@ class ViewerSession:
         history, gap = await self._history_frames(since)
         gap = gap or stale
         pinned = await self._pinned_frame()
-        viewers = await self.gw.bus.viewers(info.room)
+        viewers = await self.gw.presence.viewers(info.room)
         s = self.gw.settings
         frame = {
             "type": "welcome", "protocol": 1, "room": info.room, "epoch": self.gw.bus.epoch,
@@ -292,7 +291,7 @@ class ViewerSession:
         if isinstance(frame, p.CommentIn):
             # Hosts and moderators are never silenced: one rogue moderator cannot mute the
             # host.
-            if not self.host and await self.gw.bus.is_muted(info.room, info.user_id):
+            if not self.host and await self.gw.room_state.is_muted(info.room, info.user_id):
                 raise p.ProtocolError(p.MUTED, "you are muted in this room; your comment was "
                                       "not published", frame.client_id)
             try:
@@ -322,15 +321,15 @@ class ViewerSession:
             self._ack(frame.client_id, str(frame.id))
         elif isinstance(frame, p.PinIn):
             try:
-                await self.gw.bus.set_pinned(info.room, frame.id)
+                await self.gw.room_state.set_pinned(info.room, frame.id)
             except UnknownMessage:
                 raise self._not_found(frame.id, frame.client_id) from None
             self._ack(frame.client_id, None if frame.id is None else str(frame.id))
         elif isinstance(frame, p.BanIn):
-            await self.gw.bus.mute(info.room, frame.user_id)
+            await self.gw.room_state.mute(info.room, frame.user_id)
             self._ack(frame.client_id, frame.user_id)
         elif isinstance(frame, p.UnbanIn):
-            await self.gw.bus.unmute(info.room, frame.user_id)
+            await self.gw.room_state.unmute(info.room, frame.user_id)
             self._ack(frame.client_id, frame.user_id)
 
     def _ack(self, client_id: str | None, target: str | None) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from babelcast.gateway.bus.redis import RedisBus
+from babelcast.gateway.bus.redis import RedisBus, redis_backend
 from tests.harness import LiveServer, live_server
 from tests.redis_server import RedisServer
 
@@ -36,7 +36,7 @@ def ready_status(node: LiveServer) -> int:
 def test_local_viewers_keep_chatting_through_an_outage_and_nothing_is_lost_or_doubled(
         durable_redis: RedisServer) -> None:
     url = durable_redis.url
-    with live_server(bus=RedisBus(url)) as a, live_server(bus=RedisBus(url)) as b:
+    with live_server(backend=redis_backend(url)) as a, live_server(backend=redis_backend(url)) as b:
         en = a.viewer("outage", "en", "Bob")
         pt = a.viewer("outage", "pt", "Ana")  # on the same node as Bob
         far = b.viewer("outage", "pt", "Rui")  # on the other node

@@ -352,13 +352,13 @@ class SameLanguagePipeline:
 
 def test_a_room_behind_on_events_sends_each_viewer_one_write_for_all_of_them() -> None:
     from babelcast.gateway.bus.base import CommentDraft
-    from babelcast.gateway.bus.memory import MemoryBus
+    from babelcast.gateway.bus.memory import MemoryBus, MemoryPresence
     from babelcast.gateway.rooms.fanout import WriteBatch
     from babelcast.gateway.rooms.room import LocalRoom
 
     async def run() -> None:
         bus, batch = MemoryBus(), WriteBatch()
-        room = LocalRoom("r", bus, SameLanguagePipeline(), 60.0,  # type: ignore[arg-type]
+        room = LocalRoom("r", MemoryPresence(), SameLanguagePipeline(), 60.0,  # type: ignore[arg-type]
                          await bus.subscribe("r"), batch)
         rec, viewers = Recorder(), []
         for i in range(3):
