@@ -12,9 +12,12 @@ Errors (every error a bus, presence or room-state backend raises):
   start-up or for longer than a backend's outage limit.
 - ``UnknownMessage`` (``LookupError``): the message id is not (or no longer) in history.
 
-Ids and epochs: a room's message ids count up from 1. The epoch changes when ids start over
-(a memory bus restarted), so a client resuming with an id of another epoch gets a fresh history
-(``gap: true``) instead of a wrong slice.
+Ids and epochs: a room's message ids count up from 1 and are never reused under one ``epoch``.
+The epoch changes when ids start over (a memory bus restarted, Redis lost its data), so a
+client resuming with an id of another epoch gets a fresh history (``gap: true``) instead of a
+wrong slice, and a translation made for a message of another epoch is never attached to the
+message that now has its id. A bus that finds its epoch changed delivers ``EpochChanged`` to
+its subscribers before any event of the new epoch.
 """
 
 from __future__ import annotations
@@ -51,14 +54,14 @@ class CommentDraft:
     owed: tuple[str, ...] = ()  # translations the publishing node is still making
 
 
-def message_from_draft(draft: CommentDraft, message_id: int, ts: float,
+def message_from_draft(draft: CommentDraft, message_id: int, ts: float, epoch: str,
                        replaces: int = 0) -> ChatMessage:
     """The message a published (or provisionally held) draft becomes."""
     return ChatMessage(id=message_id, room=draft.room, user=draft.user, user_id=draft.user_id,
                        text=draft.text, src_lang=draft.src_lang, ts=ts,
                        translations=dict(draft.translations),
                        glossary_hits=draft.glossary_hits, question=draft.question,
-                       replaces=replaces, owed=draft.owed)
+                       replaces=replaces, owed=draft.owed, epoch=epoch)
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,8 @@ class Subscription:
 class Bus(ABC):
     """Publish/subscribe of room events and per-room history.
 
-    ``epoch`` names the sequence message ids belong to (see the module docstring)."""
+    ``epoch`` names the sequence message ids belong to (see the module docstring); every
+    message carries the epoch it was published under."""
 
     epoch: str
     degraded: bool = False  # the backing service is failing; operations are being retried
@@ -135,19 +139,24 @@ class Bus(ABC):
         """Assign the next id of the room, keep the message in history, deliver the event."""
 
     @abstractmethod
-    async def publish_translation(self, room: str, message_id: int,
-                                  translation: Translation) -> bool:
-        """Attach a translation to a message in history and deliver the event.
-        Returns False when the message has left history or already had that language."""
+    async def publish_translation(self, room: str, message_id: int, translation: Translation,
+                                  *, epoch: str) -> bool:
+        """Attach a translation to the message ``message_id`` of ``epoch`` in history and
+        deliver the event. Returns False when the message has left history, already had that
+        language, or ``epoch`` is no longer the bus' (the id may name another message now)."""
 
     @abstractmethod
-    async def translation(self, room: str, message_id: int, lang: str) -> Translation | None:
-        """The message's translation into ``lang`` if one has been published."""
+    async def translation(self, room: str, message_id: int, lang: str,
+                          *, epoch: str) -> Translation | None:
+        """The translation into ``lang`` published for message ``message_id`` of ``epoch``,
+        if any."""
 
     @abstractmethod
-    async def delete_message(self, room: str, message_id: int) -> bool:
+    async def delete_message(self, room: str, message_id: int,
+                             *, epoch: str | None = None) -> bool:
         """Remove a message from history (and the pin, if it was pinned) and deliver
-        ``MessageDeleted``. Returns False when the message is not in history."""
+        ``MessageDeleted``. Returns False when the message is not in history, or ``epoch``
+        is given and is no longer the bus'."""
 
     @abstractmethod
     async def subscribe(self, room: str) -> Subscription:

@@ -61,7 +61,7 @@ class MemoryBus(Bus):
     async def publish_comment(self, draft: CommentDraft) -> ChatMessage:
         log = self._room(draft.room)
         log.last_id += 1
-        msg = message_from_draft(draft, log.last_id, time.time())
+        msg = message_from_draft(draft, log.last_id, time.time(), self.epoch)
         if len(log.messages) == log.messages.maxlen:
             log.trimmed_through = log.messages[0].id
             log.by_id.pop(log.messages[0].id, None)
@@ -70,23 +70,27 @@ class MemoryBus(Bus):
         self._deliver(log, CommentPublished(msg))
         return msg
 
-    async def publish_translation(self, room: str, message_id: int,
-                                  translation: Translation) -> bool:
+    async def publish_translation(self, room: str, message_id: int, translation: Translation,
+                                  *, epoch: str) -> bool:
         log = self._rooms.get(room)
-        msg = log.by_id.get(message_id) if log else None
+        msg = log.by_id.get(message_id) if log and epoch == self.epoch else None
         if msg is None or translation.lang in msg.translations:
             return False
         msg.translations[translation.lang] = translation
-        self._deliver(log, TranslationPublished(room, message_id, translation))  # type: ignore[arg-type]
+        self._deliver(log, TranslationPublished(room, message_id, translation, epoch))  # type: ignore[arg-type]
         return True
 
-    async def translation(self, room: str, message_id: int, lang: str) -> Translation | None:
+    async def translation(self, room: str, message_id: int, lang: str,
+                          *, epoch: str) -> Translation | None:
         log = self._rooms.get(room)
-        msg = log.by_id.get(message_id) if log else None
+        msg = log.by_id.get(message_id) if log and epoch == self.epoch else None
         return msg.translations.get(lang) if msg else None
 
-    async def delete_message(self, room: str, message_id: int) -> bool:
+    async def delete_message(self, room: str, message_id: int,
+                             *, epoch: str | None = None) -> bool:
         log = self._rooms.get(room)
+        if epoch not in (None, self.epoch):
+            return False
         msg = log.by_id.pop(message_id, None) if log else None
         if msg is None:
             return False

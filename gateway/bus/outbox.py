@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import logging
 import secrets
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -27,7 +26,7 @@ from babelcast.gateway.events import (
 )
 from babelcast.translation import Translation
 
-log = logging.getLogger("babelcast.outbox")
+Published = tuple[int, str]  # a held comment's id once published, and its epoch
 
 
 @dataclass
@@ -49,13 +48,13 @@ class Held:
 class Outbox:
     """Held comments per room, in order, and the tasks that publish them.
 
-    ``publish`` publishes one held comment (with its late translations) and returns its id,
-    raising ``BusUnavailable`` while the backend is still away; ``publish_translation``
+    ``publish`` publishes one held comment (with its late translations) and returns its id
+    and epoch, raising ``BusUnavailable`` while the backend is still away; ``publish_translation``
     publishes a translation that came after; ``deliver`` hands an event to this node's own
     subscribers of a room."""
 
-    def __init__(self, publish: Callable[[Held], Awaitable[int]],
-                 publish_translation: Callable[[str, int, Translation], Awaitable[bool]],
+    def __init__(self, publish: Callable[[Held], Awaitable[Published]],
+                 publish_translation: Callable[[str, int, Translation, str], Awaitable[bool]],
                  deliver: Callable[[str, RoomEvent], None], *, limit: int,
                  backend: str) -> None:
         self._publish = publish
@@ -66,7 +65,7 @@ class Outbox:
         self._held: dict[str, deque[Held]] = {}
         self._by_number: dict[int, Held] = {}
         self._flushers: dict[str, asyncio.Task[None]] = {}
-        self._published: OrderedDict[int, int] = OrderedDict()  # provisional n -> real id
+        self._published: OrderedDict[int, Published] = OrderedDict()  # provisional n -> id
         # Random start: provisional numbers of different nodes and restarts do not meet.
         self._numbers = itertools.count(secrets.randbelow(1 << 40) * 1000 + 1)
 
@@ -101,8 +100,9 @@ class Outbox:
                 self._flush(draft.room), name=f"held-{draft.room}")
         return msg
 
-    def published_id(self, number: int) -> int | None:
-        """The id the held comment ``~number`` was published under, once it was."""
+    def published(self, number: int) -> Published | None:
+        """The id (and epoch) the held comment ``~number`` was published under, once it
+        was."""
         return self._published.get(number)
 
     def add_translation(self, room: str, number: int, translation: Translation) -> bool:
@@ -124,18 +124,18 @@ class Outbox:
             while queue:
                 held = queue[0]
                 try:
-                    mid = await self._publish(held)
+                    mid, epoch = await self._publish(held)
                 except BusUnavailable:
                     continue  # still down: keep it, keep trying
                 queue.popleft()
                 del self._by_number[held.number]
-                self._published[held.number] = mid
+                self._published[held.number] = (mid, epoch)
                 while len(self._published) > self.limit:
                     self._published.popitem(last=False)
                 for t in list(held.late.values()):
                     # No-ops for those the comment carried (each language is set once); the
                     # ones that came during the last attempt go out now.
-                    await self._publish_translation(room, mid, t)
+                    await self._publish_translation(room, mid, t, epoch)
         finally:
             if not queue:
                 self._held.pop(room, None)

@@ -55,6 +55,7 @@ from babelcast.gateway.bus.state import RoomState
 from babelcast.gateway.events import (
     ChatMessage,
     CommentPublished,
+    EpochChanged,
     MessageDeleted,
     PinChanged,
     RoomEvent,
@@ -65,7 +66,13 @@ from babelcast.translation import Translation
 log = logging.getLogger("babelcast.redis")
 T = TypeVar("T")
 
+# Every script that writes under an epoch first checks that the epoch key still holds it and
+# answers EPOCH_LOST (-1) when not: Redis lost its data (or another node started a new epoch
+# since), so the ids this node knows may name other messages now.
+EPOCH_LOST = -1
+
 _PUBLISH_COMMENT = """
+if redis.call('GET', KEYS[7]) ~= ARGV[5] then return -1 end
 local prev = redis.call('GET', KEYS[5])
 if prev then return tonumber(prev) end
 local id = redis.call('INCR', KEYS[1])
@@ -82,25 +89,27 @@ if n > keep then
   end
   redis.call('SET', KEYS[6], old[#old - 1])
 end
-local i = 5
+local i = 6
 while i < #ARGV do
   redis.call('HSET', ARGV[4] .. id, ARGV[i], ARGV[i + 1])
   i = i + 2
 end
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[3], '*', 'k', 'c', 'id', id, 'm', ARGV[1],
-           'n', (#ARGV - 4) / 2)
+           'n', (#ARGV - 5) / 2, 'e', ARGV[5])
 return id
 """
 
 _PUBLISH_TRANSLATION = """
+if redis.call('GET', KEYS[4]) ~= ARGV[5] then return -1 end
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
 if redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3]) == 0 then return 0 end
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'k', 't', 'id', ARGV[1],
-           'l', ARGV[2], 't', ARGV[3])
+           'l', ARGV[2], 't', ARGV[3], 'e', ARGV[5])
 return 1
 """
 
 _DELETE_MESSAGE = """
+if ARGV[4] ~= '' and redis.call('GET', KEYS[6]) ~= ARGV[4] then return -1 end
 local prev = redis.call('GET', KEYS[5])
 if prev then return tonumber(prev) end
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
@@ -264,12 +273,17 @@ class RedisBus(Bus):
 
     def __init__(self, url: str, *, history_size: int = 500, prefix: str = "bc",
                  outage_limit_s: float = 30.0, held_limit: int = 10_000,
-                 link: RedisLink | None = None) -> None:
+                 epoch_check_s: float = 1.0, link: RedisLink | None = None) -> None:
         self.link = link or RedisLink(url, prefix=prefix, outage_limit_s=outage_limit_s)
         self.url = url
         self.history_size = history_size
         self.prefix = self.link.prefix
         self.epoch = ""
+        self._epoch_key = f"{self.prefix}:epoch"
+        # How often the epoch is checked when nothing else checks it (an idle node notices
+        # within this that Redis lost its data).
+        self.epoch_check_s = epoch_check_s
+        self._watcher: asyncio.Task[None] | None = None
         # Events and translations are capped in the stream; history is capped separately.
         self.stream_maxlen = history_size * 8
         self._redis = self.link.client
@@ -281,7 +295,7 @@ class RedisBus(Bus):
         self._delete_message = self._redis.register_script(_DELETE_MESSAGE)
         self.set_pinned_script = self._redis.register_script(_SET_PINNED)
         # Degraded mode: comments held per room, in order, until Redis takes them.
-        self.outbox = Outbox(self._publish_held, self.publish_translation,
+        self.outbox = Outbox(self._publish_held, self._publish_late_translation,
                              self._deliver_locally, limit=held_limit,
                              backend=f"Redis at {url}")
 
@@ -294,42 +308,79 @@ class RedisBus(Bus):
         """Connect (raises ``BusUnavailable`` with the URL when Redis cannot be reached)."""
         await self.link.ping()
         try:
-            await self._redis.set(f"{self.prefix}:epoch", secrets.token_hex(4), nx=True)
-            self.epoch = (await self._redis.get(f"{self.prefix}:epoch")).decode()
+            await self._adopt_epoch()
         except (RedisError, OSError) as exc:
             raise BusUnavailable(f"cannot reach Redis at {self.url}: {exc}; start "
                                  "redis-server or fix --redis-url") from exc
+        self._watcher = asyncio.create_task(self._watch_epoch(), name="epoch-watch")
+
+    async def _adopt_epoch(self) -> bool:
+        """Take the epoch Redis holds, starting a new one if the key is gone (Redis lost its
+        data: ids start over, so they must under a new name). Returns True when the epoch
+        changed; then every subscription gets ``EpochChanged`` before any later event."""
+        while True:
+            # SET NX: of the nodes that find the key gone, the first one's epoch wins.
+            await self._redis.set(self._epoch_key, secrets.token_hex(8), nx=True)
+            raw = await self._redis.get(self._epoch_key)
+            if raw is not None:  # else flushed again between the two calls
+                break
+        epoch = raw.decode()
+        if epoch == self.epoch:
+            return False
+        old, self.epoch = self.epoch, epoch
+        if old:
+            log.warning("Redis at %s lost its data (epoch %s gone; now %s): message ids start "
+                        "over; this node's viewers reload their rooms", self.url, old, epoch)
+            for sub in self._readers:
+                sub.queue.put_nowait(EpochChanged(sub.room, epoch))
+        return True
+
+    async def _watch_epoch(self) -> None:
+        """Check the epoch every ``epoch_check_s`` (writes check it too; this catches a loss
+        while the node only reads or is idle)."""
+        while True:
+            await asyncio.sleep(self.epoch_check_s)
+            with contextlib.suppress(RedisError, OSError):
+                await self._adopt_epoch()
 
     async def close(self) -> None:
         """Stop readers and the outbox, disconnect."""
         if self.outbox.waiting:
             log.warning("closing with %d comment(s) never published (Redis unreachable)",
                         self.outbox.waiting)
-        await stop_tasks([*self._readers.values(), *self.outbox.tasks()])
+        await stop_tasks([*self._readers.values(), *self.outbox.tasks(),
+                          *([self._watcher] if self._watcher else [])])
         self._readers.clear()
         await self.link.aclose()
 
-    def _comment_script(self, draft: CommentDraft, ts: float,
+    def _comment_script(self, draft: CommentDraft, ts: float, epoch: str,
                         replaces: int = 0) -> tuple[list[str], list[Any]]:
         args: list[Any] = [_pack_message(draft, ts, replaces), self.history_size,
-                           self.stream_maxlen, self._k(draft.room, "tr", "")]
+                           self.stream_maxlen, self._k(draft.room, "tr", ""), epoch]
         for lang, t in draft.translations.items():
             args += [lang, _pack_translation(t)]
         # One token per comment: a retry whose first attempt did run gets the same id back.
         keys = [self._k(draft.room, "seq"), self._k(draft.room, "msgs"),
                 self._k(draft.room, "ids"), self._k(draft.room, "ev"),
                 self._k(draft.room, "pub", secrets.token_hex(8)),
-                self._k(draft.room, "trimmed")]
+                self._k(draft.room, "trimmed"), self._epoch_key]
         return keys, args
 
     async def publish_comment(self, draft: CommentDraft) -> ChatMessage:
         """Publish, or, while Redis is unreachable, hold the comment and return it as a
         provisional message (negative id) already delivered to this node's viewers."""
-        msg = message_from_draft(draft, 0, time.time())
-        keys, args = self._comment_script(draft, msg.ts)
+        msg = message_from_draft(draft, 0, time.time(), self.epoch)
+        keys, _args = self._comment_script(draft, msg.ts, msg.epoch)
         if not self.outbox.holds(draft.room):  # else it must wait its turn behind held ones
             try:
-                msg.id = int(await self._publish_comment(keys=keys, args=args))
+                while True:
+                    epoch = self.epoch
+                    mid = int(await self._publish_comment(
+                        keys=keys, args=self._comment_script(draft, msg.ts, epoch)[1]))
+                    if mid != EPOCH_LOST:
+                        break
+                    await self._adopt_epoch()  # and publish again, under the new epoch
+                msg.id, msg.epoch = mid, epoch
                 self.link.answered()
                 return msg
             except (RedisError, OSError) as exc:
@@ -338,48 +389,79 @@ class RedisBus(Bus):
                 self.link.failed("publish_comment", exc)
         return self.outbox.hold(msg, draft, keys)
 
-    async def _publish_held(self, held: Held) -> int:
+    async def _publish_held(self, held: Held) -> tuple[int, str]:
         """Publish a held comment with every translation made so far and its provisional
-        number (``BusUnavailable`` while Redis is still away)."""
-        return int(await self._retrying(
-            "publish_comment",
-            # The arguments are made again for each attempt: with the translations so far.
-            lambda: self._publish_comment(keys=held.keys, args=self._held_args(held))))
+        number (``BusUnavailable`` while Redis is still away); its id and epoch."""
+        while True:
+            epoch = self.epoch
+            mid = int(await self._retrying(
+                "publish_comment",
+                # The arguments are made again for each attempt: with the translations so far.
+                lambda e=epoch: self._publish_comment(keys=held.keys,
+                                                      args=self._held_args(held, e))))
+            if mid != EPOCH_LOST:
+                return mid, epoch
+            await self._retrying("epoch", self._adopt_epoch)
 
-    def _held_args(self, held: Held) -> list[Any]:
+    def _held_args(self, held: Held, epoch: str) -> list[Any]:
         draft = replace(held.draft, translations={**held.draft.translations, **held.late})
-        return self._comment_script(draft, held.provisional.ts, held.number)[1]
+        return self._comment_script(draft, held.provisional.ts, epoch, held.number)[1]
+
+    async def _publish_late_translation(self, room: str, message_id: int,
+                                        translation: Translation, epoch: str) -> bool:
+        return await self.publish_translation(room, message_id, translation, epoch=epoch)
 
     def _deliver_locally(self, room: str, event: RoomEvent) -> None:
         for sub in self._readers:
             if sub.room == room:
                 sub.queue.put_nowait(event)
 
-    async def publish_translation(self, room: str, message_id: int,
-                                  translation: Translation) -> bool:
-        if message_id < 0:  # a provisional message (degraded mode)
-            real = self.outbox.published_id(-message_id)
-            if real is None:
+    async def publish_translation(self, room: str, message_id: int, translation: Translation,
+                                  *, epoch: str) -> bool:
+        if message_id < 0:  # a provisional message (degraded mode): numbers are this node's
+            published = self.outbox.published(-message_id)
+            if published is None:
                 return self.outbox.add_translation(room, -message_id, translation)
-            message_id = real
-        keys = [self._k(room, "tr", str(message_id)), self._k(room, "msgs"), self._k(room, "ev")]
-        args = [message_id, translation.lang, _pack_translation(translation), self.stream_maxlen]
+            message_id, epoch = published
+        keys = [self._k(room, "tr", str(message_id)), self._k(room, "msgs"), self._k(room, "ev"),
+                self._epoch_key]
+        args = [message_id, translation.lang, _pack_translation(translation), self.stream_maxlen,
+                epoch]
         # HSETNX makes a repeated attempt a no-op.
-        return bool(await self._retrying(
+        done = int(await self._retrying(
             "publish_translation", lambda: self._publish_translation(keys=keys, args=args)))
+        if done == EPOCH_LOST:
+            # Made for a message of a lost epoch: its id may name another message now.
+            await self._retrying("epoch", self._adopt_epoch)
+            return False
+        return bool(done)
 
-    async def translation(self, room: str, message_id: int, lang: str) -> Translation | None:
-        raw = await self._retrying("translation", lambda: self._redis.hget(
-            self._k(room, "tr", str(message_id)), lang))
-        return _unpack_translation(raw) if raw is not None else None
+    async def translation(self, room: str, message_id: int, lang: str,
+                          *, epoch: str) -> Translation | None:
+        async def read() -> tuple[bytes | None, bytes | None]:
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.get(self._epoch_key)
+            pipe.hget(self._k(room, "tr", str(message_id)), lang)
+            return tuple(await pipe.execute())  # type: ignore[return-value]
 
-    async def delete_message(self, room: str, message_id: int) -> bool:
+        current, raw = await self._retrying("translation", read)
+        if raw is None or current is None or current.decode() != epoch:
+            return None
+        return _unpack_translation(raw)
+
+    async def delete_message(self, room: str, message_id: int,
+                             *, epoch: str | None = None) -> bool:
         # The token makes a retry whose first attempt did run answer True again.
         keys = [self._k(room, "msgs"), self._k(room, "ids"), self._k(room, "ev"),
-                self._k(room, "pin"), self._k(room, "del", secrets.token_hex(8))]
-        args = [message_id, self.stream_maxlen, self._k(room, "tr", "")]
-        return bool(await self._retrying(
+                self._k(room, "pin"), self._k(room, "del", secrets.token_hex(8)),
+                self._epoch_key]
+        args = [message_id, self.stream_maxlen, self._k(room, "tr", ""), epoch or ""]
+        done = int(await self._retrying(
             "delete_message", lambda: self._delete_message(keys=keys, args=args)))
+        if done == EPOCH_LOST:
+            await self._retrying("epoch", self._adopt_epoch)
+            return False
+        return bool(done)
 
     async def message(self, room: str, mid: int) -> ChatMessage | None:
         """One message of history with its translations, or None if it has left."""
@@ -391,6 +473,7 @@ class RedisBus(Bus):
             return None
         msg = _unpack_message(room, mid, data)
         msg.translations = {k.decode(): _unpack_translation(v) for k, v in trs.items()}
+        msg.epoch = self.epoch
         return msg
 
     async def subscribe(self, room: str) -> Subscription:
@@ -411,12 +494,17 @@ class RedisBus(Bus):
         key = self._k(sub.room, "ev")
         block = blocking_read_ms(self._redis, 2.0)
         backoff = 0.1
+        failed = False
         while True:
             try:
+                if failed:  # reconnected: Redis may have come back without its data
+                    await self._adopt_epoch()
+                    failed = False
                 batches = await self._redis.xread({key: last}, block=block, count=500)
                 backoff = 0.1
             except (RedisError, OSError) as exc:
                 log.warning("reading %s failed (%s); retrying in %.1fs", key, exc, backoff)
+                failed = True
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 1.0)
                 continue
@@ -429,6 +517,11 @@ class RedisBus(Bus):
                         sub.queue.put_nowait(event)
 
     async def _decode(self, room: str, f: dict[bytes, bytes]) -> RoomEvent | None:
+        epoch = f[b"e"].decode() if b"e" in f else self.epoch
+        if epoch != self.epoch:
+            # Written under an epoch this node has not seen yet: adopt it first, so that its
+            # subscribers get EpochChanged before this event.
+            await self._adopt_epoch()
         if f[b"k"] == b"p":
             pin = int(f[b"id"]) if f[b"id"] else None
             # The message as it is now (deleted since: read as unpinned).
@@ -437,8 +530,9 @@ class RedisBus(Bus):
         if f[b"k"] == b"d":
             return MessageDeleted(room, mid)
         if f[b"k"] == b"t":
-            return TranslationPublished(room, mid, _unpack_translation(f[b"t"]))
+            return TranslationPublished(room, mid, _unpack_translation(f[b"t"]), epoch)
         msg = _unpack_message(room, mid, f[b"m"])
+        msg.epoch = epoch
         if int(f.get(b"n", b"0")):
             msg.translations = await self._translations(room, mid)
         return CommentPublished(msg)
@@ -456,13 +550,21 @@ class RedisBus(Bus):
         ids_key = self._k(room, "ids")
         window = -(limit or self.history_size)
         pipe = self._redis.pipeline(transaction=True)
+        pipe.get(self._epoch_key)
         pipe.get(self._k(room, "seq"))
         pipe.get(self._k(room, "trimmed"))
         if since is None:
             pipe.zrange(ids_key, window, -1)
         else:
             pipe.zrangebyscore(ids_key, f"({since}", "+inf")
-        last_raw, trimmed_raw, ids_raw = await pipe.execute()
+        epoch_raw, last_raw, trimmed_raw, ids_raw = await pipe.execute()
+        epoch = epoch_raw.decode() if epoch_raw is not None else None
+        if epoch != self.epoch:
+            # Redis lost its data (or another node noticed first): ids started over, so
+            # ``since`` names nothing; the latest window, under the epoch adopted now.
+            await self._adopt_epoch()
+            messages, _gap = await self._history(room, None, limit)
+            return messages, since is not None
         gap = False
         if since is not None:
             resume = resume_after(since, int(last_raw or 0), int(trimmed_raw or 0))
@@ -485,6 +587,7 @@ class RedisBus(Bus):
                 continue
             msg = _unpack_message(room, mid, data)
             msg.translations = {k.decode(): _unpack_translation(v) for k, v in trs.items()}
+            msg.epoch = epoch
             out.append(msg)
         return out, gap
 

@@ -33,7 +33,7 @@ from babelcast.translation import Translation
 
 log = logging.getLogger("babelcast.pipeline")
 
-_Key = tuple[str, int, str]  # (room, message id, target language)
+_Key = tuple[str, str, int, str]  # (room, epoch, message id, target language)
 
 
 class Translator(Protocol):
@@ -207,7 +207,7 @@ class CommentPipeline:
                 self.moderation.unchecked_translation += 1
             elif blocklist.find(result.text) is not None:
                 self.moderation.deleted_late += 1
-                self._spawn(self.bus.delete_message(msg.room, msg.id))
+                self._spawn(self.bus.delete_message(msg.room, msg.id, epoch=msg.epoch))
 
         task.add_done_callback(done)
         self._late_checks.add(task)
@@ -230,7 +230,7 @@ class CommentPipeline:
         Returns True when one is, or already was, in flight; False when readers of ``lang``
         need none (same language, no language, or already translated): callers use the
         result as the ``pending`` flag."""
-        key = (msg.room, msg.id, lang)
+        key = (msg.room, msg.epoch, msg.id, lang)
         if key in self._inflight:
             return True
         if not needs_translation(msg, lang):
@@ -254,7 +254,7 @@ class CommentPipeline:
         """The owed translation once published; made here if it has not been by
         ``owed_wait_s`` after publication (its node died)."""
         await asyncio.sleep(max(0.0, msg.ts + self.owed_wait_s - time.time()))
-        found = await self.bus.translation(msg.room, msg.id, lang)
+        found = await self.bus.translation(msg.room, msg.id, lang, epoch=msg.epoch)
         if found is not None:
             return found  # publishing it again is a no-op
         log.warning("translation of %s/%s into %s never came from its node; making it here",
@@ -263,12 +263,12 @@ class CommentPipeline:
 
     def wait_for(self, msg: ChatMessage, lang: str) -> Awaitable[Translation] | None:
         """The in-flight translation of ``msg`` into ``lang``, if this node is making it."""
-        key = (msg.room, msg.id, lang)
+        key = (msg.room, msg.epoch, msg.id, lang)
         task = self._inflight.get(key)
         return asyncio.shield(task) if task is not None and key not in self._owed else None
 
     def _follow(self, msg: ChatMessage, lang: str, task: asyncio.Task[Translation]) -> None:
-        key = (msg.room, msg.id, lang)
+        key = (msg.room, msg.epoch, msg.id, lang)
         self._inflight[key] = task
 
         def done(t: asyncio.Task[Translation]) -> None:
@@ -276,7 +276,8 @@ class CommentPipeline:
                 del self._inflight[key]
             if t.cancelled():
                 return
-            self._spawn(self.bus.publish_translation(msg.room, msg.id, t.result()))
+            self._spawn(self.bus.publish_translation(msg.room, msg.id, t.result(),
+                                                    epoch=msg.epoch))
 
         task.add_done_callback(done)
 

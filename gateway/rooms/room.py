@@ -24,6 +24,7 @@ from babelcast.gateway.chat.pipeline import CommentPipeline
 from babelcast.gateway.events import (
     ChatMessage,
     CommentPublished,
+    EpochChanged,
     MessageDeleted,
     PinChanged,
     TranslationPublished,
@@ -35,6 +36,7 @@ from babelcast.gateway.wire.frames import (
     pinned_frame,
     translation_frame,
 )
+from babelcast.gateway.wire.protocol import CLOSE_SERVICE_RESTART
 from babelcast.translation import Translation
 
 log = logging.getLogger("babelcast.room")
@@ -141,8 +143,11 @@ class LocalRoom:
             return frames
         if isinstance(event, TranslationPublished):
             lang = event.translation.lang
-            held = self._held.pop((event.message_id, lang), None)
+            held = self._held.get((event.message_id, lang))
+            if held is not None and held[0].epoch != event.epoch:
+                return 0  # made for a message of another epoch: not this one's
             if held is not None:
+                del self._held[(event.message_id, lang)]
                 held[1].cancel()
                 self._count_release(held[0], self._release(held[0], lang, event.translation))
                 return 0  # counted as a release, with its delivery time
@@ -156,6 +161,17 @@ class LocalRoom:
                 self._held.pop(key)[1].cancel()  # never shown to that group: nothing to undo
             broadcast(self.connections(), deleted_frame(event.message_id))
             return len(self)
+        if isinstance(event, EpochChanged):
+            # The ids these viewers hold name nothing any more: each reconnects, resumes with
+            # its old epoch and gets the room afresh (gap: true).
+            for _msg, handle in self._held.values():
+                handle.cancel()
+            self._held.clear()
+            # (Not yet welcomed: its welcome will carry the new epoch.)
+            conns = [c for c in self.connections() if c.epoch not in ("", event.epoch)]
+            for conn in conns:
+                conn.close(CLOSE_SERVICE_RESTART, "chat history restarted; reconnect")
+            return len(conns)
         if isinstance(event, PinChanged):
             msg = event.message
             for lang, group in list(self.groups.items()):

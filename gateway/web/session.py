@@ -216,13 +216,16 @@ class ViewerSession:
     async def _welcome(self, since: int | None, stale: bool) -> None:
         assert self.conn is not None
         info = self.conn.info
+        # Taken before history is read: if the epoch changes meanwhile, this viewer is told
+        # the old one and its room sends it to reconnect (never new ids under an old epoch).
+        epoch = self.conn.epoch = self.gw.bus.epoch
         history, gap = await self._history_frames(since)
         gap = gap or stale
         pinned = await self._pinned_frame()
         viewers = await self.gw.presence.viewers(info.room)
         s = self.gw.settings
         frame = {
-            "type": "welcome", "protocol": 1, "room": info.room, "epoch": self.gw.bus.epoch,
+            "type": "welcome", "protocol": 1, "room": info.room, "epoch": epoch,
             "you": {"user_id": info.user_id, "name": info.user, "lang": info.lang,
                     "role": self.role.value},
             "history": history, "gap": gap, "pinned": pinned,

@@ -121,10 +121,11 @@ def test_a_held_comment_takes_the_translations_made_while_it_waited(
             # A translation finished while Redis is down: shown locally now, under the
             # provisional id.
             done = Translation("en", "first", True, None, "test")
-            assert await bus.publish_translation("held", held[0].id, done)
+            assert await bus.publish_translation("held", held[0].id, done, epoch=bus.epoch)
             event = await next_event(sub)
             assert isinstance(event, TranslationPublished) and event.message_id == held[0].id
-            assert not await bus.publish_translation("held", held[0].id, done)  # once
+            assert not await bus.publish_translation("held", held[0].id, done,
+                                                     epoch=bus.epoch)  # once
 
             durable_redis.start()
             published = [await next_event(sub) for _ in held]
@@ -137,7 +138,7 @@ def test_a_held_comment_takes_the_translations_made_while_it_waited(
             assert msgs[0].translations == {"en": done} and not bus.degraded
             # Later translations of a held comment go to its published id.
             late = Translation("es", "segundo (es)", True, None, "test")
-            assert await bus.publish_translation("held", held[1].id, late)
+            assert await bus.publish_translation("held", held[1].id, late, epoch=bus.epoch)
             event = await next_event(sub)
             assert isinstance(event, TranslationPublished) and event.message_id == 2
         finally:

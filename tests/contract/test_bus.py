@@ -95,20 +95,26 @@ def test_events_reach_subscribers_in_order_and_translations_publish_once(
             m1 = await bus.publish_comment(draft("frete grátis?", en=ready))
             m2 = await bus.publish_comment(draft("tem azul?"))
             t = Translation("en", "is there blue?", True)
-            assert await bus.publish_translation("r", m2.id, t) is True
-            assert await bus.publish_translation("r", m2.id, t) is False  # already there
-            assert await bus.publish_translation("r", 99, t) is False  # unknown message
-            assert await bus.translation("r", m2.id, "en") == t
-            assert await bus.translation("r", m2.id, "es") is None
+            assert m1.epoch == m2.epoch == bus.epoch
+            assert await bus.publish_translation("r", m2.id, t, epoch=m2.epoch) is True
+            # Already there; an unknown message; a message of another epoch.
+            assert await bus.publish_translation("r", m2.id, t, epoch=m2.epoch) is False
+            assert await bus.publish_translation("r", 99, t, epoch=m2.epoch) is False
+            es = Translation("es", "¿hay azul?", True)
+            assert await bus.publish_translation("r", m2.id, es, epoch="other") is False
+            assert await bus.translation("r", m2.id, "en", epoch=m2.epoch) == t
+            assert await bus.translation("r", m2.id, "en", epoch="other") is None
+            assert await bus.translation("r", m2.id, "es", epoch=m2.epoch) is None
             events = await take(sub, 3)
             assert [type(e) for e in events] == [CommentPublished, CommentPublished,
                                                  TranslationPublished]
             assert events[0].message.id == m1.id  # type: ignore[union-attr]
             assert events[0].message.translations["en"].text == "free shipping?"  # type: ignore[union-attr]
             assert events[1].message.text == "tem azul?"  # type: ignore[union-attr]
-            assert events[2] == TranslationPublished("r", m2.id, t)
+            assert events[2] == TranslationPublished("r", m2.id, t, bus.epoch)
+            assert events[0].message.epoch == bus.epoch  # type: ignore[union-attr]
             msgs, _ = await bus.history("r")
-            assert msgs[1].translations == {"en": t}
+            assert msgs[1].translations == {"en": t} and msgs[1].epoch == bus.epoch
             # Nothing else was delivered: the next event is the next comment.
             m3 = await bus.publish_comment(draft("e rosa?"))
             assert (await take(sub, 1))[0].message.id == m3.id  # type: ignore[union-attr]
@@ -129,7 +135,8 @@ def test_delete_unpins_and_is_not_a_gap(backend: Open) -> None:
             pinned = await state.set_pinned("r", 2)
             assert pinned is not None and pinned.text == "m2" and "pt" in pinned.translations
             assert (await state.pinned("r")).id == 2  # type: ignore[union-attr]
-            assert await bus.delete_message("r", 2) is True
+            assert await bus.delete_message("r", 2, epoch="other") is False  # not this epoch's
+            assert await bus.delete_message("r", 2, epoch=bus.epoch) is True
             assert await bus.delete_message("r", 2) is False
             msgs, gap = await bus.history("r", since=0)
             assert [m.id for m in msgs] == [1, 3] and gap is False  # deleted is not a gap

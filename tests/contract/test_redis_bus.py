@@ -72,9 +72,9 @@ def test_every_node_reads_one_order_and_translations_publish_once(redis_url: str
             m1 = await a.publish_comment(draft("frete grátis?", "room", en=ready))
             m2 = await b.publish_comment(draft("tem azul?", "room"))
             t = Translation("en", "is there blue?", True)
-            assert await a.publish_translation("room", m2.id, t) is True
-            assert await b.publish_translation("room", m2.id, t) is False  # once only
-            assert await b.publish_translation("room", 999, t) is False
+            assert await a.publish_translation("room", m2.id, t, epoch=m2.epoch) is True
+            assert await b.publish_translation("room", m2.id, t, epoch=m2.epoch) is False
+            assert await b.publish_translation("room", 999, t, epoch=m2.epoch) is False
 
             async def take(sub: object, n: int) -> list[object]:
                 return [await asyncio.wait_for(sub.queue.get(), 10) for _ in range(n)]
