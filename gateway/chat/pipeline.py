@@ -41,6 +41,8 @@ class Translator(Protocol):
 
     async def translate_one(self, text: str, src: str, tgt: str,
                             glossary: Glossary | None = None) -> Translation: ...
+    # Rooms that turned the chat stage off (RoomSettings.normalise_chat) call it with
+    # ``normalise=False``, which the local TranslationService takes.
 
     def covers(self, src: str, tgt: str) -> bool: ...
 
@@ -125,7 +127,7 @@ class CommentPipeline:
             for lang in await self.bus.viewers(room):
                 if lang != src and lang not in ready and lang not in tasks:
                     tasks[lang] = asyncio.create_task(
-                        self._translate(text, src, lang, glossary))
+                        self._translate(text, src, lang, glossary, settings.normalise_chat))
         # No wait for the translations: the comment goes out now (its own language's readers
         # get it at once) and each translation follows as its own event; rooms hold the comment
         # back from the readers who need one for up to ``wait_s``.
@@ -177,7 +179,8 @@ class CommentPipeline:
         if not self.translator.covers(src, target):
             self.moderation.unchecked_translation += 1  # no engine: nothing to wait for
             return {}, None
-        task = asyncio.create_task(self._translate(text, src, target, glossary))
+        task = asyncio.create_task(self._translate(text, src, target, glossary,
+                                                   settings.normalise_chat))
         done, _ = await asyncio.wait({task}, timeout=self.moderation_wait_s)
         if not done:
             self.moderation.late_translation += 1
@@ -211,14 +214,16 @@ class CommentPipeline:
         self._late_checks.add(task)
         task.add_done_callback(self._late_checks.discard)
 
-    async def _translate(self, text: str, src: str, tgt: str,
-                         glossary: Glossary | None) -> Translation:
-        """``translate_one``, timed for /metrics."""
+    async def _translate(self, text: str, src: str, tgt: str, glossary: Glossary | None,
+                         normalise: bool = True) -> Translation:
+        """``translate_one``, timed for /metrics; ``normalise`` False: the room turned the
+        chat stage off (only then is the keyword passed)."""
+        extra = {} if normalise else {"normalise": False}
         if self.metrics is None:
-            return await self.translator.translate_one(text, src, tgt, glossary)
+            return await self.translator.translate_one(text, src, tgt, glossary, **extra)
         loop = asyncio.get_running_loop()
         started = loop.time()
-        result = await self.translator.translate_one(text, src, tgt, glossary)
+        result = await self.translator.translate_one(text, src, tgt, glossary, **extra)
         outcome = "translated" if result.translated else (result.reason or "untranslated")
         self.metrics.translation_seconds.labels(outcome).observe(loop.time() - started)
         return result
@@ -245,8 +250,10 @@ class CommentPipeline:
         return True
 
     async def _translate_late(self, msg: ChatMessage, lang: str) -> Translation:
-        glossary = await self.room_glossary(msg.room)
-        return await self._translate(msg.text, msg.src_lang, lang, glossary)
+        settings = await self.room_settings.get(msg.room)
+        glossary = await self._glossary_named(settings.glossary)
+        return await self._translate(msg.text, msg.src_lang, lang, glossary,
+                                     settings.normalise_chat)
 
     async def _translate_if_owed_lost(self, msg: ChatMessage, lang: str) -> Translation:
         """The owed translation once published; made here if it has not been by

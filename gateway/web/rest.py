@@ -17,7 +17,12 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from babelcast.gateway.chat.insights import summarize_all
-from babelcast.gateway.chat.room_settings import MODERATION_FIELDS, moderation_changes
+from babelcast.gateway.chat.room_settings import (
+    MODERATION_FIELDS,
+    TRANSLATION_FIELDS,
+    moderation_changes,
+    translation_changes,
+)
 from babelcast.gateway.web.auth import TokenError
 from babelcast.gateway.web.metrics import CONTENT_TYPE
 from babelcast.gateway.wire import protocol as p
@@ -310,6 +315,8 @@ def routes(gw: Gateway) -> list[BaseRoute]:
         done = await gw.translator.translate(text, src, todo, glossary)
         for lang, t in done.items():
             result[lang] = {"text": t.text, "translated": t.translated, "reason": t.reason}
+            if data.get("debug") is True:  # what the chat stage rewrote, for debugging
+                result[lang]["rewrites"] = [r.to_json() for r in t.rewrites]
         payload: dict[str, Any] = {"source": src, "translations": result,
                                    "glossary_hits": list(glossary_hits(text, glossary))}
         if detection is not None:
@@ -356,13 +363,16 @@ def routes(gw: Gateway) -> list[BaseRoute]:
             require_admin(gw, request)
             data = await _json_body(request, MAX_TRANSLATE_BODY)
             if (not isinstance(data, dict) or not data
-                    or set(data) - {"glossary", "languages", *MODERATION_FIELDS}):
+                    or set(data) - {"glossary", "languages", *MODERATION_FIELDS,
+                                    *TRANSLATION_FIELDS}):
                 raise ApiError(400, "invalid_body", 'room settings are {"glossary": name or '
-                               'null, "languages": [ISO 639-1 codes], and the moderation '
-                               f'fields {", ".join(MODERATION_FIELDS)}}} (any of them; see '
+                               'null, "languages": [ISO 639-1 codes], "normalise_chat": true '
+                               'or false, and the moderation fields '
+                               f'{", ".join(MODERATION_FIELDS)}}} (any of them; see '
                                'docs/moderation.md)')
             try:
-                changes: dict[str, Any] = moderation_changes(data)
+                changes: dict[str, Any] = {**moderation_changes(data),
+                                           **translation_changes(data)}
             except ValueError as exc:
                 raise ApiError(400, "invalid_field", str(exc)) from None
             if "glossary" in data:
