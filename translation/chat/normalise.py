@@ -302,23 +302,34 @@ def give_back(text: str, style: str, trailing: str | None, proper: frozenset[str
 
 
 def _lower_sentence_starts(text: str, proper: frozenset[str]) -> str:
-    """The first word of each sentence in lower case, unless it is a name, "I", or written
-    in capitals."""
+    """The first word of each sentence in lower case, unless it starts a name of ``proper``
+    (full names, case-folded), is "I", or is written in capitals."""
     out = []
     pos = 0
     start = True
-    for m in _TOKEN.finditer(text):
+    verbatim = [(s.start, s.end) for s in pattern_spans(text)]  # links, mentions, hashtags
+    tokens = list(_TOKEN.finditer(text))
+    for k, m in enumerate(tokens):
         between = text[pos:m.start()]
         if _SENTENCE_END.search(between):
             start = True
         out.append(between)
         word = m.group()
-        if start and word[:1].isupper() and (len(word) == 1 or word[1:2].islower()) \
-                and word.casefold() not in proper and word != "I" \
-                and not word.startswith(("I'", "I\u2019")):
+        if any(a < m.end() and m.start() < b for a, b in verbatim):
+            start = False
+        elif start and word[:1].isupper() and (len(word) == 1 or word[1:2].islower()) \
+                and word != "I" and not word.startswith(("I'", "I\u2019")) \
+                and not _names(text, tokens, k, proper):
             word = word[:1].lower() + word[1:]
         start = False
         out.append(word)
         pos = m.end()
     out.append(text[pos:])
     return "".join(out)
+
+
+def _names(text: str, tokens: list[regex.Match[str]], k: int, proper: frozenset[str]) -> bool:
+    """Whether a name of ``proper`` starts at token ``k`` (names of up to four words)."""
+    first = tokens[k].start()
+    return any(text[first:tokens[j].end()].casefold() in proper
+               for j in range(k, min(k + 4, len(tokens))))

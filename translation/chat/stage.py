@@ -252,10 +252,9 @@ class ChatStage:
                 exonym = rules.exonyms.get(place, {}).get(tgt)
                 add(place, exonym, PLACE, "a place name (gazetteer)", case_sensitive=ambiguous)
         glossary = Glossary(f"chat.{src}-{tgt}", terms=tuple(terms.values())) if terms else None
-        proper = frozenset(w.casefold() for p in rules.places + target.places
-                           for w in p.split()[:1])
-        proper |= frozenset(w.casefold() for m in rules.exonyms.values()
-                            for e in m.values() for w in e.split()[:1])
+        proper = frozenset(p.casefold() for p in rules.places + target.places
+                           if p.casefold() not in rules.ambiguous_places | target.ambiguous_places)
+        proper |= frozenset(e.casefold() for m in rules.exonyms.values() for e in m.values())
         edges = None
         if render:
             alt = "|".join(regex.escape(k) for k in sorted(render, key=len, reverse=True))
@@ -278,8 +277,7 @@ class ChatStage:
         if found is not None:
             self._merged.move_to_end(key)
             return found
-        names = frozenset(t.text.split()[0].casefold() for t in room.all_terms
-                          if not t.translations)
+        names = frozenset(t.text.casefold() for t in room.all_terms if not t.translations)
         kept: tuple[Term, ...] = ()
         if base is not None:
             dropped: set[int] = set()
@@ -315,7 +313,7 @@ class ChatStage:
 @dataclass(frozen=True)
 class _Merged:
     """A room's glossary with the pair's built-in terms, the built-in terms it kept, and the
-    first words of the room's kept terms (brand names the casing never lowers)."""
+    room's kept terms (brand names the casing never lowers), case-folded."""
 
     glossary: Glossary | None
     builtin: frozenset[str]
