@@ -36,7 +36,7 @@ from babelcast.gateway.web.stats import StatsSnapshot, StatsSources, ViewerSourc
 from babelcast.gateway.wire import protocol as p
 from babelcast.glossary import load_glossaries
 from babelcast.langid import Detector
-from babelcast.translation import EmbeddedEngine, Engine, TranslationService
+from babelcast.translation import EmbeddedEngine, Engine, TranslationService, Translator
 from babelcast.translation.remote.client import RemoteTranslator
 from babelcast.translation.remote.worker import TranslatorWorker
 
@@ -97,7 +97,7 @@ class Gateway:
         self._given_engines = engines
         self.insights = InsightsWindow(settings.insights_window_s)  # the host console's
         self.detector: Detector | None = None
-        self.translator: TranslationService | RemoteTranslator | None = None
+        self.translator: Translator | None = None
         self.service: TranslationService | None = None  # local models (roles all, translator)
         self.worker: TranslatorWorker | None = None
         self.tracker: TranslationTracker
@@ -256,10 +256,8 @@ class Gateway:
             await self.rooms.close()
         if self.worker is not None:
             await self.worker.close()  # unfinished jobs stay pending for another translator
-        if isinstance(self.translator, RemoteTranslator):
-            await self.translator.aclose()
-        if self.service is not None:
-            self.service.close()
+        if self.translator is not None:
+            await self.translator.aclose()  # the local service, or the remote client
         await self.user_rates.close()
         if self.translate_rates is not None:
             await self.translate_rates.close()

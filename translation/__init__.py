@@ -1,9 +1,12 @@
-"""Translation engines, routing, batching, caching and the async ``TranslationService``.
+"""Translation engines, routing, batching, caching, and the ``Translator`` protocol every caller
+uses: one front (``front``) over the local ``TranslationService``'s batcher or the remote job
+queue (``remote``).
 
 CTranslate2 is imported only when a ``CTranslate2Engine`` is created (``translation.ct2``), and
 torch/transformers only by the converter (``translation.convert``, the ``[convert]`` extra).
 """
 
+from babelcast.translation.base import Translator
 from babelcast.translation.batcher import (
     BatcherStats,
     DeadlineExceeded,
@@ -24,6 +27,7 @@ from babelcast.translation.engine import (
     EngineError,
     Translation,
 )
+from babelcast.translation.front import TranslationFront
 from babelcast.translation.modeldir import Manifest, ModelDirError, inspect_model_dir
 from babelcast.translation.router import Route, Router
 from babelcast.translation.service import TranslationService
@@ -50,6 +54,8 @@ __all__ = [
     "Translation",
     "TranslationBatcher",
     "TranslationCache",
+    "TranslationFront",
     "TranslationService",
+    "Translator",
     "inspect_model_dir",
 ]

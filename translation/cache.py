@@ -7,12 +7,15 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from babelcast.translation.engine import Translation
+
 K = TypeVar("K")
 V = TypeVar("V")
 
-# (engine route, src, tgt, glossary cache_id, glossary version, text). The route names the
-# engine (or both engines of a pivot), so a model swapped in under the same pair is never served
-# the old model's output; the cache_id (name:version:fingerprint) names the glossary's content.
+# (route, src, tgt, glossary cache_id, glossary version, text), per unit a back end runs (a
+# whole route, or one hop of it). The route names the engine (or both engines of a pivot), so a
+# model swapped in under the same pair is never served the old model's output; the cache_id
+# (name:version:fingerprint) names the glossary's content.
 CacheKey = tuple[str, str, str, str, int, str]
 
 
@@ -60,5 +63,6 @@ class LRUCache(Generic[K, V]):
         return len(self._data)
 
 
-class TranslationCache(LRUCache[CacheKey, str]):
-    """Translated text by ``CacheKey``, in front of every engine."""
+class TranslationCache(LRUCache[CacheKey, Translation]):
+    """Finished translations (the text and the engine that made it) by ``CacheKey``, in
+    front of every engine."""

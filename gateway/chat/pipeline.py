@@ -28,14 +28,13 @@ from babelcast.gateway.chat.tracking import (
     GlossaryLookup,
     RoomSettingsLookup,
     TranslationTracker,
-    Translator,
     timed_translate,
 )
 from babelcast.gateway.events import ChatMessage
 from babelcast.gateway.stores.base import RoomSettings
 from babelcast.glossary import Glossary, glossary_hits
 from babelcast.langid import UNDETERMINED, Detection, Detector
-from babelcast.translation import Translation
+from babelcast.translation import Translation, Translator
 
 log = logging.getLogger("babelcast.pipeline")
 

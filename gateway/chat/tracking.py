@@ -22,21 +22,11 @@ from babelcast.gateway.chat.room_settings import RoomSettings
 from babelcast.gateway.events import ChatMessage
 from babelcast.gateway.wire.frames import needs_translation
 from babelcast.glossary import Glossary
-from babelcast.translation import Translation
+from babelcast.translation import Translation, Translator
 
 log = logging.getLogger("babelcast.tracking")
 
 _Key = tuple[str, str, int, str]  # (room, epoch, message id, target language)
-
-
-class Translator(Protocol):
-    """What the chat layer needs of translation: the local ``TranslationService`` or, on a
-    gateway-role node, the ``RemoteTranslator``."""
-
-    async def translate_one(self, text: str, src: str, tgt: str,
-                            glossary: Glossary | None = None) -> Translation: ...
-
-    def covers(self, src: str, tgt: str) -> bool: ...
 
 
 class GlossaryLookup(Protocol):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from babelcast.gateway.bus.base import Bus
 from babelcast.gateway.chat.moderation import ModerationStats
@@ -18,12 +18,7 @@ from babelcast.gateway.rooms.fanout import StallWatchdog
 from babelcast.gateway.rooms.room import RoomRegistry
 from babelcast.gateway.web.request_deadline import HandshakeGuard
 from babelcast.gateway.web.session import SessionCounters
-
-
-class Snapshotting(Protocol):
-    """A translator (local or remote) as the stats see it."""
-
-    def snapshot(self) -> dict[str, Any]: ...
+from babelcast.translation import Translator
 
 
 @dataclass(frozen=True)
@@ -45,7 +40,7 @@ class StatsSources:
 
     role: str
     viewers: ViewerSources | None = None
-    translator: Snapshotting | None = None
+    translator: Translator | None = None
     worker_stats: Callable[[], dict[str, int]] | None = None  # a translator's job worker
     handshake_guard: HandshakeGuard | None = None  # the HTTP request deadline
 

@@ -79,6 +79,10 @@ class Cluster:
         self.stack = stack
 
     async def gateway(self, timeout_s: float = 10.0, **kw: object) -> RemoteTranslator:
+        # The chat stage (on by default) would answer some of these texts by rule, with no
+        # job: these tests are about the job queue (tests/unit/test_chat_stage_rules.py and
+        # tests/models/test_chat_stage.py cover the stage).
+        kw.setdefault("chat_stage", False)
         tr = RemoteTranslator(RedisLink(self.url), timeout_s=timeout_s, refresh_s=0.05, **kw)
         await tr.start()
         self.stack.push_async_callback(tr.aclose)

@@ -21,6 +21,7 @@ from babelcast.translation import (
     CT2Options,
     CTranslate2Engine,
     Engine,
+    Translation,
     TranslationService,
 )
 from babelcast.translation.batcher import estimate_tokens
@@ -217,7 +218,7 @@ def test_cache_key_includes_the_engine_route(nllb: CTranslate2Engine, run: Any) 
     out = run(service.translate_one("price?", "en", "pt"))
     service.close()
     ((key, value),) = service.cache._data.items()
-    assert key == (out.engine, "en", "pt", "", 0, "price?") and value == out.text
+    assert key == (out.engine, "en", "pt", "", 0, "price?") and value == out
 
 
 def test_pivot_through_english_across_two_real_engines(models: dict[str, Path],
@@ -378,7 +379,8 @@ def test_the_event_loop_stays_free_while_a_batch_runs(nllb: CTranslate2Engine,
         # The model is busy on a worker thread; the loop still answers (a cache hit here).
         route = service.router.route("en", "pt")
         assert route is not None
-        service.cache.put((route.name, "en", "pt", "", 0, "hi"), "oi")
+        service.cache.put((route.name, "en", "pt", "", 0, "hi"),
+                          Translation("pt", "oi", True, None, route.name))
         hit = await asyncio.wait_for(service.translate_one("hi", "en", "pt"), 5)
         assert hit.text == "oi" and not first.done()
         engine.gate.set()

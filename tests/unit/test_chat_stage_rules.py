@@ -179,12 +179,22 @@ def test_commerce_terms_are_mapped_terms_and_a_room_glossary_wins(stage: ChatSta
                for r in prepared.rewrites)
     room = Glossary("loja", mapped={"parcelar": {"en": "split the payment"}},
                     keep=["Frete Grátis Club"])
-    merged = stage.prepare("Posso parcelar? Frete grátis club?", "pt", "en", room).glossary
+    merged = stage.prepare("Posso parcelar? Frete grátis club? Tem cupom?", "pt", "en",
+                           room).glossary
     assert merged is not None and merged.name == "loja"
     terms = {t.text: t for t in merged.all_terms}
     assert terms["parcelar"].translations == {"en": "split the payment"}
     assert "frete grátis" not in terms  # inside a room term: the room's wins
     assert "cupom" in terms  # the rest of the pack is still there
+
+
+def test_a_comment_with_no_built_in_term_goes_on_with_the_room_glossary(
+        stage: ChatStage) -> None:
+    # Then the same text into two languages over one first hop (a pivot) is one request.
+    room = Glossary("loja", keep=["Frete Grátis Club"])
+    assert stage.prepare("Frete grátis club hoje?", "pt", "en", room).glossary is room
+    assert stage.prepare("이거 얼마예요?", "ko", "en").glossary is None
+    assert stage.prepare("이거 얼마예요?", "ko", "pt").glossary is None
 
 
 # --- wired into the service ---------------------------------------------------------------

@@ -41,7 +41,8 @@ class FakeTranslator:
         self.release.set()
 
     async def translate_one(self, text: str, src: str, tgt: str,
-                            glossary: Glossary | None = None) -> Translation:
+                            glossary: Glossary | None = None, *,
+                            normalise: bool = True) -> Translation:
         self.calls.append((text, src, tgt))
         await self.release.wait()
         return Translation(tgt, f"[{tgt}] {text}", True, engine="fake")

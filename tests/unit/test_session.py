@@ -75,7 +75,8 @@ class FakeDetector:
 
 class FakeTranslator:
     async def translate_one(self, text: str, src: str, tgt: str,
-                            glossary: Glossary | None = None) -> Translation:
+                            glossary: Glossary | None = None, *,
+                            normalise: bool = True) -> Translation:
         return Translation(tgt, f"[{tgt}] {text}", True)
 
     def covers(self, src: str, tgt: str) -> bool:

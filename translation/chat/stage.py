@@ -105,17 +105,24 @@ class ChatStage:
             return replace(prepared, rewrites=tuple(rewrites), direct=direct)
         text, prefix, suffix = self._peel(norm.text, pair, norm.style, rewrites)
         capital_start = False
+        final_glossary = glossary
         if merged.glossary is not None:
             spans = [s for s in find_spans(text, merged.glossary, tgt, patterns=False)
                      if s.kind == TERM and s.term is not None]
+            # The pair's built-in terms go on only when the comment has one: otherwise the
+            # room's own glossary (or none) goes on, so the same text into another language
+            # over the same first hop (a pivot) is the same request, shared and cached.
+            if any(s.term is not None and s.term in merged.builtin
+                   for s in spans):
+                final_glossary = merged.glossary
             rewrites += self._term_rewrites(spans, merged, pair)
             # A mapped term that opens a capitalised comment comes back as the term's own
             # text ("sold out"): it gets the capital the model would have written.
             letter = _LETTER.search(text)
             capital_start = letter is not None and letter.group().isupper() and any(
                 s.start == letter.start() and s.output and s.output != s.text for s in spans)
-        return replace(prepared, text=text, rewrites=tuple(rewrites), prefix=prefix,
-                       suffix=suffix, capital_start=capital_start)
+        return replace(prepared, text=text, glossary=final_glossary, rewrites=tuple(rewrites),
+                       prefix=prefix, suffix=suffix, capital_start=capital_start)
 
     def finish(self, prepared: ChatPrepared, result: Translation) -> Translation:
         """``result`` (the translation of ``prepared.text``) with the writer's style given

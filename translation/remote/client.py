@@ -1,7 +1,8 @@
 """``RemoteTranslator``: the gateway side of remote translation (see ``jobs`` for the design and
-the keys). A gateway node without models translates through the translator nodes: its own
-cache, identical requests in flight, then the shared cache and a job in one round trip; replies
-come back on this node's reply stream."""
+the keys). A gateway node without models translates through the translator nodes: the front
+(``translation.front``: routing over the live translators' engines, this node's cache,
+identical requests in flight) over ``JobQueueBackend``, which looks up the shared cache and
+queues a job in one round trip; replies come back on this node's reply stream."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import itertools
 import logging
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,19 +20,17 @@ import msgpack
 from redis.exceptions import NoScriptError, RedisError
 
 from babelcast.glossary import Glossary
-from babelcast.translation import (
+from babelcast.translation.chat import ChatStage
+from babelcast.translation.engine import (
     ENGINE_ERROR,
-    NO_ROUTE,
     NO_TRANSLATOR,
     TIMEOUT,
-    Engine,
     EngineError,
-    Router,
     Translation,
 )
-from babelcast.translation.cache import LRUCache
+from babelcast.translation.front import FrontStats, TranslationFront
 from babelcast.translation.remote.jobs import Job, Keys, RedisLink, unpack_cached, unpack_reply
-from babelcast.translation.service import translate_all
+from babelcast.translation.router import Route, Router
 
 log = logging.getLogger("babelcast.remote")
 
@@ -79,26 +78,23 @@ class RemoteEngine:
 
 
 @dataclass
-class RemoteStats:
-    requests: int = 0        # translate_one calls
+class RemoteStats(FrontStats):
     jobs: int = 0            # jobs queued for translators
-    coalesced: int = 0       # requests that joined an identical one in flight
     redis_cache_hits: int = 0  # answered by the shared cache (no job)
     replies: int = 0         # replies received in time
     late_replies: int = 0    # replies after their caller's deadline (discarded)
     timeouts: int = 0        # jobs not answered within the timeout
     errors: int = 0          # jobs that could not be queued (Redis unavailable)
     no_translator: int = 0   # requests answered at once: no translator alive
-    no_route: int = 0        # requests no live translator covers
 
 
 @dataclass
 class _Pending:
     future: asyncio.Future[Translation]
-    key: tuple[str, ...]
     tgt: str
     text: str
     route: str
+    timeout_s: float
     timer: asyncio.TimerHandle | None = None
 
 
@@ -110,41 +106,36 @@ class _Outgoing:
     packed: bytes
 
 
-class RemoteTranslator:
-    """The gateway role's translator: the ``TranslationService`` interface the gateway uses
-    (``translate_one``, ``translate``, ``engines``, ``covers``, ``snapshot``, ``drain``), served
-    by translator nodes through Redis. Never raises for translation trouble: the result is
-    then the original text with ``translated=False`` and the reason (``no_translator``,
-    ``no_route``, ``timeout``, ``engine_error``).
+class JobQueueBackend:
+    """The remote back end of a ``TranslationFront``: one job per hop on the jobs stream of
+    the hop's engine (the legs of a pivot may run on different translators), each resolved
+    by a reply on this node's reply stream, by the shared cache, by an error, or by its
+    deadline. Never raises for translation trouble: the result is then the original text with
+    ``translated=False`` and the reason (``no_translator``, ``timeout``, ``engine_error``).
 
     ``link`` is this component's Redis (closed by ``aclose`` if it owns its client; its
-    ``health`` is what ``snapshot`` reports as ``redis_ok``). ``timeout_s`` is the translation
-    deadline (``--translation-timeout-ms``); ``refresh_s`` how often the list of live
-    translators is read; ``cache_entries`` sizes this node's own cache in front of Redis'."""
+    ``health`` is what ``snapshot`` reports as ``redis_ok``); ``refresh_s`` is how often the
+    list of live translators is read."""
 
-    def __init__(self, link: RedisLink, *, timeout_s: float = 5.0,
-                 prefix: str = "bc", node_id: str | None = None, cache_entries: int = 10_000,
+    def __init__(self, link: RedisLink, *, prefix: str = "bc", node_id: str | None = None,
                  refresh_s: float = 1.0, jobs_maxlen: int = 100_000) -> None:
         self.link = link
         self._redis = link.client
         self.url = link.url
         self.keys = Keys(prefix)
-        self.timeout_s = timeout_s
         self.node_id = node_id or secrets.token_hex(4)
         self.refresh_s = refresh_s
         self.jobs_maxlen = jobs_maxlen
         self.reply_key = self.keys.reply(self.node_id)
-        self.cache: LRUCache[tuple[str, ...], Translation] = LRUCache(cache_entries)
         self.stats = RemoteStats()
         self.health = link.health
         self.backlog = 0  # jobs queued or in progress (the jobs stream's length)
+        self._engines: list[RemoteEngine] = []  # of the live translators
+        self.router = Router([])  # over them
         self._translators: dict[str, dict[str, Any]] = {}
-        self._engines: list[RemoteEngine] = []
-        self._router = Router([])
         self._signature: object = None
         self._ids = itertools.count(1)
         self._pending: dict[str, _Pending] = {}
-        self._inflight: dict[tuple[str, ...], asyncio.Future[Translation]] = {}
         self._outbox: list[_Outgoing] = []
         self._flush_scheduled = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -164,103 +155,54 @@ class RemoteTranslator:
         self._tasks = [asyncio.create_task(self._read_replies(start), name="tx-replies"),
                        asyncio.create_task(self._watch(), name="tx-translators")]
 
-    # --- the TranslationService interface ------------------------------------------------
-
-    @property
-    def engines(self) -> list[RemoteEngine]:
-        """The engines of the live translators (empty when none is alive)."""
-        return list(self._engines)
-
     @property
     def translators(self) -> int:
         """How many translator nodes are alive."""
         return len(self._translators)
 
-    def covers(self, src: str, tgt: str) -> bool:
-        """Whether some live translator has a route for the pair."""
-        return self._router.route(src, tgt) is not None
+    # --- the Backend interface -------------------------------------------------------------
 
-    async def translate(self, text: str, src: str, targets: Iterable[str],
-                        glossary: Glossary | None = None) -> dict[str, Translation]:
-        """Translate ``text`` into every target (the source language itself is skipped)."""
-        return await translate_all(self.translate_one, text, src, targets, glossary)
+    def unavailable(self) -> str | None:
+        if self._translators:
+            return None
+        self.stats.no_translator += 1
+        return NO_TRANSLATOR
 
-    async def translate_one(self, text: str, src: str, tgt: str,
-                            glossary: Glossary | None = None, *,
-                            priority: int | None = None) -> Translation:
-        """Translate ``text`` into ``tgt`` on a translator node: this node's cache, then
-        identical requests in flight, then the shared cache and a job (one round trip). A
-        pivot through English is two jobs, one per leg, each on the stream of its engine (the
-        legs may run on different translators); the result names both legs' engines."""
-        self.stats.requests += 1
-        if not self._translators:
-            self.stats.no_translator += 1
-            return Translation(tgt, text, False, NO_TRANSLATOR)
-        route = self._router.route(src, tgt)
-        if route is None:
-            self.stats.no_route += 1
-            return Translation(tgt, text, False, NO_ROUTE)
+    def units(self, route: Route) -> Sequence[Route]:
+        # One job per hop, each on the stream of its engine: a pivot is chained here (the
+        # first leg's result is the second leg's job), and each leg is cached and shared.
+        return tuple(Route((hop,)) for hop in route.hops)
+
+    def submit(self, unit: Route, text: str, glossary: Glossary | None,
+               priority: int | None, deadline: float) -> asyncio.Future[Translation]:
+        (engine, src, tgt), = unit.hops
+        assert isinstance(engine, RemoteEngine)  # this node's router knows no other kind
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout_s
-        result = text
-        engines: list[str] = []
-        for engine, hop_src, hop_tgt in route.hops:
-            leg = await self._leg(engine, result, hop_src, hop_tgt, glossary, priority,
-                                  max(deadline - loop.time(), 0.001))
-            if not leg.translated:
-                return Translation(tgt, text, False, leg.reason, leg.engine or route.name)
-            result = leg.text
-            engines.append(leg.engine or engine.name)
-        return Translation(tgt, result, True, None, " > ".join(engines))
-
-    async def _leg(self, engine: Engine, text: str, src: str, tgt: str,
-                   glossary: Glossary | None, priority: int | None,
-                   timeout_s: float) -> Translation:
-        """One hop on ``engine``'s translators (the whole route when it has one hop)."""
-        route = f"{engine.name}({src}->{tgt})"
-        cache_id = glossary.cache_id if glossary is not None else ""
-        key = (route, src, tgt, cache_id, text)
-        cached = self.cache.get(key)
-        if cached is not None:
-            return cached
-        future = self._inflight.get(key)
-        if future is None:
-            assert isinstance(engine, RemoteEngine)  # this node's router knows no other kind
-            future = self._submit(key, route, engine.stream, text, src, tgt, glossary,
-                                  priority, timeout_s)
-        else:
-            self.stats.coalesced += 1
-        # shield: one caller's cancellation must not cancel what others share. The future
-        # always finishes: by a reply, the shared cache, an error, or its deadline.
-        return await asyncio.shield(future)
-
-    def _submit(self, key: tuple[str, ...], route: str, stream: str, text: str, src: str,
-                tgt: str, glossary: Glossary | None, priority: int | None,
-                timeout_s: float) -> asyncio.Future[Translation]:
-        loop = asyncio.get_running_loop()
+        timeout_s = max(deadline - loop.time(), 0.001)
+        route = unit.name
         job_id = f"{self.node_id}-{next(self._ids)}"
         future: asyncio.Future[Translation] = loop.create_future()
-        pending = _Pending(future, key, tgt, text, route)
+        pending = _Pending(future, tgt, text, route, timeout_s)
         pending.timer = loop.call_later(timeout_s, self._expire, job_id)
         self._pending[job_id] = pending
-        self._inflight[key] = future
-
-        def finished(f: asyncio.Future[Translation]) -> None:
-            if self._inflight.get(key) is f:
-                del self._inflight[key]
-
-        future.add_done_callback(finished)
-        cache_key = self.keys.cache(route, src, tgt, key[3], text)
+        cache_id = glossary.cache_id if glossary is not None else ""
+        cache_key = self.keys.cache(route, src, tgt, cache_id, text)
         packed = Job(job_id, text, src, tgt, glossary.name if glossary else None,
                      glossary.cache_id if glossary else None, time.time() + timeout_s,
                      self.reply_key, cache_key, priority).pack()
-        self._outbox.append(_Outgoing(job_id, cache_key, stream, packed))
+        self._outbox.append(_Outgoing(job_id, cache_key, engine.stream, packed))
         if not self._flush_scheduled:
             # Requests made in the same loop iteration (one comment into every language
             # present) go to Redis in one pipeline.
             self._flush_scheduled = True
             self._spawn(self._flush())
         return future
+
+    async def join(self, future: asyncio.Future[Translation], unit: Route, text: str,
+                   deadline: float) -> Translation:
+        # shield: one caller's cancellation must not cancel what others share. The future
+        # always finishes: by a reply, the shared cache, an error, or its deadline.
+        return await asyncio.shield(future)
 
     async def _flush(self) -> None:
         self._flush_scheduled = False
@@ -308,8 +250,6 @@ class RemoteTranslator:
             return
         if pending.timer is not None:
             pending.timer.cancel()
-        if result.translated:
-            self.cache.put(pending.key, result)
         if not pending.future.done():
             pending.future.set_result(result)
 
@@ -320,9 +260,10 @@ class RemoteTranslator:
                                               pending.route))
 
     def _expire(self, job_id: str) -> None:
-        if job_id in self._pending:
+        pending = self._pending.get(job_id)
+        if pending is not None:
             self.stats.timeouts += 1
-            log.warning("translation job %s timed out after %.1fs", job_id, self.timeout_s)
+            log.warning("translation job %s timed out after %.1fs", job_id, pending.timeout_s)
             self._fail(job_id, TIMEOUT)
 
     async def _read_replies(self, last: bytes) -> None:
@@ -395,16 +336,14 @@ class RemoteTranslator:
                                                                 stream)
                     engine.add(desc)
             self._engines = list(engines.values())
-            self._router = Router(self._engines)
+            self.router = Router(self._engines)
 
     def snapshot(self) -> dict[str, Any]:
-        """Every counter, for ``/v1/stats``: this node's, and each live translator's."""
+        """This node's counters, and each live translator's."""
         s = self.stats
         return {
-            "mode": "remote", "requests": s.requests, "jobs": s.jobs,
-            "coalesced": s.coalesced, "redis_cache_hits": s.redis_cache_hits,
-            "cache_hits": self.cache.stats.hits, "cache_misses": self.cache.stats.misses,
-            "cache_entries": len(self.cache), "replies": s.replies,
+            "mode": "remote", "jobs": s.jobs, "redis_cache_hits": s.redis_cache_hits,
+            "replies": s.replies,
             "late_replies": s.late_replies, "timeouts": s.timeouts, "errors": s.errors,
             "no_translator": s.no_translator, "no_route": s.no_route,
             "inflight": len(self._pending), "backlog": self.backlog,
@@ -413,20 +352,14 @@ class RemoteTranslator:
                 for name, beat in sorted(self._translators.items())},
         }
 
-    async def drain(self) -> None:
-        """Wait until every job in flight has been answered or has timed out."""
-        while self._pending:
-            await asyncio.gather(*(p.future for p in list(self._pending.values())),
-                                 return_exceptions=True)
-
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
     def close(self) -> None:
-        """Stop the background tasks and answer every caller still waiting (``engine_error``).
-        Synchronous like ``TranslationService.close``; ``aclose`` also disconnects."""
+        """Stop the background tasks and answer every caller still waiting (``engine_error``);
+        ``aclose`` also disconnects."""
         self._closing = True
         for task in self._tasks:
             task.cancel()
@@ -441,3 +374,40 @@ class RemoteTranslator:
         with contextlib.suppress(RedisError, OSError):
             await self._redis.delete(self.reply_key)
         await self.link.close()
+
+
+class RemoteTranslator(TranslationFront):
+    """The gateway role's ``Translator``: the front over a ``JobQueueBackend``, served by
+    translator nodes through Redis (``start`` connects, ``aclose`` disconnects).
+
+    ``link`` is this component's Redis; ``timeout_s`` is the translation deadline
+    (``--translation-timeout-ms``); ``refresh_s`` how often the list of live translators is
+    read; ``cache_entries`` sizes this node's own cache in front of Redis'. The chat stage
+    (``chat_stage``, ``chat``: as for ``TranslationService``) runs here, on the gateway node,
+    so a room's choice and the rewrites stay with the request; translators do not run it
+    again."""
+
+    backend: JobQueueBackend
+
+    def __init__(self, link: RedisLink, *, timeout_s: float = 5.0,
+                 prefix: str = "bc", node_id: str | None = None, cache_entries: int = 10_000,
+                 refresh_s: float = 1.0, jobs_maxlen: int = 100_000,
+                 chat_stage: bool = True, chat: ChatStage | None = None) -> None:
+        super().__init__(JobQueueBackend(link, prefix=prefix, node_id=node_id,
+                                         refresh_s=refresh_s, jobs_maxlen=jobs_maxlen),
+                         timeout_s=timeout_s, cache_entries=cache_entries,
+                         chat=(chat or ChatStage()) if chat_stage else None)
+
+    @property
+    def stats(self) -> RemoteStats:
+        return self.backend.stats
+
+    @property
+    def translators(self) -> int:
+        """How many translator nodes are alive."""
+        return self.backend.translators
+
+    @property
+    def node_id(self) -> str:
+        """This node's name in the reply stream's key."""
+        return self.backend.node_id

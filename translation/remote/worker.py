@@ -312,8 +312,9 @@ class TranslatorWorker:
             return
         glossary, cacheable = await self._glossary(job)
         kwargs: dict[str, Any] = {} if job.priority is None else {"priority": job.priority}
+        # The gateway that submitted the job ran the chat stage on the text already.
         result = await self.service.translate_one(job.text, job.src, job.tgt, glossary,
-                                                  **kwargs)
+                                                  normalise=False, **kwargs)
         self.stats.jobs += 1  # before the reply: whoever reads the reply sees the count
         await self._finish(stream, entry_id, job, result, cacheable,
                            job.deadline + self.claim_timeout_s)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -12,18 +11,7 @@ from starlette.routing import BaseRoute, Route
 
 from babelcast.gateway.web.metrics import CONTENT_TYPE
 from babelcast.gateway.web.stats import StatsSnapshot
-
-
-class _Named(Protocol):
-    @property
-    def name(self) -> str: ...
-
-
-class EngineList(Protocol):
-    """A translator (local or remote) as readiness sees it: the engines it can use."""
-
-    @property
-    def engines(self) -> Sequence[_Named]: ...
+from babelcast.translation import Translator
 
 
 @dataclass(frozen=True)
@@ -32,7 +20,7 @@ class HealthDeps:
 
     role: str
     ready: Callable[[], bool]  # started and not stopping
-    translator: EngineList | None  # None until loaded
+    translator: Translator | None  # None until loaded (readiness lists its engines)
     degraded: Callable[[], bool] | None  # the shared bus is failing; None: no bus (translator)
     stats: Callable[[], StatsSnapshot]
     metrics: Callable[[], bytes]  # the Prometheus exposition text

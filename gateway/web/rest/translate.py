@@ -3,9 +3,9 @@ the chat."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -15,26 +15,19 @@ from babelcast.gateway.chat.tracking import GlossaryLookup
 from babelcast.gateway.web.rest.access import TranslateAccess
 from babelcast.gateway.web.rest.errors import MAX_BODY, ApiError, json_body, lang_param
 from babelcast.gateway.wire import protocol as p
-from babelcast.glossary import Glossary, glossary_hits
+from babelcast.glossary import glossary_hits
 from babelcast.langid import Detection
-from babelcast.translation import Translation
+from babelcast.translation import Translator
 
 MAX_TRANSLATE_BODY = MAX_BODY
 MAX_TARGETS = 16
-
-
-class TextTranslator(Protocol):
-    """A translator (local or remote) as this endpoint uses it."""
-
-    async def translate(self, text: str, src: str, targets: Iterable[str],
-                        glossary: Glossary | None = None) -> dict[str, Translation]: ...
 
 
 @dataclass(frozen=True)
 class TranslateDeps:
     """What the translate route uses."""
 
-    translator: TextTranslator
+    translator: Translator
     detect: Callable[[str, str | None], Detection]  # language ID, as for comments
     glossaries: GlossaryLookup
     access: TranslateAccess
