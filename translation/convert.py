@@ -15,15 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from babelcast.translation.langcodes import NLLB_CODES, iso_from_token
+from babelcast.translation.families import FAMILIES, FamilyRegistry
 from babelcast.translation.modeldir import MANIFEST, Manifest, ModelDirError
 
 QUANTIZATIONS = ("int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16", "float16",
                  "bfloat16", "float32")
-# Tokenizer files each family needs at run time (SentencePiece models).
-_SPM_FILES = {"marian": ("source.spm", "target.spm"),
-              "nllb": ("sentencepiece.bpe.model",),
-              "m2m100": ("sentencepiece.bpe.model",)}
 _OPUS_NAME = re.compile(r"opus-mt-(?:tc-(?:big|base)-)?([a-z]{2,3})-([a-z]{2,3})$", re.I)
 
 
@@ -51,16 +47,17 @@ def _need_converter() -> tuple[Any, Any]:
     return transformers, TransformersConverter
 
 
-def detect_family(model_type: str, tokenizer_class: str) -> str:
-    """``marian``, ``nllb`` or ``m2m100`` from config.json's ``model_type`` and
-    tokenizer_config.json's ``tokenizer_class`` (NLLB models are M2M100 models with their
-    own tokenizer)."""
-    if model_type == "marian":
-        return "marian"
-    if model_type == "m2m_100":
-        return "nllb" if tokenizer_class.lower().startswith("nllb") else "m2m100"
-    raise ConvertError(f"model type {model_type!r} is not supported: babelcast runs Marian / "
-                       f"OPUS-MT, NLLB-200 and M2M100 models")
+def detect_family(model_type: str, tokenizer_class: str,
+                  families: FamilyRegistry = FAMILIES) -> str:
+    """The family (``marian``, ``nllb``, ``m2m100``, ...) of a checkpoint from config.json's
+    ``model_type`` and tokenizer_config.json's ``tokenizer_class``, as the registry says
+    (NLLB models are M2M100 models with their own tokenizer)."""
+    family = families.from_transformers(model_type, tokenizer_class)
+    if family is None:
+        convertible = [f.title for f in families if f.hf_model_type]
+        raise ConvertError(f"model type {model_type!r} is not supported: babelcast converts "
+                           f"{', '.join(convertible)} models")
+    return family.name
 
 
 def marian_pair(source: str, tokenizer_config: dict[str, Any],
@@ -79,21 +76,13 @@ def marian_pair(source: str, tokenizer_config: dict[str, Any],
                        f"(ISO 639-1 codes, e.g. --pair en-pt)")
 
 
-def multilingual_languages(family: str, vocabulary: Sequence[str],
-                           only: Sequence[str] | None) -> tuple[list[str], dict[str, str]]:
-    """The ISO 639-1 languages whose tokens are in the converted vocabulary, and their tokens.
-    ``only`` narrows them; a language asked for that the model lacks is an error."""
-    vocab = set(vocabulary)
-    found: dict[str, str] = {}
-    if family == "nllb":
-        for iso, token in NLLB_CODES.items():
-            if token in vocab and token not in found.values():
-                found[iso] = token
-    else:
-        for token in vocabulary:
-            iso = iso_from_token(family, token)
-            if iso is not None:
-                found.setdefault(iso, token)
+def multilingual_languages(family: str, vocabulary: Sequence[str], only: Sequence[str] | None,
+                           families: FamilyRegistry = FAMILIES
+                           ) -> tuple[list[str], dict[str, str]]:
+    """The ISO 639-1 languages whose tokens are in the converted vocabulary, and their tokens
+    (read with the family's language-token scheme). ``only`` narrows them; a language asked
+    for that the model lacks is an error."""
+    found = families.get(family).lang_tokens.found_in(vocabulary)
     if only:
         missing = [lang for lang in only if lang not in found]
         if missing:
@@ -128,16 +117,16 @@ def convert_model(source: str, out: str | Path, *, quantization: str = "int8",
             raise ConvertError(f"cannot read a Transformers model from {source}: {exc}") from None
         converter = converter_class(source, low_cpu_mem_usage=True)
         tok_config = _optional_json(converter, "tokenizer_config.json")
-        family = detect_family(getattr(config, "model_type", ""),
-                               str(tok_config.get("tokenizer_class", "")))
-        spm_files = _SPM_FILES[family]
+        family = FAMILIES.get(detect_family(getattr(config, "model_type", ""),
+                                            str(tok_config.get("tokenizer_class", ""))))
+        spm_files = family.spm_files
         for name in spm_files:
             try:
                 converter.get_model_file(name)
             except (ValueError, OSError):
                 raise ConvertError(f"{source} has no {name}: babelcast needs the model's "
                                    f"SentencePiece files to tokenize") from None
-        marian = family == "marian" and marian_pair(source, tok_config, pair)
+        direction = None if family.multilingual else marian_pair(source, tok_config, pair)
         steps.update()
 
         steps.set_postfix_str("converting weights (CTranslate2)")
@@ -157,15 +146,16 @@ def convert_model(source: str, out: str | Path, *, quantization: str = "int8",
         steps.update()
 
         steps.set_postfix_str("writing manifest")
-        if marian:
-            manifest = Manifest(family=family, source_spm=spm_files[0], target_spm=spm_files[1],
-                                pairs=[marian], origin=source, quantization=quantization)
+        if direction:
+            manifest = Manifest(family=family.name, source_spm=spm_files[0],
+                                target_spm=spm_files[-1], pairs=[direction], origin=source,
+                                quantization=quantization)
         else:
             vocab = json.loads((out / "shared_vocabulary.json").read_text(encoding="utf-8"))
-            langs, tokens = multilingual_languages(family, vocab, languages)
-            manifest = Manifest(family=family, source_spm=spm_files[0], target_spm=spm_files[0],
-                                languages=langs, lang_tokens=tokens, origin=source,
-                                quantization=quantization)
+            langs, tokens = multilingual_languages(family.name, vocab, languages)
+            manifest = Manifest(family=family.name, source_spm=spm_files[0],
+                                target_spm=spm_files[-1], languages=langs, lang_tokens=tokens,
+                                origin=source, quantization=quantization)
         manifest.write(out)
         steps.update()
 

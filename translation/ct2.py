@@ -1,5 +1,7 @@
 """``CTranslate2Engine``: a quantized Transformer model (Marian/OPUS-MT, NLLB-200, M2M100) run by
-CTranslate2 on CPU or GPU, behind the same ``Engine`` seam as the embedded default."""
+CTranslate2 on CPU or GPU, behind the same ``Engine`` seam as the embedded default. How a
+family's language tokens drive the model (source lead token, target prefix) is the family's
+own (``families.py``)."""
 
 from __future__ import annotations
 
@@ -11,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from babelcast.translation.engine import EngineError
+from babelcast.translation.families import FamilyRegistry
 from babelcast.translation.modeldir import Manifest, ModelDirError, inspect_model_dir
 
 DEVICES = ("auto", "cpu", "cuda")
 COMPUTE_TYPES = ("auto", "default", "int8", "int8_float32", "int8_float16", "int8_bfloat16",
                  "int16", "float16", "bfloat16", "float32")
-EOS = "</s>"
 # Tokens a hypothesis may contain that are not text (never passed to SentencePiece).
 _SPECIALS = frozenset({"<s>", "</s>", "<pad>", "<unk>"})
 _MIN_SPLIT_BATCH = 8  # length_buckets splits batches of at least this many comments
@@ -82,10 +84,12 @@ def resolve_compute_type(device: str, compute_type: str) -> str:
 class CTranslate2Engine:
     """One CTranslate2 model directory as an ``Engine``. Thread-safe: CTranslate2's translator
     runs up to ``inter_threads`` batches at once and queues the rest; SentencePiece encoding is
-    read-only. ``languages`` narrows a multilingual model to the languages to serve."""
+    read-only. ``languages`` narrows a multilingual model to the languages to serve;
+    ``families`` is the registry the manifest's family is looked up in (default: babelcast's)."""
 
     def __init__(self, model_dir: str | Path, options: CT2Options | None = None, *,
-                 name: str | None = None, languages: Iterable[str] | None = None) -> None:
+                 name: str | None = None, languages: Iterable[str] | None = None,
+                 families: FamilyRegistry | None = None) -> None:
         try:
             import ctranslate2
             import sentencepiece as spm
@@ -94,9 +98,10 @@ class CTranslate2Engine:
                               f"pip install ctranslate2 sentencepiece ({exc})") from exc
         self.model_dir = Path(model_dir)
         self.options = options or CT2Options()
-        self.manifest: Manifest = inspect_model_dir(self.model_dir)
+        self.manifest: Manifest = inspect_model_dir(self.model_dir, families)
         self.name = name or f"ct2:{self.model_dir.name}"
         self.family = self.manifest.family
+        self._family = self.manifest.family_spec
         self.multilingual = self.manifest.multilingual
         self._pairs = set(self.manifest.all_pairs())
         if languages is not None:
@@ -165,21 +170,18 @@ class CTranslate2Engine:
         self.translate_batch(["hello"], src, tgt)
 
     def _source_tokens(self, pieces: list[str], src: str, tgt: str) -> list[str]:
-        if self.multilingual:
-            # NLLB (non-legacy) and M2M100 both read: source language token, text, </s>.
-            return [self._lang_tokens[src], *pieces, EOS]
-        target_token = self._lang_tokens.get(tgt)  # multi-target Marian: >>por<< first
-        return [target_token, *pieces, EOS] if target_token else [*pieces, EOS]
+        return self._family.source_tokens(pieces, src, tgt, self._lang_tokens)
 
     def translate_tokens(self, texts: list[str], src: str, tgt: str) -> list[list[str]]:
-        """The raw output tokens of each text (target language token included for NLLB and
-        M2M100). ``translate_batch`` is this plus detokenisation."""
+        """The raw output tokens of each text (target language token included for families
+        that decode from a target prefix, NLLB and M2M100). ``translate_batch`` is this plus
+        detokenisation."""
         if not self.supports(src, tgt):
             raise EngineError(f"{self.name} does not translate {src}->{tgt}")
         pieces = self._sp_source.encode(texts, out_type=str)
         sources = [self._source_tokens(p, src, tgt) for p in pieces]
         opts = self.options
-        prefix = [self._lang_tokens[tgt]] if self.multilingual else None
+        prefix = self._family.prefix(tgt, self._lang_tokens)
         # CTranslate2 takes one max_decoding_length per call: by default the batch's longest
         # input sets it (a trained model stops each comment at </s> anyway, and drops finished
         # ones from the batch). With length_buckets, comments of similar length (within that
@@ -196,7 +198,7 @@ class CTranslate2Engine:
         for _, members in sorted(groups.items()):  # shortest first: they finish first
             longest = min(max(len(sources[i]) for i in members), opts.max_input_length)
             limit = (math.ceil(longest * opts.max_length_ratio) + opts.max_length_extra
-                     + (1 if prefix else 0))
+                     + (len(prefix) if prefix else 0))
             pending.append((members, self._translator.translate_batch(
                 [sources[i] for i in members],
                 target_prefix=[prefix] * len(members) if prefix else None,

@@ -1,8 +1,9 @@
-"""Language tokens of the multilingual model families, from the ISO 639-1 codes the gateway uses.
+"""Language-token tables of the model families, from the ISO 639-1 codes the gateway uses.
 
-NLLB-200 names languages with FLORES-200 codes (``por_Latn``); M2M100 with ``__pt__``. A model's
-manifest may override or extend these (``lang_tokens``), e.g. for a language written in two
-scripts; this table only fixes the default for the common case.
+NLLB-200 names languages with FLORES-200 codes (``por_Latn``); M2M100 with ``__pt__`` (a pattern,
+no table: see ``families.py``, which says which family uses which scheme). A model's manifest
+may override or extend these (``lang_tokens``), e.g. for a language written in two scripts; this
+table only fixes the default for the common case.
 """
 
 from __future__ import annotations
@@ -39,36 +40,3 @@ NLLB_CODES: dict[str, str] = {
     "uz": "uzn_Latn", "vi": "vie_Latn", "wo": "wol_Latn", "xh": "xho_Latn", "yi": "ydd_Hebr",
     "yo": "yor_Latn", "zh": "zho_Hans", "zu": "zul_Latn",
 }
-
-FAMILIES = ("marian", "nllb", "m2m100")
-MULTILINGUAL_FAMILIES = ("nllb", "m2m100")
-
-
-def m2m100_token(lang: str) -> str:
-    """The M2M100 language token for an ISO 639-1 code: ``pt`` -> ``__pt__``."""
-    return f"__{lang}__"
-
-
-def default_lang_token(family: str, lang: str) -> str | None:
-    """The language token ``family`` uses for ``lang``, or None when the table has none."""
-    if family == "nllb":
-        return NLLB_CODES.get(lang)
-    if family == "m2m100":
-        return m2m100_token(lang)
-    return None
-
-
-def iso_from_token(family: str, token: str) -> str | None:
-    """The ISO 639-1 code of a model's language token (the reverse of ``default_lang_token``),
-    or None for a language the gateway has no code for."""
-    if family == "m2m100":
-        if token.startswith("__") and token.endswith("__") and len(token) > 4:
-            code = token[2:-2]
-            return code if len(code) == 2 else None
-        return None
-    if family == "nllb":
-        # Several FLORES codes can share one ISO code (nb/no); the first one listed wins.
-        for iso, flores in NLLB_CODES.items():
-            if flores == token:
-                return iso
-    return None

@@ -14,12 +14,12 @@ corrupt directory fails with a message that names the file and says what to do.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import InitVar, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from babelcast.translation.engine import EngineError
-from babelcast.translation.langcodes import FAMILIES, MULTILINGUAL_FAMILIES, default_lang_token
+from babelcast.translation.families import FAMILIES, Family, FamilyRegistry
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "babelcast-model"
@@ -43,7 +43,11 @@ class Manifest:
     ``pairs`` lists the directions of a Marian model (usually one); ``languages`` those of a
     multilingual model (every pair among them). ``lang_tokens`` maps ISO 639-1 codes to the
     model's language tokens: the target prefix for NLLB/M2M100 (``por_Latn``, ``__pt__``), or
-    the ``>>por<<`` source token of a multi-target Marian model."""
+    the ``>>por<<`` source token of a multi-target Marian model.
+
+    ``family`` is checked against ``families`` (the default registry unless given), and the
+    ``Family`` it names is kept as ``family_spec``: what the family says decides whether
+    ``pairs`` or ``languages`` is needed and which language tokens are the default."""
 
     family: str
     source_spm: str
@@ -55,26 +59,35 @@ class Manifest:
     quantization: str = ""
     format: str = MANIFEST_FORMAT
     version: int = MANIFEST_VERSION
+    families: InitVar[FamilyRegistry | None] = None
+    family_spec: Family = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        if self.family not in FAMILIES:
-            raise ValueError(f"family must be one of {', '.join(FAMILIES)}, not {self.family!r}")
+    def __post_init__(self, families: FamilyRegistry | None) -> None:
+        # UnknownFamily is a ValueError: read_manifest reports it as an invalid manifest.
+        self.family_spec = (FAMILIES if families is None else families).get(self.family)
         self.pairs = [(str(s), str(t)) for s, t in self.pairs]
-        if self.multilingual:
-            for lang in self.languages:
-                token = self.lang_tokens.get(lang) or default_lang_token(self.family, lang)
-                if token is None:
-                    raise ValueError(f"no {self.family} language token is known for {lang!r}: "
-                                     f"add it to lang_tokens in {MANIFEST}")
-                self.lang_tokens[lang] = token
+        spec = self.family_spec
+        if spec.multilingual:
+            needed = set(self.languages)  # the source token, the target prefix: every one
+            used = list(self.languages)
         elif not self.pairs:
-            raise ValueError("a Marian model needs at least one pair in 'pairs'")
+            raise ValueError(f"a {spec.title} model needs at least one pair in 'pairs'")
+        else:
+            needed = {t for _, t in self.pairs} if spec.target_prefix else set()
+            used = list(dict.fromkeys(lang for pair in self.pairs for lang in pair))
+        for lang in used:
+            token = self.lang_tokens.get(lang) or spec.lang_tokens.token(lang)
+            if token:
+                self.lang_tokens[lang] = token
+            elif lang in needed:
+                raise ValueError(f"no {self.family} language token is known for {lang!r}: "
+                                 f"add it to lang_tokens in {MANIFEST}")
         if self.multilingual and len(self.languages) < 2:
             raise ValueError("a multilingual model needs at least two 'languages'")
 
     @property
     def multilingual(self) -> bool:
-        return self.family in MULTILINGUAL_FAMILIES
+        return self.family_spec.multilingual
 
     def all_pairs(self) -> list[tuple[str, str]]:
         """Every direction the model translates."""
@@ -83,14 +96,15 @@ class Manifest:
         return list(self.pairs)
 
     def to_json(self) -> str:
-        data = asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
         data["pairs"] = [list(p) for p in self.pairs]
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Manifest:
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
+    def from_dict(cls, data: dict[str, Any],
+                  families: FamilyRegistry | None = None) -> Manifest:
+        known = {f.name for f in fields(cls) if f.init}
+        return cls(**{k: v for k, v in data.items() if k in known}, families=families)
 
     def write(self, model_dir: Path) -> Path:
         """Write ``manifest.json`` into ``model_dir``."""
@@ -99,9 +113,10 @@ class Manifest:
         return path
 
 
-def read_manifest(model_dir: Path) -> Manifest:
+def read_manifest(model_dir: Path, families: FamilyRegistry | None = None) -> Manifest:
     """The manifest of ``model_dir``; ``ModelDirError`` naming the file when it is missing or
-    invalid."""
+    invalid. ``families``: the registry its family is looked up in (default: every family
+    babelcast ships)."""
     path = Path(model_dir) / MANIFEST
     if not path.is_file():
         raise ModelDirError(
@@ -114,12 +129,13 @@ def read_manifest(model_dir: Path) -> Manifest:
         if int(data.get("version", 0)) > MANIFEST_VERSION:
             raise ValueError(f"manifest version {data['version']} is newer than this babelcast "
                              f"understands ({MANIFEST_VERSION}); upgrade babelcast")
-        return Manifest.from_dict(data)
+        return Manifest.from_dict(data, families)
     except (ValueError, TypeError) as exc:
         raise ModelDirError(f"{path} is invalid: {exc}") from None
 
 
-def inspect_model_dir(model_dir: str | Path) -> Manifest:
+def inspect_model_dir(model_dir: str | Path,
+                      families: FamilyRegistry | None = None) -> Manifest:
     """Check that ``model_dir`` holds everything a ``CTranslate2Engine`` loads and return its
     manifest. Raises ``ModelDirError`` naming the first missing or corrupt file."""
     root = Path(model_dir)
@@ -133,7 +149,7 @@ def inspect_model_dir(model_dir: str | Path) -> Manifest:
         raise ModelDirError(f"{root} is not a directory (a model is a directory: "
                             f"model.bin, config.json, vocabulary, SentencePiece files, "
                             f"{MANIFEST})")
-    manifest = read_manifest(root)
+    manifest = read_manifest(root, families)
     for name in CT2_FILES:
         path = root / name
         if not path.is_file():

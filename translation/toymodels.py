@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from babelcast.translation.langcodes import MULTILINGUAL_FAMILIES, default_lang_token
+from babelcast.translation.families import FAMILIES, FamilyRegistry
 from babelcast.translation.modeldir import Manifest
 
 # A few lines of live-commerce chat, enough for SentencePiece to learn pieces from.
@@ -73,10 +73,12 @@ def build_random_model(out_dir: str | Path, *, family: str = "marian",
                        pairs: Sequence[tuple[str, str]] = (("en", "pt"),),
                        languages: Sequence[str] = ("en", "pt", "es"),
                        dims: ModelDims = TINY, quantization: str = "int8", seed: int = 0,
-                       spm_file: Path | None = None) -> Path:
+                       spm_file: Path | None = None,
+                       families: FamilyRegistry = FAMILIES) -> Path:
     """Write a complete model directory (CTranslate2 model with random weights, SentencePiece
-    model, manifest) for ``family``: ``marian`` (``pairs``) or ``nllb``/``m2m100``
-    (``languages``, with their language tokens in the vocabulary)."""
+    model, manifest) for ``family``: a pair family such as ``marian`` (``pairs``) or a
+    multilingual one such as ``nllb``/``m2m100`` (``languages``, with their language tokens in
+    the vocabulary). The family's registration gives its files, tokens and shape."""
     import shutil
 
     import numpy as np
@@ -84,30 +86,30 @@ def build_random_model(out_dir: str | Path, *, family: str = "marian",
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    multilingual = family in MULTILINGUAL_FAMILIES
-    spm_name = "sentencepiece.bpe.model" if multilingual else "source.spm"
+    family_spec = families.get(family)
+    spm_name, *other_spm = family_spec.spm_files
     if spm_file is None:
         train_sentencepiece(out / spm_name)
     else:
         shutil.copyfile(spm_file, out / spm_name)
-    if not multilingual:
-        shutil.copyfile(out / spm_name, out / "target.spm")
+    for name in other_spm:  # a separate target model: the same pieces will do
+        shutil.copyfile(out / spm_name, out / name)
 
     specials = ["<s>", "<pad>", "</s>", "<unk>"]
-    lang_tokens = {lang: default_lang_token(family, lang) or "" for lang in languages}
+    lang_tokens = {lang: family_spec.lang_tokens.token(lang) or "" for lang in languages}
     vocab = specials + [p for p in _pieces(out / spm_name) if p not in specials]
-    if multilingual:
+    if family_spec.multilingual:
         vocab += [t for t in lang_tokens.values() if t not in vocab]
     vocab += [f"madeupword{i}" for i in range(max(0, dims.vocab - len(vocab)))]
 
     # Marian is post-norm and starts decoding from a zero embedding; NLLB and M2M100 are
     # pre-norm (see ctranslate2.converters.transformers' loaders for these families).
     spec = transformer_spec.TransformerSpec.from_config(
-        dims.layers, dims.heads, pre_norm=multilingual,
+        dims.layers, dims.heads, pre_norm=family_spec.pre_norm,
         activation=common_spec.Activation.RELU)
     rng = np.random.default_rng(seed)
     _fill_random(spec, len(vocab), dims, rng)
-    spec.decoder.start_from_zero_embedding = not multilingual
+    spec.decoder.start_from_zero_embedding = family_spec.zero_start_embedding
     spec.config.bos_token = "<s>"
     spec.config.eos_token = "</s>"
     spec.config.unk_token = "<unk>"
@@ -118,16 +120,17 @@ def build_random_model(out_dir: str | Path, *, family: str = "marian",
     spec.optimize(quantization=quantization)
     spec.save(str(out))
 
-    if multilingual:
-        manifest = Manifest(family=family, source_spm=spm_name, target_spm=spm_name,
+    target_spm = family_spec.spm_files[-1]
+    if family_spec.multilingual:
+        manifest = Manifest(family=family, source_spm=spm_name, target_spm=target_spm,
                             languages=list(languages), lang_tokens=lang_tokens,
                             origin="random weights (babelcast toy model)",
-                            quantization=quantization)
+                            quantization=quantization, families=families)
     else:
-        manifest = Manifest(family=family, source_spm="source.spm", target_spm="target.spm",
+        manifest = Manifest(family=family, source_spm=spm_name, target_spm=target_spm,
                             pairs=[tuple(p) for p in pairs],  # type: ignore[misc]
                             origin="random weights (babelcast toy model)",
-                            quantization=quantization)
+                            quantization=quantization, families=families)
     manifest.write(out)
     return out
 

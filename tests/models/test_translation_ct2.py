@@ -26,7 +26,14 @@ from babelcast.translation.config import (
     load_engines_from_config,
     load_models_config,
 )
-from babelcast.translation.langcodes import NLLB_CODES, default_lang_token, iso_from_token
+from babelcast.translation.families import (
+    Family,
+    FamilyRegistry,
+    PatternLangTokens,
+    default_lang_token,
+    iso_from_token,
+)
+from babelcast.translation.langcodes import NLLB_CODES
 from babelcast.translation.toymodels import CHAT_LINES, build_random_model
 
 # Output length independent of the batch's longest input: batched == one at a time, exactly.
@@ -122,6 +129,24 @@ def test_language_codes_map_iso_639_1_to_model_tokens() -> None:
     assert iso_from_token("m2m100", "__ko__") == "ko"
     assert iso_from_token("m2m100", "__ast__") is None  # no ISO 639-1 code
     assert len(set(NLLB_CODES.values())) >= len(NLLB_CODES) - 2  # nb/no share one
+
+
+def test_a_family_registered_elsewhere_drives_the_engine(tmp_path: Path) -> None:
+    """A made-up family (target token leading the source, no target prefix), registered in
+    a fresh registry, builds, loads and runs with no other code knowing it."""
+    toy = Family(name="toy2", title="Toy-2", multilingual=True,
+                 lang_tokens=PatternLangTokens("<2", ">"), source_lead="target",
+                 target_prefix=False, spm_files=("toy.model",))
+    families = FamilyRegistry([toy])
+    model = build_random_model(tmp_path / "toy2", family="toy2", languages=("en", "pt"),
+                               families=families)
+    engine = CTranslate2Engine(model, FIXED_LENGTH, families=families)
+    assert engine.multilingual and engine.pairs() == [("en", "pt"), ("pt", "en")]
+    assert engine._source_tokens(["▁price"], "en", "pt") == ["<2pt>", "▁price", "</s>"]
+    (text,) = engine.translate_batch(["price?"], "en", "pt")
+    assert isinstance(text, str) and "<2pt>" not in text
+    with pytest.raises(ModelDirError, match="family must be one of"):
+        CTranslate2Engine(model, FIXED_LENGTH)
 
 
 def test_languages_narrow_a_multilingual_model(toy_models: dict[str, Path]) -> None:
