@@ -2,13 +2,16 @@
 
 An empty URL means this process alone: stores and rate limiters in memory. A ``redis://``,
 ``rediss://`` or ``unix://`` URL means shared through that Redis, so that every node sees the
-same glossaries, room settings and rate-limit buckets. Each function returns the seam's
-protocol type, so callers never see which implementation they got. The bus is chosen by the
-composition root until it moves here too.
+same rooms (bus, presence, room state), glossaries, room settings and rate-limit buckets.
+Each function returns the seam's protocol type, so callers never see which implementation
+they got.
 """
 
 from __future__ import annotations
 
+from babelcast.gateway.bus.backend import RoomBackend
+from babelcast.gateway.bus.memory import memory_backend
+from babelcast.gateway.bus.redis import redis_backend
 from babelcast.gateway.limits.base import RateLimiter
 from babelcast.gateway.limits.memory import MemoryRateLimiter
 from babelcast.gateway.limits.redis import RedisRateLimiter
@@ -29,6 +32,15 @@ def is_redis(url: str) -> bool:
         return True
     raise ValueError(f"unsupported backend URL {url!r}: use redis://host:port/db, rediss://... "
                      "or unix:///path/to/redis.sock, or none for this process alone")
+
+
+def room_backend(url: str, *, history_size: int, presence_ttl_s: float) -> RoomBackend:
+    """The rooms' bus, presence and state: in this process, or shared through the Redis at
+    ``url`` (history of ``history_size`` messages a room; a crashed node's viewers leave
+    presence after ``presence_ttl_s``)."""
+    if is_redis(url):
+        return redis_backend(url, history_size=history_size, presence_ttl_s=presence_ttl_s)
+    return memory_backend(history_size)
 
 
 def glossary_store(url: str) -> GlossaryStore:

@@ -27,6 +27,9 @@ class ChatMessage:
     # Languages the publishing node was still translating into when it published: other nodes
     # wait for those translations instead of making them again (translated once per cluster).
     owed: tuple[str, ...] = ()
+    # The id sequence the id belongs to (the bus' epoch when it was published): ids are never
+    # reused under one epoch, so (epoch, id) names this message and no other.
+    epoch: str = ""
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class TranslationPublished:
     room: str
     message_id: int
     translation: Translation
+    epoch: str = ""  # of the message it translates: it attaches to no other
 
 
 @dataclass(frozen=True)
@@ -61,4 +65,13 @@ class PinChanged:
     message: ChatMessage | None
 
 
-RoomEvent = CommentPublished | TranslationPublished | MessageDeleted | PinChanged
+@dataclass(frozen=True)
+class EpochChanged:
+    """The room's ids started over under a new epoch (the shared state was lost): ids this
+    node's viewers hold name nothing any more, so they must reload the room."""
+
+    room: str
+    epoch: str
+
+
+RoomEvent = CommentPublished | TranslationPublished | MessageDeleted | PinChanged | EpochChanged

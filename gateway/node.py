@@ -14,9 +14,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from babelcast.gateway import backends
-from babelcast.gateway.bus.base import Bus
-from babelcast.gateway.bus.memory import MemoryBus
-from babelcast.gateway.bus.redis import RedisBus
+from babelcast.gateway.bus.backend import RoomBackend
 from babelcast.gateway.chat.insights import InsightsWindow
 from babelcast.gateway.chat.pipeline import CommentPipeline
 from babelcast.gateway.chat.tracking import TranslationTracker
@@ -85,14 +83,16 @@ class Gateway:
     ``start``, which returns the routes bound to the parts.
     """
 
-    def __init__(self, settings: Settings, *, bus: Bus | None = None,
+    def __init__(self, settings: Settings, *, backend: RoomBackend | None = None,
                  engines: Sequence[Engine] | None = None) -> None:
         self.settings = settings
         self.role = settings.role
         url = settings.redis_url
-        self.bus: Bus = bus or (RedisBus(url, history_size=settings.history_size,
-                                         presence_ttl_s=settings.presence_ttl_s) if url
-                                else MemoryBus(settings.history_size))
+        self.backend = backend or backends.room_backend(
+            url, history_size=settings.history_size, presence_ttl_s=settings.presence_ttl_s)
+        self.bus = self.backend.bus
+        self.presence = self.backend.presence
+        self.room_state = self.backend.state
         self.glossaries: GlossaryStore = backends.glossary_store(url)
         self.room_settings: RoomSettingsStore = backends.room_settings_store(url)
         self._given_engines = engines
@@ -142,7 +142,7 @@ class Gateway:
         reach it."""
         s = self.settings
         if self.serves_viewers:
-            await self.bus.start()
+            await self.backend.start()
         await self.glossaries.start()
         await self.room_settings.start()
         if s.glossaries:
@@ -186,11 +186,11 @@ class Gateway:
                 self.translator, self.bus, self.glossaries, self.room_settings,
                 owed_wait_s=s.translation_timeout_ms / 1000 + 2, observer=self.metrics)
             self.pipeline = CommentPipeline(
-                self.detector, self.translator, self.bus, self.glossaries, self.room_settings,
-                self.tracker, wait_s=s.translation_wait_ms / 1000, observer=self.metrics,
-                moderation_wait_s=s.moderation_wait_ms / 1000)
+                self.detector, self.translator, self.bus, self.presence, self.glossaries,
+                self.room_settings, self.tracker, wait_s=s.translation_wait_ms / 1000,
+                observer=self.metrics, moderation_wait_s=s.moderation_wait_ms / 1000)
             self.rooms = RoomRegistry(RoomDeps(
-                self.bus, self.tracker, hold_s=self.pipeline.wait_s,
+                self.bus, self.presence, self.tracker, hold_s=self.pipeline.wait_s,
                 presence_interval_s=s.presence_interval_s, write_batch=self.write_batch,
                 observer=self.metrics))
             self.watchdog = StallWatchdog(self.rooms.connections, s.stall_timeout_s,
@@ -222,7 +222,7 @@ class Gateway:
         out += [
             *tokens.routes(tokens.TokensDeps(self.tokens, admin, s.token_ttl_s)),
             *rooms.routes(rooms.RoomsDeps(
-                self.bus, self.tracker, self.insights, s.history_size,
+                self.bus, self.presence, self.tracker, self.insights, s.history_size,
                 translation_timeout_s=s.translation_timeout_ms / 1000)),
             *translate_api.routes(translate_api.TranslateDeps(
                 self.translator, self.pipeline.detect, self.glossaries,
@@ -237,8 +237,9 @@ class Gateway:
                     welcome_history=s.welcome_history, rate_limit_per_s=s.rate_limit_per_s,
                     rate_limit_burst=s.rate_limit_burst,
                     rate_limit_strikes=s.rate_limit_strikes, host_key=s.host_key),
-                self.bus, self.rooms, self.pipeline, self.tracker, self.admission,
-                self.user_rates, self.tokens, self.write_batch, self.session_counters)),
+                self.bus, self.presence, self.room_state, self.rooms, self.pipeline,
+                self.tracker, self.admission, self.user_rates, self.tokens, self.write_batch,
+                self.session_counters)),
             *pages.routes(),
         ]
         return out
@@ -266,13 +267,14 @@ class Gateway:
         await self.room_settings.close()
         await self.glossaries.close()
         if self.serves_viewers:
-            await self.bus.close()
+            await self.backend.close()
 
 
-def create_app(settings: Settings | None = None, *, bus: Bus | None = None,
+def create_app(settings: Settings | None = None, *, backend: RoomBackend | None = None,
                engines: Sequence[Engine] | None = None) -> Starlette:
-    """Build the Starlette app. ``engines`` replaces the configured engines (tests, embedding)."""
-    gateway = Gateway(settings or Settings.from_env(), bus=bus, engines=engines)
+    """Build the Starlette app. ``engines`` replaces the configured engines (tests, embedding);
+    ``backend`` the rooms' bus, presence and state the settings would pick."""
+    gateway = Gateway(settings or Settings.from_env(), backend=backend, engines=engines)
     app = build_app(gateway.start, gateway.stop,
                     state={HANDSHAKE_GUARD_STATE: gateway.handshake_guard})
     app.state.gateway = gateway  # for the tests, which look inside

@@ -36,10 +36,10 @@ class LiveServer:
     """uvicorn serving ``create_app(settings)`` on a free loopback port, in a thread."""
 
     def __init__(self, settings: Settings, engines: list[Any] | None = None,
-                 bus: Any = None) -> None:
+                 backend: Any = None) -> None:
         self.port = free_port()
         self.settings = settings.replace(port=self.port)
-        self.app = create_app(self.settings, engines=engines, bus=bus)
+        self.app = create_app(self.settings, engines=engines, backend=backend)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
                                 **websocket_options(self.settings))
         self.server = uvicorn.Server(config)
@@ -103,11 +103,11 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(engines: list[Any] | None = None, bus: Any = None,
+def live_server(engines: list[Any] | None = None, backend: Any = None,
                 **settings: Any) -> Iterator[LiveServer]:
     """A started ``LiveServer``; ``engines`` replaces the real models (failure tests only),
-    ``bus`` the default MemoryBus."""
-    server = LiveServer(Settings(**settings), engines, bus).start()
+    ``backend`` the default memory backend (bus, presence, room state)."""
+    server = LiveServer(Settings(**settings), engines, backend).start()
     try:
         yield server
     finally:

@@ -1,7 +1,23 @@
-"""The ``Bus`` seam: room events, history for resume, and which languages are present.
+"""The ``Bus`` seam and the rules every backend shares.
 
-``MemoryBus`` is the embedded single-process default. A Redis backend implements the same
-interface for several nodes.
+The bus carries a room's events in one order (comments, translations, deletions, pin changes)
+and keeps the room's recent history for resume. Which languages are present and the room's
+state (pins, mutes) are seams of their own (``bus.presence``, ``bus.state``), so each consumer
+gets only what it uses. ``MemoryBus`` is the embedded single-process default; ``RedisBus`` lets
+several nodes share rooms.
+
+Errors (every error a bus, presence or room-state backend raises):
+
+- ``BusUnavailable`` (``RuntimeError``): the backing service (Redis) cannot be reached, at
+  start-up or for longer than a backend's outage limit.
+- ``UnknownMessage`` (``LookupError``): the message id is not (or no longer) in history.
+
+Ids and epochs: a room's message ids count up from 1 and are never reused under one ``epoch``.
+The epoch changes when ids start over (a memory bus restarted, Redis lost its data), so a
+client resuming with an id of another epoch gets a fresh history (``gap: true``) instead of a
+wrong slice, and a translation made for a message of another epoch is never attached to the
+message that now has its id. A bus that finds its epoch changed delivers ``EpochChanged`` to
+its subscribers before any event of the new epoch.
 """
 
 from __future__ import annotations
@@ -11,11 +27,16 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from babelcast.gateway.events import (
-    ChatMessage,
-    RoomEvent,
-)
+from babelcast.gateway.events import ChatMessage, RoomEvent
 from babelcast.translation import Translation
+
+
+class BusUnavailable(RuntimeError):
+    """The bus' backing service cannot be reached."""
+
+
+class UnknownMessage(LookupError):
+    """The message id is not (or no longer) in the room's history."""
 
 
 @dataclass(frozen=True)
@@ -33,18 +54,45 @@ class CommentDraft:
     owed: tuple[str, ...] = ()  # translations the publishing node is still making
 
 
+def message_from_draft(draft: CommentDraft, message_id: int, ts: float, epoch: str,
+                       replaces: int = 0) -> ChatMessage:
+    """The message a published (or provisionally held) draft becomes."""
+    return ChatMessage(id=message_id, room=draft.room, user=draft.user, user_id=draft.user_id,
+                       text=draft.text, src_lang=draft.src_lang, ts=ts,
+                       translations=dict(draft.translations),
+                       glossary_hits=draft.glossary_hits, question=draft.question,
+                       replaces=replaces, owed=draft.owed, epoch=epoch)
+
+
 @dataclass(frozen=True)
 class RoomStats:
-    """What ``GET /v1/rooms/{room}`` reports."""
+    """What the bus knows of a room for ``GET /v1/rooms/{room}`` (viewers come from
+    presence)."""
 
-    viewers: dict[str, int]
     messages: int
     translations: int
     last_id: int
 
 
-class UnknownMessage(LookupError):
-    """The message id is not (or no longer) in the room's history."""
+@dataclass(frozen=True)
+class Resume:
+    """Where a history read after ``since`` starts. ``after`` None: the latest window (the
+    client is ahead of the room: ids restarted), else the messages after that id; ``gap``:
+    some messages the client has not seen are no longer in history."""
+
+    after: int | None
+    gap: bool
+
+
+def resume_after(since: int, last_id: int, trimmed_through: int) -> Resume:
+    """The history rule every backend follows for a client that has seen ids up to
+    ``since``, in a room whose newest id is ``last_id`` and whose history no longer holds the
+    ids up to ``trimmed_through`` (trimmed because it was full)."""
+    if since > last_id:
+        # A client ahead of the room: ids restarted; send everything and say so.
+        return Resume(None, True)
+    # Deleted messages are not a gap; only those trimmed from a full history are.
+    return Resume(since, since < trimmed_through)
 
 
 class Subscription:
@@ -72,11 +120,10 @@ class Subscription:
 
 
 class Bus(ABC):
-    """Publish/subscribe of room events, per-room history, and language presence.
+    """Publish/subscribe of room events and per-room history.
 
-    ``epoch`` names the sequence message ids belong to: it changes when ids start over (a
-    memory bus restarted), so a client resuming with an id from another epoch gets a fresh
-    history instead of a wrong slice."""
+    ``epoch`` names the sequence message ids belong to (see the module docstring); every
+    message carries the epoch it was published under."""
 
     epoch: str
     degraded: bool = False  # the backing service is failing; operations are being retried
@@ -92,42 +139,26 @@ class Bus(ABC):
         """Assign the next id of the room, keep the message in history, deliver the event."""
 
     @abstractmethod
-    async def publish_translation(self, room: str, message_id: int,
-                                  translation: Translation) -> bool:
-        """Attach a translation to a message in history and deliver the event.
-        Returns False when the message has left history or already had that language; the
-        one exception: a translated translation replaces an untranslated one (a retry of a
-        translation that failed), once."""
+    async def publish_translation(self, room: str, message_id: int, translation: Translation,
+                                  *, epoch: str) -> bool:
+        """Attach a translation to the message ``message_id`` of ``epoch`` in history and
+        deliver the event. Returns False when the message has left history, already had that
+        language, or ``epoch`` is no longer the bus' (the id may name another message now). The
+        one exception to "already had": a translated translation replaces an untranslated one
+        (a retry of a translation that failed), once."""
 
     @abstractmethod
-    async def translation(self, room: str, message_id: int, lang: str) -> Translation | None:
-        """The message's translation into ``lang`` if one has been published."""
+    async def translation(self, room: str, message_id: int, lang: str,
+                          *, epoch: str) -> Translation | None:
+        """The translation into ``lang`` published for message ``message_id`` of ``epoch``,
+        if any."""
 
     @abstractmethod
-    async def delete_message(self, room: str, message_id: int) -> bool:
+    async def delete_message(self, room: str, message_id: int,
+                             *, epoch: str | None = None) -> bool:
         """Remove a message from history (and the pin, if it was pinned) and deliver
-        ``MessageDeleted``. Returns False when the message is not in history."""
-
-    @abstractmethod
-    async def set_pinned(self, room: str, message_id: int | None) -> ChatMessage | None:
-        """Pin a message of history (None: unpin) and deliver ``PinChanged``. Returns the
-        pinned message; raises ``UnknownMessage`` when it is not in history."""
-
-    @abstractmethod
-    async def pinned(self, room: str) -> ChatMessage | None:
-        """The pinned message, if any (a pin lapses when its message leaves history)."""
-
-    @abstractmethod
-    async def mute(self, room: str, user_id: str) -> None:
-        """Mute ``user_id`` in ``room``: their later comments are refused."""
-
-    @abstractmethod
-    async def unmute(self, room: str, user_id: str) -> None:
-        """Lift the mute of ``user_id`` in ``room`` (nothing happens if there was none)."""
-
-    @abstractmethod
-    async def is_muted(self, room: str, user_id: str) -> bool:
-        """Whether ``user_id`` is muted in ``room``."""
+        ``MessageDeleted``. Returns False when the message is not in history, or ``epoch``
+        is given and is no longer the bus'."""
 
     @abstractmethod
     async def subscribe(self, room: str) -> Subscription:
@@ -140,17 +171,5 @@ class Bus(ABC):
         messages after ``since`` have already left history (a gap)."""
 
     @abstractmethod
-    async def add_viewer(self, room: str, lang: str) -> None:
-        """Count one more viewer reading ``lang`` in ``room``."""
-
-    @abstractmethod
-    async def remove_viewer(self, room: str, lang: str) -> None:
-        """Count one viewer fewer."""
-
-    @abstractmethod
-    async def viewers(self, room: str) -> dict[str, int]:
-        """Viewers per language in ``room``."""
-
-    @abstractmethod
     async def stats(self, room: str) -> RoomStats | None:
-        """Counts for the room, or None if the room has never been used."""
+        """Counts for the room, or None if no message was ever published or read there."""

@@ -1,5 +1,5 @@
-"""``MemoryBus``: the embedded single-process bus (history, pins, mutes and presence in this
-process's memory)."""
+"""The embedded single-process backend: ``MemoryBus`` (history and events),
+``MemoryPresence`` and ``MemoryRoomState``, all in this process's memory."""
 
 from __future__ import annotations
 
@@ -7,13 +7,18 @@ import secrets
 import time
 from collections import Counter, deque
 
+from babelcast.gateway.bus.backend import RoomBackend
 from babelcast.gateway.bus.base import (
     Bus,
     CommentDraft,
     RoomStats,
     Subscription,
     UnknownMessage,
+    message_from_draft,
+    resume_after,
 )
+from babelcast.gateway.bus.presence import Presence
+from babelcast.gateway.bus.state import RoomState
 from babelcast.gateway.events import (
     ChatMessage,
     CommentPublished,
@@ -31,9 +36,7 @@ class _RoomLog:
         self.by_id: dict[int, ChatMessage] = {}
         self.last_id = 0
         self.trimmed_through = 0  # the newest id that left history because it was full
-        self.pinned: int | None = None
-        self.muted: set[str] = set()
-        self.viewers: Counter[str] = Counter()
+        self.pinned: int | None = None  # kept with history: deleting a message unpins it
         self.subscribers: list[Subscription] = []
 
 
@@ -58,11 +61,7 @@ class MemoryBus(Bus):
     async def publish_comment(self, draft: CommentDraft) -> ChatMessage:
         log = self._room(draft.room)
         log.last_id += 1
-        msg = ChatMessage(id=log.last_id, room=draft.room, user=draft.user,
-                          user_id=draft.user_id, text=draft.text, src_lang=draft.src_lang,
-                          ts=time.time(), translations=dict(draft.translations),
-                          glossary_hits=draft.glossary_hits, question=draft.question,
-                          owed=draft.owed)
+        msg = message_from_draft(draft, log.last_id, time.time(), self.epoch)
         if len(log.messages) == log.messages.maxlen:
             log.trimmed_through = log.messages[0].id
             log.by_id.pop(log.messages[0].id, None)
@@ -71,26 +70,30 @@ class MemoryBus(Bus):
         self._deliver(log, CommentPublished(msg))
         return msg
 
-    async def publish_translation(self, room: str, message_id: int,
-                                  translation: Translation) -> bool:
+    async def publish_translation(self, room: str, message_id: int, translation: Translation,
+                                  *, epoch: str) -> bool:
         log = self._rooms.get(room)
-        msg = log.by_id.get(message_id) if log else None
+        msg = log.by_id.get(message_id) if log and epoch == self.epoch else None
         if msg is None:
             return False
         known = msg.translations.get(translation.lang)
         if known is not None and (known.translated or not translation.translated):
             return False
         msg.translations[translation.lang] = translation
-        self._deliver(log, TranslationPublished(room, message_id, translation))  # type: ignore[arg-type]
+        self._deliver(log, TranslationPublished(room, message_id, translation, epoch))  # type: ignore[arg-type]
         return True
 
-    async def translation(self, room: str, message_id: int, lang: str) -> Translation | None:
+    async def translation(self, room: str, message_id: int, lang: str,
+                          *, epoch: str) -> Translation | None:
         log = self._rooms.get(room)
-        msg = log.by_id.get(message_id) if log else None
+        msg = log.by_id.get(message_id) if log and epoch == self.epoch else None
         return msg.translations.get(lang) if msg else None
 
-    async def delete_message(self, room: str, message_id: int) -> bool:
+    async def delete_message(self, room: str, message_id: int,
+                             *, epoch: str | None = None) -> bool:
         log = self._rooms.get(room)
+        if epoch not in (None, self.epoch):
+            return False
         msg = log.by_id.pop(message_id, None) if log else None
         if msg is None:
             return False
@@ -102,7 +105,8 @@ class MemoryBus(Bus):
             self._deliver(log, PinChanged(room, None))
         return True
 
-    async def set_pinned(self, room: str, message_id: int | None) -> ChatMessage | None:
+    def pin(self, room: str, message_id: int | None) -> ChatMessage | None:
+        """``MemoryRoomState.set_pinned``: the pin lives with the history it points into."""
         log = self._room(room)
         msg = None
         if message_id is not None:
@@ -113,23 +117,12 @@ class MemoryBus(Bus):
         self._deliver(log, PinChanged(room, msg))
         return msg
 
-    async def pinned(self, room: str) -> ChatMessage | None:
+    def pinned_message(self, room: str) -> ChatMessage | None:
+        """``MemoryRoomState.pinned``."""
         log = self._rooms.get(room)
         if log is None or log.pinned is None:
             return None
         return log.by_id.get(log.pinned)
-
-    async def mute(self, room: str, user_id: str) -> None:
-        self._room(room).muted.add(user_id)
-
-    async def unmute(self, room: str, user_id: str) -> None:
-        log = self._rooms.get(room)
-        if log is not None:
-            log.muted.discard(user_id)
-
-    async def is_muted(self, room: str, user_id: str) -> bool:
-        log = self._rooms.get(room)
-        return log is not None and user_id in log.muted
 
     async def subscribe(self, room: str) -> Subscription:
         sub = Subscription(room, self._unsubscribe)
@@ -146,32 +139,13 @@ class MemoryBus(Bus):
         log = self._rooms.get(room)
         if log is None:
             return [], False
-        if since is None:
+        resume = None if since is None else resume_after(since, log.last_id,
+                                                         log.trimmed_through)
+        if resume is None or resume.after is None:
             msgs = list(log.messages)
-            return (msgs[-limit:] if limit else msgs), False
-        if since > log.last_id:
-            # A client ahead of the room (ids restarted with this process): send everything.
-            msgs = list(log.messages)
-            return (msgs[-limit:] if limit else msgs), True
-        # Deleted messages are not a gap; only those trimmed from a full history are.
-        gap = since < log.trimmed_through
-        msgs = [m for m in log.messages if m.id > since]
-        return (msgs[:limit] if limit else msgs), gap
-
-    async def add_viewer(self, room: str, lang: str) -> None:
-        self._room(room).viewers[lang] += 1
-
-    async def remove_viewer(self, room: str, lang: str) -> None:
-        log = self._rooms.get(room)
-        if log is None:
-            return
-        log.viewers[lang] -= 1
-        if log.viewers[lang] <= 0:
-            del log.viewers[lang]
-
-    async def viewers(self, room: str) -> dict[str, int]:
-        log = self._rooms.get(room)
-        return dict(log.viewers) if log else {}
+            return (msgs[-limit:] if limit else msgs), resume is not None and resume.gap
+        msgs = [m for m in log.messages if m.id > resume.after]
+        return (msgs[:limit] if limit else msgs), resume.gap
 
     async def stats(self, room: str) -> RoomStats | None:
         log = self._rooms.get(room)
@@ -180,5 +154,59 @@ class MemoryBus(Bus):
         translations = sum(
             sum(1 for t in m.translations.values() if t.translated) for m in log.messages
         )
-        return RoomStats(viewers=dict(log.viewers), messages=len(log.messages),
-                         translations=translations, last_id=log.last_id)
+        return RoomStats(messages=len(log.messages), translations=translations,
+                         last_id=log.last_id)
+
+
+class MemoryPresence(Presence):
+    """This process's viewers."""
+
+    def __init__(self) -> None:
+        self._rooms: dict[str, Counter[str]] = {}
+
+    async def add_viewer(self, room: str, lang: str) -> None:
+        self._rooms.setdefault(room, Counter())[lang] += 1
+
+    async def remove_viewer(self, room: str, lang: str) -> None:
+        counts = self._rooms.get(room)
+        if counts is None:
+            return
+        counts[lang] -= 1
+        if counts[lang] <= 0:
+            del counts[lang]
+        if not counts:
+            del self._rooms[room]
+
+    async def viewers(self, room: str) -> dict[str, int]:
+        return dict(self._rooms.get(room) or {})
+
+
+class MemoryRoomState(RoomState):
+    """Mutes in this process; pins through the ``MemoryBus`` whose history they point into."""
+
+    def __init__(self, bus: MemoryBus) -> None:
+        self._bus = bus
+        self._muted: dict[str, set[str]] = {}
+
+    async def set_pinned(self, room: str, message_id: int | None) -> ChatMessage | None:
+        return self._bus.pin(room, message_id)
+
+    async def pinned(self, room: str) -> ChatMessage | None:
+        return self._bus.pinned_message(room)
+
+    async def mute(self, room: str, user_id: str) -> None:
+        self._muted.setdefault(room, set()).add(user_id)
+
+    async def unmute(self, room: str, user_id: str) -> None:
+        muted = self._muted.get(room)
+        if muted is not None:
+            muted.discard(user_id)
+
+    async def is_muted(self, room: str, user_id: str) -> bool:
+        return user_id in self._muted.get(room, ())
+
+
+def memory_backend(history_size: int = 500) -> RoomBackend:
+    """The embedded backend: one process, nothing shared."""
+    bus = MemoryBus(history_size)
+    return RoomBackend(bus=bus, presence=MemoryPresence(), state=MemoryRoomState(bus))

@@ -1,4 +1,5 @@
-"""``RedisBus``: the ``Bus`` seam on Redis, so that several gateway nodes share rooms.
+"""The Redis backend: ``RedisBus``, ``RedisPresence`` and ``RedisRoomState``, so that several
+gateway nodes share rooms. The three share one ``RedisLink`` (connection pool, health, retry).
 
 Keys (``{p}`` is the key prefix, ``{r}`` the room):
 
@@ -19,33 +20,43 @@ Publishing is one Lua script per event, so id assignment, history and the event 
 change together and every node reads one order from the stream.
 
 Degraded mode: when a comment cannot be published because Redis is unreachable, it is held in
-this node's outbox for its room and delivered to the node's own viewers at once as a
-provisional message (a negative id, ``~n`` on the wire). A task per room publishes the held
-comments in order when Redis is back; each carries its provisional number, so every node
-delivers the published message with ``replaces`` and its viewers swap the entry in place.
+this node's outbox (``bus.outbox``) and published when Redis is back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import secrets
 import time
-from collections import Counter, OrderedDict, deque
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import msgpack
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from babelcast.gateway.bus.base import Bus, CommentDraft, RoomStats, Subscription, UnknownMessage
+from babelcast.gateway.bus.backend import RoomBackend
+from babelcast.gateway.bus.base import (
+    Bus,
+    BusUnavailable,
+    CommentDraft,
+    RoomStats,
+    Subscription,
+    UnknownMessage,
+    message_from_draft,
+    resume_after,
+)
+from babelcast.gateway.bus.outbox import Held, Outbox
+from babelcast.gateway.bus.presence import Presence
+from babelcast.gateway.bus.state import RoomState
 from babelcast.gateway.events import (
     ChatMessage,
     CommentPublished,
+    EpochChanged,
     MessageDeleted,
     PinChanged,
     RoomEvent,
@@ -56,7 +67,13 @@ from babelcast.translation import Translation
 log = logging.getLogger("babelcast.redis")
 T = TypeVar("T")
 
+# Every script that writes under an epoch first checks that the epoch key still holds it and
+# answers EPOCH_LOST (-1) when not: Redis lost its data (or another node started a new epoch
+# since), so the ids this node knows may name other messages now.
+EPOCH_LOST = -1
+
 _PUBLISH_COMMENT = """
+if redis.call('GET', KEYS[7]) ~= ARGV[5] then return -1 end
 local prev = redis.call('GET', KEYS[5])
 if prev then return tonumber(prev) end
 local id = redis.call('INCR', KEYS[1])
@@ -73,27 +90,29 @@ if n > keep then
   end
   redis.call('SET', KEYS[6], old[#old - 1])
 end
-local i = 5
+local i = 6
 while i < #ARGV do
   redis.call('HSET', ARGV[4] .. id, ARGV[i], ARGV[i + 1])
   i = i + 2
 end
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[3], '*', 'k', 'c', 'id', id, 'm', ARGV[1],
-           'n', (#ARGV - 4) / 2)
+           'n', (#ARGV - 5) / 2, 'e', ARGV[5])
 return id
 """
 
 _PUBLISH_TRANSLATION = """
+if redis.call('GET', KEYS[4]) ~= ARGV[5] then return -1 end
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
 local prev = redis.call('HGET', KEYS[1], ARGV[2])
-if prev and (ARGV[5] ~= '1' or cmsgpack.unpack(prev)[3]) then return 0 end
+if prev and (ARGV[6] ~= '1' or cmsgpack.unpack(prev)[3]) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'k', 't', 'id', ARGV[1],
-           'l', ARGV[2], 't', ARGV[3])
+           'l', ARGV[2], 't', ARGV[3], 'e', ARGV[5])
 return 1
 """
 
 _DELETE_MESSAGE = """
+if ARGV[4] ~= '' and redis.call('GET', KEYS[6]) ~= ARGV[4] then return -1 end
 local prev = redis.call('GET', KEYS[5])
 if prev then return tonumber(prev) end
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
@@ -139,17 +158,6 @@ def _unpack_message(room: str, mid: int, data: bytes) -> ChatMessage:
                        replaces=replaces, owed=owed)
 
 
-@dataclass
-class _Held:
-    """A comment accepted while Redis was unreachable, delivered locally as ``provisional``
-    and waiting in its room's outbox to be published."""
-
-    provisional: ChatMessage  # id -n: what this node's viewers were shown
-    draft: CommentDraft
-    keys: list[str]  # with the publish token: a retry never publishes twice
-    late: dict[str, Translation] = field(default_factory=dict)  # translations since held
-
-
 def _pack_translation(t: Translation) -> bytes:
     return msgpack.packb([t.lang, t.text, t.translated, t.reason, t.engine])
 
@@ -179,66 +187,42 @@ async def stop_tasks(tasks: Iterable[asyncio.Task[Any]]) -> None:
         _done, pending = await asyncio.wait(pending, timeout=0.1)
 
 
-class RedisBus(Bus):
-    """Rooms shared by every node connected to the same Redis."""
+class RedisLink:
+    """One Redis connection pool shared by the bus, presence and room state, with its health:
+    ``degraded`` while calls fail, retries with backoff, and the key scheme."""
 
-    def __init__(self, url: str, *, history_size: int = 500, prefix: str = "bc",
-                 presence_ttl_s: float = 10.0, viewers_cache_s: float = 0.0,
-                 node_id: str | None = None, outage_limit_s: float = 30.0,
-                 held_limit: int = 10_000) -> None:
+    def __init__(self, url: str, *, prefix: str = "bc", outage_limit_s: float = 30.0) -> None:
         self.url = url
-        self.history_size = history_size
         self.prefix = prefix
-        self.presence_ttl_s = presence_ttl_s
-        self.viewers_cache_s = viewers_cache_s
-        self.node_id = node_id or secrets.token_hex(4)
-        self.epoch = ""
         # How long an operation keeps retrying through a Redis outage before giving up.
         self.outage_limit_s = outage_limit_s
         self.degraded = False  # the last Redis call failed; we are retrying
-        # Events and translations are capped in the stream; history is capped separately.
-        self.stream_maxlen = history_size * 8
         # A blocking pool waits for a free connection instead of failing a burst of joins
         # with "Too many connections" (redis-py's default pool raises at 100).
         # The connect timeout bounds what an unreachable (not refusing) Redis costs a call.
         pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=200, timeout=10,
                                                         socket_connect_timeout=2.0)
-        self._redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
-        self._local: dict[str, Counter[str]] = {}  # this node's viewers, the source of truth
-        self._viewers_cache: dict[str, tuple[float, dict[str, int]]] = {}
-        self._viewers_last: dict[str, dict[str, int]] = {}  # answers viewers() in an outage
-        self._readers: dict[Subscription, asyncio.Task[None]] = {}
-        self._heartbeat: asyncio.Task[None] | None = None
-        self._publish_comment = self._redis.register_script(_PUBLISH_COMMENT)
-        self._publish_translation = self._redis.register_script(_PUBLISH_TRANSLATION)
-        self._delete_message = self._redis.register_script(_DELETE_MESSAGE)
-        self._set_pinned = self._redis.register_script(_SET_PINNED)
-        # Degraded mode: comments held per room, in order, until Redis takes them.
-        self.held_limit = held_limit
-        self._held: dict[str, deque[_Held]] = {}
-        self._held_by_number: dict[int, _Held] = {}
-        self._flushers: dict[str, asyncio.Task[None]] = {}
-        self._published: OrderedDict[int, int] = OrderedDict()  # provisional n -> real id
-        # Random start: provisional numbers of different nodes and restarts do not meet.
-        self._provisional = itertools.count(secrets.randbelow(1 << 40) * 1000 + 1)
-        self._muted_known: set[tuple[str, str]] = set()  # answers is_muted during an outage
+        self.client: aioredis.Redis = aioredis.Redis(connection_pool=pool)
 
-    def _k(self, room: str, *parts: str) -> str:
+    def key(self, room: str, *parts: str) -> str:
+        """The key of one of a room's values."""
         return ":".join((self.prefix, "r", room, *parts))
 
-    def _failed(self, what: str, exc: Exception) -> None:
+    def failed(self, what: str, exc: Exception) -> None:
+        """Record a failed call (logged once per outage)."""
         if not self.degraded:
             log.warning("Redis at %s failed during %s (%s); degraded, retrying",
                         self.url, what, exc)
         self.degraded = True
 
-    def _answered(self) -> None:
+    def answered(self) -> None:
+        """Record a call that Redis answered."""
         if self.degraded:
             log.warning("Redis at %s is back", self.url)
             self.degraded = False
 
-    async def _or_last_known(self, what: str, call: Callable[[], Awaitable[T]],
-                             last_known: Callable[[], T]) -> T:
+    async def or_last_known(self, what: str, call: Callable[[], Awaitable[T]],
+                            last_known: Callable[[], T]) -> T:
         """One attempt; while Redis is unreachable, ``last_known()`` answers at once (reads
         on the comment path must not hold local viewers' chat up). Once degraded, no attempt
         at all until another call (the presence heartbeat, a publish) finds Redis back: a
@@ -248,12 +232,12 @@ class RedisBus(Bus):
         try:
             result = await call()
         except (RedisError, OSError) as exc:
-            self._failed(what, exc)
+            self.failed(what, exc)
             return last_known()
-        self._answered()
+        self.answered()
         return result
 
-    async def _retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+    async def retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         """Run ``call`` until Redis answers, with backoff: during a brief outage an event is
         delayed, never lost (publishing is idempotent, so a retry after a lost reply does not
         publish twice). After ``outage_limit_s`` it raises ``BusUnavailable``."""
@@ -264,184 +248,225 @@ class RedisBus(Bus):
             try:
                 result = await call()
             except (RedisError, OSError) as exc:
-                self._failed(what, exc)
+                self.failed(what, exc)
                 if loop.time() + backoff > deadline:
                     raise BusUnavailable(f"Redis at {self.url} unreachable for "
                                          f"{self.outage_limit_s:.0f}s ({what}): {exc}") from exc
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 1.0)
                 continue
-            self._answered()
+            self.answered()
             return result
 
-    async def start(self) -> None:
-        """Connect (raises ``BusUnavailable`` with the URL when Redis cannot be reached)."""
+    async def ping(self) -> None:
+        """Check the connection (raises ``BusUnavailable`` with the URL when unreachable)."""
         try:
-            await self._redis.ping()
-            await self._redis.set(f"{self.prefix}:epoch", secrets.token_hex(4), nx=True)
-            self.epoch = (await self._redis.get(f"{self.prefix}:epoch")).decode()
+            await self.client.ping()
         except (RedisError, OSError) as exc:
             raise BusUnavailable(f"cannot reach Redis at {self.url}: {exc}; start "
                                  "redis-server or fix --redis-url") from exc
-        self._heartbeat = asyncio.create_task(self._refresh_presence(), name="presence-heartbeat")
+
+    async def aclose(self) -> None:
+        """Disconnect (the pool is ours)."""
+        await self.client.aclose(close_connection_pool=True)
+
+
+class RedisBus(Bus):
+    """Rooms shared by every node connected to the same Redis."""
+
+    def __init__(self, url: str, *, history_size: int = 500, prefix: str = "bc",
+                 outage_limit_s: float = 30.0, held_limit: int = 10_000,
+                 epoch_check_s: float = 1.0, link: RedisLink | None = None) -> None:
+        self.link = link or RedisLink(url, prefix=prefix, outage_limit_s=outage_limit_s)
+        self.url = url
+        self.history_size = history_size
+        self.prefix = self.link.prefix
+        self.epoch = ""
+        self._epoch_key = f"{self.prefix}:epoch"
+        # How often the epoch is checked when nothing else checks it (an idle node notices
+        # within this that Redis lost its data).
+        self.epoch_check_s = epoch_check_s
+        self._watcher: asyncio.Task[None] | None = None
+        # Events and translations are capped in the stream; history is capped separately.
+        self.stream_maxlen = history_size * 8
+        self._redis = self.link.client
+        self._k = self.link.key
+        self._retrying = self.link.retrying
+        self._readers: dict[Subscription, asyncio.Task[None]] = {}
+        self._publish_comment = self._redis.register_script(_PUBLISH_COMMENT)
+        self._publish_translation = self._redis.register_script(_PUBLISH_TRANSLATION)
+        self._delete_message = self._redis.register_script(_DELETE_MESSAGE)
+        self.set_pinned_script = self._redis.register_script(_SET_PINNED)
+        # Degraded mode: comments held per room, in order, until Redis takes them.
+        self.outbox = Outbox(self._publish_held, self._publish_late_translation,
+                             self._deliver_locally, limit=held_limit,
+                             backend=f"Redis at {url}")
+
+    @property  # type: ignore[override]
+    def degraded(self) -> bool:
+        """The last Redis call failed; operations are being retried."""
+        return self.link.degraded
+
+    async def start(self) -> None:
+        """Connect (raises ``BusUnavailable`` with the URL when Redis cannot be reached)."""
+        await self.link.ping()
+        try:
+            await self._adopt_epoch()
+        except (RedisError, OSError) as exc:
+            raise BusUnavailable(f"cannot reach Redis at {self.url}: {exc}; start "
+                                 "redis-server or fix --redis-url") from exc
+        self._watcher = asyncio.create_task(self._watch_epoch(), name="epoch-watch")
+
+    async def _adopt_epoch(self) -> bool:
+        """Take the epoch Redis holds, starting a new one if the key is gone (Redis lost its
+        data: ids start over, so they must under a new name). Returns True when the epoch
+        changed; then every subscription gets ``EpochChanged`` before any later event."""
+        while True:
+            # SET NX: of the nodes that find the key gone, the first one's epoch wins.
+            await self._redis.set(self._epoch_key, secrets.token_hex(8), nx=True)
+            raw = await self._redis.get(self._epoch_key)
+            if raw is not None:  # else flushed again between the two calls
+                break
+        epoch = raw.decode()
+        if epoch == self.epoch:
+            return False
+        old, self.epoch = self.epoch, epoch
+        if old:
+            log.warning("Redis at %s lost its data (epoch %s gone; now %s): message ids start "
+                        "over; this node's viewers reload their rooms", self.url, old, epoch)
+            for sub in self._readers:
+                sub.queue.put_nowait(EpochChanged(sub.room, epoch))
+        return True
+
+    async def _watch_epoch(self) -> None:
+        """Check the epoch every ``epoch_check_s`` (writes check it too; this catches a loss
+        while the node only reads or is idle)."""
+        while True:
+            await asyncio.sleep(self.epoch_check_s)
+            with contextlib.suppress(RedisError, OSError):
+                await self._adopt_epoch()
 
     async def close(self) -> None:
-        """Stop readers and the heartbeat, withdraw this node's presence, disconnect."""
-        if self._held:
+        """Stop readers and the outbox, disconnect."""
+        if self.outbox.waiting:
             log.warning("closing with %d comment(s) never published (Redis unreachable)",
-                        sum(len(q) for q in self._held.values()))
-        await stop_tasks([*self._readers.values(), *self._flushers.values(),
-                          *([self._heartbeat] if self._heartbeat else [])])
+                        self.outbox.waiting)
+        await stop_tasks([*self._readers.values(), *self.outbox.tasks(),
+                          *([self._watcher] if self._watcher else [])])
         self._readers.clear()
-        with contextlib.suppress(RedisError, OSError):
-            pipe = self._redis.pipeline(transaction=False)
-            for room in self._local:
-                pipe.delete(self._k(room, "p", self.node_id))
-                pipe.srem(self._k(room, "nodes"), self.node_id)
-            await pipe.execute()
-        await self._redis.aclose(close_connection_pool=True)  # the pool is ours
+        await self.link.aclose()
 
-    def _comment_script(self, draft: CommentDraft, ts: float,
+    def _comment_script(self, draft: CommentDraft, ts: float, epoch: str,
                         replaces: int = 0) -> tuple[list[str], list[Any]]:
         args: list[Any] = [_pack_message(draft, ts, replaces), self.history_size,
-                           self.stream_maxlen, self._k(draft.room, "tr", "")]
+                           self.stream_maxlen, self._k(draft.room, "tr", ""), epoch]
         for lang, t in draft.translations.items():
             args += [lang, _pack_translation(t)]
         # One token per comment: a retry whose first attempt did run gets the same id back.
         keys = [self._k(draft.room, "seq"), self._k(draft.room, "msgs"),
                 self._k(draft.room, "ids"), self._k(draft.room, "ev"),
                 self._k(draft.room, "pub", secrets.token_hex(8)),
-                self._k(draft.room, "trimmed")]
+                self._k(draft.room, "trimmed"), self._epoch_key]
         return keys, args
 
     async def publish_comment(self, draft: CommentDraft) -> ChatMessage:
         """Publish, or, while Redis is unreachable, hold the comment and return it as a
         provisional message (negative id) already delivered to this node's viewers."""
-        ts = time.time()
-        msg = ChatMessage(id=0, room=draft.room, user=draft.user, user_id=draft.user_id,
-                          text=draft.text, src_lang=draft.src_lang, ts=ts,
-                          translations=dict(draft.translations),
-                          glossary_hits=draft.glossary_hits, question=draft.question,
-                          owed=draft.owed)
-        keys, args = self._comment_script(draft, ts)
-        if not self._held.get(draft.room):  # else it must wait its turn behind held ones
+        msg = message_from_draft(draft, 0, time.time(), self.epoch)
+        keys, _args = self._comment_script(draft, msg.ts, msg.epoch)
+        if not self.outbox.holds(draft.room):  # else it must wait its turn behind held ones
             try:
-                msg.id = int(await self._publish_comment(keys=keys, args=args))
-                self._answered()
+                while True:
+                    epoch = self.epoch
+                    mid = int(await self._publish_comment(
+                        keys=keys, args=self._comment_script(draft, msg.ts, epoch)[1]))
+                    if mid != EPOCH_LOST:
+                        break
+                    await self._adopt_epoch()  # and publish again, under the new epoch
+                msg.id, msg.epoch = mid, epoch
+                self.link.answered()
                 return msg
             except (RedisError, OSError) as exc:
                 # It may have run (only the reply was lost): the held copy keeps the token,
                 # so publishing it again returns that id instead of publishing twice.
-                self._failed("publish_comment", exc)
-        return self._hold(draft, msg, keys)
+                self.link.failed("publish_comment", exc)
+        return self.outbox.hold(msg, draft, keys)
 
-    def _hold(self, draft: CommentDraft, msg: ChatMessage, keys: list[str]) -> ChatMessage:
-        if len(self._held_by_number) >= self.held_limit:
-            raise BusUnavailable(f"Redis at {self.url} is unreachable and this node already "
-                                 f"holds {self.held_limit} unpublished comments")
-        number = next(self._provisional)
-        msg.id = -number
-        held = _Held(msg, draft, keys)
-        self._held.setdefault(draft.room, deque()).append(held)
-        self._held_by_number[number] = held
-        self._deliver_locally(draft.room, CommentPublished(msg))
-        if draft.room not in self._flushers:
-            self._flushers[draft.room] = asyncio.create_task(
-                self._flush_held(draft.room), name=f"held-{draft.room}")
-        return msg
+    async def _publish_held(self, held: Held) -> tuple[int, str]:
+        """Publish a held comment with every translation made so far and its provisional
+        number (``BusUnavailable`` while Redis is still away); its id and epoch."""
+        while True:
+            epoch = self.epoch
+            mid = int(await self._retrying(
+                "publish_comment",
+                # The arguments are made again for each attempt: with the translations so far.
+                lambda e=epoch: self._publish_comment(keys=held.keys,
+                                                      args=self._held_args(held, e))))
+            if mid != EPOCH_LOST:
+                return mid, epoch
+            await self._retrying("epoch", self._adopt_epoch)
 
-    def _held_args(self, held: _Held) -> list[Any]:
-        """The publish script's arguments for a held comment, with every translation made
-        so far and its provisional number."""
+    def _held_args(self, held: Held, epoch: str) -> list[Any]:
         draft = replace(held.draft, translations={**held.draft.translations, **held.late})
-        return self._comment_script(draft, held.provisional.ts, -held.provisional.id)[1]
+        return self._comment_script(draft, held.provisional.ts, epoch, held.number)[1]
+
+    async def _publish_late_translation(self, room: str, message_id: int,
+                                        translation: Translation, epoch: str) -> bool:
+        return await self.publish_translation(room, message_id, translation, epoch=epoch)
 
     def _deliver_locally(self, room: str, event: RoomEvent) -> None:
         for sub in self._readers:
             if sub.room == room:
                 sub.queue.put_nowait(event)
 
-    async def _flush_held(self, room: str) -> None:
-        """Publish the room's held comments, oldest first, as soon as Redis takes them."""
-        queue = self._held[room]
-        try:
-            while queue:
-                held = queue[0]
-                try:
-                    mid = int(await self._retrying(
-                        "publish_comment",
-                        lambda h=held: self._publish_comment(keys=h.keys,
-                                                             args=self._held_args(h))))
-                except BusUnavailable:
-                    continue  # still down: keep it, keep trying
-                queue.popleft()
-                number = -held.provisional.id
-                del self._held_by_number[number]
-                self._published[number] = mid
-                while len(self._published) > self.held_limit:
-                    self._published.popitem(last=False)
-                for t in list(held.late.values()):
-                    # No-ops for those the comment carried (each language is set once); the
-                    # ones that came during the last attempt go out now.
-                    await self.publish_translation(room, mid, t)
-        finally:
-            if not queue:
-                self._held.pop(room, None)
-            self._flushers.pop(room, None)
-
-    async def publish_translation(self, room: str, message_id: int,
-                                  translation: Translation) -> bool:
-        if message_id < 0:  # a provisional message (degraded mode)
-            real = self._published.get(-message_id)
-            if real is None:
-                held = self._held_by_number.get(-message_id)
-                if held is None or translation.lang in held.late:
-                    return False
-                # Shown locally now; published with the comment's real id later.
-                held.late[translation.lang] = translation
-                held.provisional.translations[translation.lang] = translation
-                self._deliver_locally(room, TranslationPublished(room, message_id,
-                                                                 translation))
-                return True
-            message_id = real
-        keys = [self._k(room, "tr", str(message_id)), self._k(room, "msgs"), self._k(room, "ev")]
+    async def publish_translation(self, room: str, message_id: int, translation: Translation,
+                                  *, epoch: str) -> bool:
+        if message_id < 0:  # a provisional message (degraded mode): numbers are this node's
+            published = self.outbox.published(-message_id)
+            if published is None:
+                return self.outbox.add_translation(room, -message_id, translation)
+            message_id, epoch = published
+        keys = [self._k(room, "tr", str(message_id)), self._k(room, "msgs"), self._k(room, "ev"),
+                self._epoch_key]
         args = [message_id, translation.lang, _pack_translation(translation), self.stream_maxlen,
-                "1" if translation.translated else "0"]
+                epoch, "1" if translation.translated else "0"]
         # The script makes a repeated attempt a no-op.
-        return bool(await self._retrying(
+        done = int(await self._retrying(
             "publish_translation", lambda: self._publish_translation(keys=keys, args=args)))
+        if done == EPOCH_LOST:
+            # Made for a message of a lost epoch: its id may name another message now.
+            await self._retrying("epoch", self._adopt_epoch)
+            return False
+        return bool(done)
 
-    async def translation(self, room: str, message_id: int, lang: str) -> Translation | None:
-        raw = await self._retrying("translation", lambda: self._redis.hget(
-            self._k(room, "tr", str(message_id)), lang))
-        return _unpack_translation(raw) if raw is not None else None
+    async def translation(self, room: str, message_id: int, lang: str,
+                          *, epoch: str) -> Translation | None:
+        async def read() -> tuple[bytes | None, bytes | None]:
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.get(self._epoch_key)
+            pipe.hget(self._k(room, "tr", str(message_id)), lang)
+            return tuple(await pipe.execute())  # type: ignore[return-value]
 
-    async def delete_message(self, room: str, message_id: int) -> bool:
+        current, raw = await self._retrying("translation", read)
+        if raw is None or current is None or current.decode() != epoch:
+            return None
+        return _unpack_translation(raw)
+
+    async def delete_message(self, room: str, message_id: int,
+                             *, epoch: str | None = None) -> bool:
         # The token makes a retry whose first attempt did run answer True again.
         keys = [self._k(room, "msgs"), self._k(room, "ids"), self._k(room, "ev"),
-                self._k(room, "pin"), self._k(room, "del", secrets.token_hex(8))]
-        args = [message_id, self.stream_maxlen, self._k(room, "tr", "")]
-        return bool(await self._retrying(
+                self._k(room, "pin"), self._k(room, "del", secrets.token_hex(8)),
+                self._epoch_key]
+        args = [message_id, self.stream_maxlen, self._k(room, "tr", ""), epoch or ""]
+        done = int(await self._retrying(
             "delete_message", lambda: self._delete_message(keys=keys, args=args)))
+        if done == EPOCH_LOST:
+            await self._retrying("epoch", self._adopt_epoch)
+            return False
+        return bool(done)
 
-    async def set_pinned(self, room: str, message_id: int | None) -> ChatMessage | None:
-        keys = [self._k(room, "msgs"), self._k(room, "pin"), self._k(room, "ev")]
-        args = ["" if message_id is None else message_id, self.stream_maxlen]
-        # Setting the same pin again is harmless, so a retry needs no token.
-        if not await self._retrying("set_pinned",
-                                    lambda: self._set_pinned(keys=keys, args=args)):
-            raise UnknownMessage(message_id)
-        if message_id is None:
-            return None
-        return await self._retrying("set_pinned", lambda: self._message(room, message_id))
-
-    async def pinned(self, room: str) -> ChatMessage | None:
-        raw = await self._retrying("pinned", lambda: self._redis.get(self._k(room, "pin")))
-        if raw is None:
-            return None
-        return await self._retrying("pinned", lambda: self._message(room, int(raw)))
-
-    async def _message(self, room: str, mid: int) -> ChatMessage | None:
+    async def message(self, room: str, mid: int) -> ChatMessage | None:
         """One message of history with its translations, or None if it has left."""
         pipe = self._redis.pipeline(transaction=True)
         pipe.hget(self._k(room, "msgs"), mid)
@@ -451,24 +476,8 @@ class RedisBus(Bus):
             return None
         msg = _unpack_message(room, mid, data)
         msg.translations = {k.decode(): _unpack_translation(v) for k, v in trs.items()}
+        msg.epoch = self.epoch
         return msg
-
-    async def mute(self, room: str, user_id: str) -> None:
-        self._muted_known.add((room, user_id))
-        await self._retrying("mute", lambda: self._redis.sadd(self._k(room, "muted"), user_id))
-
-    async def unmute(self, room: str, user_id: str) -> None:
-        await self._retrying("unmute",
-                             lambda: self._redis.srem(self._k(room, "muted"), user_id))
-
-    async def is_muted(self, room: str, user_id: str) -> bool:
-        # During an outage: the mutes this node has seen.
-        muted = bool(await self._or_last_known(
-            "is_muted", lambda: self._redis.sismember(self._k(room, "muted"), user_id),
-            lambda: (room, user_id) in self._muted_known))
-        if muted:
-            self._muted_known.add((room, user_id))
-        return muted
 
     async def subscribe(self, room: str) -> Subscription:
         # Start after the newest entry now, so every later event is read and none before.
@@ -488,12 +497,17 @@ class RedisBus(Bus):
         key = self._k(sub.room, "ev")
         block = blocking_read_ms(self._redis, 2.0)
         backoff = 0.1
+        failed = False
         while True:
             try:
+                if failed:  # reconnected: Redis may have come back without its data
+                    await self._adopt_epoch()
+                    failed = False
                 batches = await self._redis.xread({key: last}, block=block, count=500)
                 backoff = 0.1
             except (RedisError, OSError) as exc:
                 log.warning("reading %s failed (%s); retrying in %.1fs", key, exc, backoff)
+                failed = True
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 1.0)
                 continue
@@ -506,16 +520,22 @@ class RedisBus(Bus):
                         sub.queue.put_nowait(event)
 
     async def _decode(self, room: str, f: dict[bytes, bytes]) -> RoomEvent | None:
+        epoch = f[b"e"].decode() if b"e" in f else self.epoch
+        if epoch != self.epoch:
+            # Written under an epoch this node has not seen yet: adopt it first, so that its
+            # subscribers get EpochChanged before this event.
+            await self._adopt_epoch()
         if f[b"k"] == b"p":
             pin = int(f[b"id"]) if f[b"id"] else None
             # The message as it is now (deleted since: read as unpinned).
-            return PinChanged(room, await self._message(room, pin) if pin is not None else None)
+            return PinChanged(room, await self.message(room, pin) if pin is not None else None)
         mid = int(f[b"id"])
         if f[b"k"] == b"d":
             return MessageDeleted(room, mid)
         if f[b"k"] == b"t":
-            return TranslationPublished(room, mid, _unpack_translation(f[b"t"]))
+            return TranslationPublished(room, mid, _unpack_translation(f[b"t"]), epoch)
         msg = _unpack_message(room, mid, f[b"m"])
+        msg.epoch = epoch
         if int(f.get(b"n", b"0")):
             msg.translations = await self._translations(room, mid)
         return CommentPublished(msg)
@@ -531,24 +551,29 @@ class RedisBus(Bus):
     async def _history(self, room: str, since: int | None,
                        limit: int | None) -> tuple[list[ChatMessage], bool]:
         ids_key = self._k(room, "ids")
+        window = -(limit or self.history_size)
         pipe = self._redis.pipeline(transaction=True)
+        pipe.get(self._epoch_key)
         pipe.get(self._k(room, "seq"))
         pipe.get(self._k(room, "trimmed"))
         if since is None:
-            pipe.zrange(ids_key, -(limit or self.history_size), -1)
+            pipe.zrange(ids_key, window, -1)
         else:
             pipe.zrangebyscore(ids_key, f"({since}", "+inf")
-        last_raw, trimmed_raw, ids_raw = await pipe.execute()
-        last_id = int(last_raw or 0)
+        epoch_raw, last_raw, trimmed_raw, ids_raw = await pipe.execute()
+        epoch = epoch_raw.decode() if epoch_raw is not None else None
+        if epoch != self.epoch:
+            # Redis lost its data (or another node noticed first): ids started over, so
+            # ``since`` names nothing; the latest window, under the epoch adopted now.
+            await self._adopt_epoch()
+            messages, _gap = await self._history(room, None, limit)
+            return messages, since is not None
         gap = False
         if since is not None:
-            if since > last_id:
-                # A client ahead of the room (Redis lost its data): send everything.
-                ids_raw = await self._redis.zrange(ids_key, -(limit or self.history_size), -1)
-                gap = True
-            else:
-                # Deleted messages are not a gap; only those trimmed from a full history are.
-                gap = since < int(trimmed_raw or 0)
+            resume = resume_after(since, int(last_raw or 0), int(trimmed_raw or 0))
+            gap = resume.gap
+            if resume.after is None:
+                ids_raw = await self._redis.zrange(ids_key, window, -1)
             if limit:
                 ids_raw = ids_raw[:limit]
         ids = [int(i) for i in ids_raw]
@@ -565,12 +590,56 @@ class RedisBus(Bus):
                 continue
             msg = _unpack_message(room, mid, data)
             msg.translations = {k.decode(): _unpack_translation(v) for k, v in trs.items()}
+            msg.epoch = epoch
             out.append(msg)
         return out, gap
 
+    async def stats(self, room: str) -> RoomStats | None:
+        last = await self._retrying("stats", lambda: self._redis.get(self._k(room, "seq")))
+        if last is None:
+            return None
+        messages, _ = await self.history(room)
+        translations = sum(sum(1 for t in m.translations.values() if t.translated)
+                           for m in messages)
+        return RoomStats(messages=len(messages), translations=translations,
+                         last_id=int(last))
+
+
+class RedisPresence(Presence):
+    """Viewers summed over every node: each node writes its own counts per room, expiring
+    after ``presence_ttl_s`` unless refreshed (a crashed node's viewers drop out)."""
+
+    def __init__(self, link: RedisLink, *, node_id: str | None = None,
+                 presence_ttl_s: float = 10.0, viewers_cache_s: float = 0.0) -> None:
+        self.link = link
+        self.node_id = node_id or secrets.token_hex(4)
+        self.presence_ttl_s = presence_ttl_s
+        self.viewers_cache_s = viewers_cache_s
+        self._redis = link.client
+        self._k = link.key
+        self._local: dict[str, Counter[str]] = {}  # this node's viewers, the source of truth
+        self._viewers_cache: dict[str, tuple[float, dict[str, int]]] = {}
+        self._viewers_last: dict[str, dict[str, int]] = {}  # answers viewers() in an outage
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start refreshing this node's counts."""
+        self._heartbeat = asyncio.create_task(self._refresh(), name="presence-heartbeat")
+
+    async def close(self) -> None:
+        """Stop refreshing and withdraw this node's counts."""
+        if self._heartbeat is not None:
+            await stop_tasks([self._heartbeat])
+        with contextlib.suppress(RedisError, OSError):
+            pipe = self._redis.pipeline(transaction=False)
+            for room in self._local:
+                pipe.delete(self._k(room, "p", self.node_id))
+                pipe.srem(self._k(room, "nodes"), self.node_id)
+            await pipe.execute()
+
     async def add_viewer(self, room: str, lang: str) -> None:
         self._local.setdefault(room, Counter())[lang] += 1
-        await self._write_presence(room)
+        await self._write(room)
 
     async def remove_viewer(self, room: str, lang: str) -> None:
         counts = self._local.get(room)
@@ -581,12 +650,12 @@ class RedisBus(Bus):
             del counts[lang]
         if not counts:
             del self._local[room]  # before the await: concurrent leaves must not race on it
-        await self._write_presence(room)
+        await self._write(room)
 
-    async def _write_presence(self, room: str) -> None:
-        await self._retrying("presence", lambda: self._write_presence_once(room))
+    async def _write(self, room: str) -> None:
+        await self.link.retrying("presence", lambda: self._write_once(room))
 
-    async def _write_presence_once(self, room: str) -> None:
+    async def _write_once(self, room: str) -> None:
         self._viewers_cache.pop(room, None)
         counts = self._local.get(room) or Counter()
         key = self._k(room, "p", self.node_id)
@@ -600,19 +669,19 @@ class RedisBus(Bus):
             pipe.srem(self._k(room, "nodes"), self.node_id)
         await pipe.execute()
 
-    async def _refresh_presence(self) -> None:
+    async def _refresh(self) -> None:
         """Keep this node's presence alive; a crashed node's expires with its TTL."""
         while True:
             await asyncio.sleep(self.presence_ttl_s / 3)
             try:
                 for room in list(self._local):
-                    await self._write_presence(room)
+                    await self._write(room)
             except (RedisError, OSError, BusUnavailable) as exc:
                 log.warning("refreshing presence failed: %s", exc)
 
     async def viewers(self, room: str) -> dict[str, int]:
         # During an outage: the last counts read, else this node's own viewers.
-        return await self._or_last_known(
+        return await self.link.or_last_known(
             "viewers", lambda: self._viewers(room), lambda: self._last_viewers(room))
 
     def _last_viewers(self, room: str) -> dict[str, int]:
@@ -643,17 +712,63 @@ class RedisBus(Bus):
         self._viewers_last[room] = result
         return dict(result)
 
-    async def stats(self, room: str) -> RoomStats | None:
-        last = await self._retrying("stats", lambda: self._redis.get(self._k(room, "seq")))
-        viewers = await self.viewers(room)
-        if last is None and not viewers:
+
+class RedisRoomState(RoomState):
+    """Pins and mutes shared by every node. Pins are set through the ``RedisBus`` whose
+    history they point into and whose event stream announces them."""
+
+    def __init__(self, bus: RedisBus) -> None:
+        self._bus = bus
+        self.link = bus.link
+        self._redis = bus.link.client
+        self._k = bus.link.key
+        self._muted_known: set[tuple[str, str]] = set()  # answers is_muted during an outage
+
+    async def set_pinned(self, room: str, message_id: int | None) -> ChatMessage | None:
+        keys = [self._k(room, "msgs"), self._k(room, "pin"), self._k(room, "ev")]
+        args = ["" if message_id is None else message_id, self._bus.stream_maxlen]
+        # Setting the same pin again is harmless, so a retry needs no token.
+        if not await self.link.retrying(
+                "set_pinned", lambda: self._bus.set_pinned_script(keys=keys, args=args)):
+            raise UnknownMessage(message_id)
+        if message_id is None:
             return None
-        messages, _ = await self.history(room)
-        translations = sum(sum(1 for t in m.translations.values() if t.translated)
-                           for m in messages)
-        return RoomStats(viewers=viewers, messages=len(messages), translations=translations,
-                         last_id=int(last or 0))
+        return await self.link.retrying("set_pinned",
+                                        lambda: self._bus.message(room, message_id))
+
+    async def pinned(self, room: str) -> ChatMessage | None:
+        raw = await self.link.retrying("pinned", lambda: self._redis.get(self._k(room, "pin")))
+        if raw is None:
+            return None
+        return await self.link.retrying("pinned", lambda: self._bus.message(room, int(raw)))
+
+    async def mute(self, room: str, user_id: str) -> None:
+        self._muted_known.add((room, user_id))
+        await self.link.retrying("mute",
+                                 lambda: self._redis.sadd(self._k(room, "muted"), user_id))
+
+    async def unmute(self, room: str, user_id: str) -> None:
+        await self.link.retrying("unmute",
+                                 lambda: self._redis.srem(self._k(room, "muted"), user_id))
+
+    async def is_muted(self, room: str, user_id: str) -> bool:
+        # During an outage: the mutes this node has seen.
+        muted = bool(await self.link.or_last_known(
+            "is_muted", lambda: self._redis.sismember(self._k(room, "muted"), user_id),
+            lambda: (room, user_id) in self._muted_known))
+        if muted:
+            self._muted_known.add((room, user_id))
+        return muted
 
 
-class BusUnavailable(RuntimeError):
-    """The bus' backing service cannot be reached."""
+def redis_backend(url: str, *, history_size: int = 500, prefix: str = "bc",
+                  presence_ttl_s: float = 10.0, viewers_cache_s: float = 0.0,
+                  node_id: str | None = None, outage_limit_s: float = 30.0,
+                  held_limit: int = 10_000) -> RoomBackend:
+    """Rooms shared through the Redis at ``url``: the bus, presence and room state over one
+    connection pool."""
+    bus = RedisBus(url, history_size=history_size, prefix=prefix,
+                   outage_limit_s=outage_limit_s, held_limit=held_limit)
+    presence = RedisPresence(bus.link, node_id=node_id, presence_ttl_s=presence_ttl_s,
+                             viewers_cache_s=viewers_cache_s)
+    return RoomBackend(bus=bus, presence=presence, state=RedisRoomState(bus))

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable
 
 from babelcast.gateway.bus.base import Bus, CommentDraft
+from babelcast.gateway.bus.presence import Presence
 from babelcast.gateway.chat.moderation import (
     Blocklist,
     BlocklistCache,
@@ -43,8 +44,8 @@ class CommentPipeline:
     """Turns accepted comments into published, translated messages."""
 
     def __init__(self, detector: Detector, translator: Translator, bus: Bus,
-                 glossaries: GlossaryLookup, room_settings: RoomSettingsLookup,
-                 tracker: TranslationTracker, *, wait_s: float,
+                 presence: Presence, glossaries: GlossaryLookup,
+                 room_settings: RoomSettingsLookup, tracker: TranslationTracker, *, wait_s: float,
                  observer: PipelineObserver | None = None,
                  questions: QuestionDetector | None = None,
                  moderation_wait_s: float = 1.0) -> None:
@@ -59,6 +60,7 @@ class CommentPipeline:
         self.detector = detector
         self.translator = translator
         self.bus = bus
+        self.presence = presence
         self.glossaries = glossaries
         self.room_settings = room_settings
         self.tracker = tracker
@@ -103,7 +105,7 @@ class CommentPipeline:
         if late_check is not None:
             tasks[settings.moderation_lang] = late_check[1]  # one model call for both uses
         if src != UNDETERMINED:
-            for lang in await self.bus.viewers(room):
+            for lang in await self.presence.viewers(room):
                 if lang != src and lang not in ready and lang not in tasks:
                     tasks[lang] = asyncio.create_task(
                         self._translate(text, src, lang, glossary))
@@ -199,7 +201,7 @@ class CommentPipeline:
                 self.moderation.unchecked_translation += 1
             elif blocklist.find(result.text) is not None:
                 self.moderation.deleted_late += 1
-                self._spawn(self.bus.delete_message(msg.room, msg.id))
+                self._spawn(self.bus.delete_message(msg.room, msg.id, epoch=msg.epoch))
 
         task.add_done_callback(done)
         self._late_checks.add(task)

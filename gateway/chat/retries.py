@@ -18,6 +18,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from babelcast.gateway.events import ChatMessage
 from babelcast.translation import (
@@ -34,8 +35,20 @@ log = logging.getLogger("babelcast.retries")
 RETRYABLE = frozenset({ENGINE_ERROR, TIMEOUT, OVERLOADED, NO_TRANSLATOR})
 
 Translate = Callable[[ChatMessage, str], Awaitable[Translation]]
-Publish = Callable[[str, int, Translation], Awaitable[bool]]
-Lookup = Callable[[str, int, str], Awaitable[Translation | None]]
+
+
+class Publish(Protocol):
+    """``Bus.publish_translation``."""
+
+    def __call__(self, room: str, message_id: int, translation: Translation, *,
+                 epoch: str) -> Awaitable[bool]: ...
+
+
+class Lookup(Protocol):
+    """``Bus.translation``."""
+
+    def __call__(self, room: str, message_id: int, lang: str, *,
+                 epoch: str) -> Awaitable[Translation | None]: ...
 
 
 @dataclass
@@ -115,12 +128,12 @@ class TranslationRetries:
     async def _attempt(self, entry: _Entry) -> None:
         msg, lang = entry.msg, entry.lang
         try:
-            held = await self._lookup(msg.room, msg.id, lang)
+            held = await self._lookup(msg.room, msg.id, lang, epoch=msg.epoch)
             if held is None or held.translated:
                 return  # left history (or deleted), or translated meanwhile
             result = await self._translate(msg, lang)
             if result.translated:
-                await self._publish(msg.room, msg.id, result)
+                await self._publish(msg.room, msg.id, result, epoch=msg.epoch)
                 self.stats.recovered += 1
                 return
             reason = result.reason

@@ -26,7 +26,7 @@ from babelcast.translation import Translation
 
 log = logging.getLogger("babelcast.tracking")
 
-_Key = tuple[str, int, str]  # (room, message id, target language)
+_Key = tuple[str, str, int, str]  # (room, epoch, message id, target language)
 
 
 class Translator(Protocol):
@@ -92,7 +92,7 @@ class TranslationTracker:
         Returns True when one is, or already was, in flight; False when readers of ``lang``
         need none (same language, no language, or already translated): callers use the
         result as the ``pending`` flag."""
-        key = (msg.room, msg.id, lang)
+        key = (msg.room, msg.epoch, msg.id, lang)
         if key in self._inflight:
             return True
         if not needs_translation(msg, lang):
@@ -117,7 +117,7 @@ class TranslationTracker:
         """The owed translation once published; made here if it has not been by
         ``owed_wait_s`` after publication (its node died)."""
         await asyncio.sleep(max(0.0, msg.ts + self.owed_wait_s - time.time()))
-        found = await self.bus.translation(msg.room, msg.id, lang)
+        found = await self.bus.translation(msg.room, msg.id, lang, epoch=msg.epoch)
         if found is not None:
             return found  # publishing it again is a no-op
         log.warning("translation of %s/%s into %s never came from its node; making it here",
@@ -126,14 +126,14 @@ class TranslationTracker:
 
     def wait_for(self, msg: ChatMessage, lang: str) -> Awaitable[Translation] | None:
         """The in-flight translation of ``msg`` into ``lang``, if this node is making it."""
-        key = (msg.room, msg.id, lang)
+        key = (msg.room, msg.epoch, msg.id, lang)
         task = self._inflight.get(key)
         return asyncio.shield(task) if task is not None and key not in self._owed else None
 
     def follow(self, msg: ChatMessage, lang: str, task: asyncio.Task[Translation]) -> None:
         """Track ``task`` as the translation of ``msg`` into ``lang``, and publish its result
         on the bus when it lands."""
-        key = (msg.room, msg.id, lang)
+        key = (msg.room, msg.epoch, msg.id, lang)
         self._inflight[key] = task
 
         def done(t: asyncio.Task[Translation]) -> None:
@@ -142,7 +142,7 @@ class TranslationTracker:
             if t.cancelled():
                 return
             result = t.result()
-            self._spawn(self.bus.publish_translation(msg.room, msg.id, result))
+            self._spawn(self.bus.publish_translation(msg.room, msg.id, result, epoch=msg.epoch))
             self.retries.failed(msg, result)
 
         task.add_done_callback(done)

@@ -113,7 +113,7 @@ class Connection:
 
     # One per connection: slots keep the per-connection footprint small.
     __slots__ = ("_batch", "_close", "_closer", "_send", "_started", "_writer", "closing",
-                 "direct", "direct_writes", "id", "info", "queue", "send_started",
+                 "direct", "direct_writes", "epoch", "id", "info", "queue", "send_started",
                  "skip_through")
 
     def __init__(self, info: ConnectionInfo, send: SendFn, close: CloseFn,
@@ -128,6 +128,7 @@ class Connection:
         self._batch = batch
         self.direct_writes = 0  # frames that skipped the queue and the writer task
         self.skip_through = 0  # live comments up to this id were already sent in history
+        self.epoch = ""  # the epoch of the ids this viewer was given (set at welcome)
         self.send_started: float | None = None  # set while a send is in progress
         self.closing = False
         self._send = send

@@ -19,11 +19,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from babelcast.gateway.bus.base import Bus, Subscription
+from babelcast.gateway.bus.presence import Presence
 from babelcast.gateway.chat.moderation import RoomCommentGate
 from babelcast.gateway.chat.tracking import TranslationTracker
 from babelcast.gateway.events import (
     ChatMessage,
     CommentPublished,
+    EpochChanged,
     MessageDeleted,
     PinChanged,
     TranslationPublished,
@@ -32,6 +34,7 @@ from babelcast.gateway.rooms.batch import WriteBatch
 from babelcast.gateway.rooms.connection import Connection
 from babelcast.gateway.rooms.groups import LanguageGroup, broadcast
 from babelcast.gateway.rooms.stats import ClosedConnections, FanoutObserver, FanoutTotals
+from babelcast.gateway.wire.codes import CLOSE_SERVICE_RESTART
 from babelcast.gateway.wire.server import (
     comment_frame,
     deleted_frame,
@@ -49,6 +52,7 @@ class RoomDeps:
     """What every room of a node uses."""
 
     bus: Bus
+    presence: Presence  # viewers per language, for presence frames and the pipeline
     translations: TranslationTracker  # asked for each translation a group needs
     hold_s: float  # the longest a comment is held back for a group's translation
     presence_interval_s: float
@@ -63,6 +67,7 @@ class LocalRoom:
         self.name = name
         self.write_batch = deps.write_batch
         self.bus = deps.bus
+        self.presence = deps.presence
         self.translations = deps.translations
         self.observer = deps.observer
         self.hold_s = deps.hold_s  # the longest a comment is held back for a translation
@@ -92,7 +97,7 @@ class LocalRoom:
     async def join(self, conn: Connection) -> None:
         """Add a viewer to the group of its language."""
         self._group(conn.lang).members[conn.id] = conn
-        await self.bus.add_viewer(self.name, conn.lang)
+        await self.presence.add_viewer(self.name, conn.lang)
         self.presence_changed()
 
     async def leave(self, conn: Connection) -> None:
@@ -102,7 +107,7 @@ class LocalRoom:
             return
         if not group.members:
             del self.groups[conn.lang]
-        await self.bus.remove_viewer(self.name, conn.lang)
+        await self.presence.remove_viewer(self.name, conn.lang)
         self.presence_changed()
 
     async def move(self, conn: Connection, lang: str) -> None:
@@ -152,8 +157,11 @@ class LocalRoom:
             return frames
         if isinstance(event, TranslationPublished):
             lang = event.translation.lang
-            held = self._held.pop((event.message_id, lang), None)
+            held = self._held.get((event.message_id, lang))
+            if held is not None and held[0].epoch != event.epoch:
+                return 0  # made for a message of another epoch: not this one's
             if held is not None:
+                del self._held[(event.message_id, lang)]
                 held[1].cancel()
                 self._count_release(held[0], self._release(held[0], lang, event.translation))
                 return 0  # counted as a release, with its delivery time
@@ -167,6 +175,17 @@ class LocalRoom:
                 self._held.pop(key)[1].cancel()  # never shown to that group: nothing to undo
             broadcast(self.connections(), deleted_frame(event.message_id))
             return len(self)
+        if isinstance(event, EpochChanged):
+            # The ids these viewers hold name nothing any more: each reconnects, resumes with
+            # its old epoch and gets the room afresh (gap: true).
+            for _msg, handle in self._held.values():
+                handle.cancel()
+            self._held.clear()
+            # (Not yet welcomed: its welcome will carry the new epoch.)
+            conns = [c for c in self.connections() if c.epoch not in ("", event.epoch)]
+            for conn in conns:
+                conn.close(CLOSE_SERVICE_RESTART, "chat history restarted; reconnect")
+            return len(conns)
         if isinstance(event, PinChanged):
             msg = event.message
             for lang, group in list(self.groups.items()):
@@ -232,7 +251,7 @@ class LocalRoom:
         self._presence_task = asyncio.create_task(self._send_presence())
 
     async def _send_presence(self) -> None:
-        viewers = await self.bus.viewers(self.name)
+        viewers = await self.presence.viewers(self.name)
         broadcast(self.connections(), presence_frame(self.name, viewers))
 
     async def close(self) -> None:
@@ -254,6 +273,7 @@ class RoomRegistry:
     def __init__(self, deps: RoomDeps) -> None:
         self.deps = deps
         self.bus = deps.bus
+        self.presence = deps.presence
         self.rooms: dict[str, LocalRoom] = {}
         self.closed = ClosedConnections()  # frame counters of connections that have closed
         self._opening: dict[str, asyncio.Future[LocalRoom]] = {}

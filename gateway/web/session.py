@@ -18,8 +18,9 @@ from typing import Any
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from babelcast.gateway.bus.base import Bus, UnknownMessage
-from babelcast.gateway.bus.redis import BusUnavailable
+from babelcast.gateway.bus.base import Bus, BusUnavailable, UnknownMessage
+from babelcast.gateway.bus.presence import Presence
+from babelcast.gateway.bus.state import RoomState
 from babelcast.gateway.chat.moderation import CommentRefused
 from babelcast.gateway.chat.pipeline import CommentPipeline
 from babelcast.gateway.chat.tracking import TranslationTracker
@@ -97,7 +98,9 @@ class SessionDeps:
     """What a viewer session uses."""
 
     config: SessionConfig
-    bus: Bus
+    bus: Bus  # history, and the epoch ids belong to
+    presence: Presence  # viewers per language, for welcome
+    room_state: RoomState  # pins and mutes
     rooms: RoomRegistry
     pipeline: CommentPipeline  # submits comments; its wait_s is the hold window
     translations: TranslationTracker  # asked for the translations history frames need
@@ -240,7 +243,7 @@ class ViewerSession:
     async def _pinned_frame(self) -> dict[str, Any] | None:
         """The room's pinned comment in the connection's language, or None."""
         assert self.conn is not None
-        msg = await self.deps.bus.pinned(self.conn.info.room)
+        msg = await self.deps.room_state.pinned(self.conn.info.room)
         return None if msg is None else self._comment_frame(msg)
 
     def _comment_frame(self, msg: ChatMessage) -> dict[str, Any]:
@@ -286,13 +289,16 @@ class ViewerSession:
     async def _welcome(self, since: int | None, stale: bool) -> None:
         assert self.conn is not None
         info = self.conn.info
+        # Taken before history is read: if the epoch changes meanwhile, this viewer is told
+        # the old one and its room sends it to reconnect (never new ids under an old epoch).
+        epoch = self.conn.epoch = self.deps.bus.epoch
         history, gap = await self._history_frames(since)
         gap = gap or stale
         pinned = await self._pinned_frame()
-        viewers = await self.deps.bus.viewers(info.room)
+        viewers = await self.deps.presence.viewers(info.room)
         s = self.deps.config
         frame = welcome_frame(
-            room=info.room, epoch=self.deps.bus.epoch, user_id=info.user_id, name=info.user,
+            room=info.room, epoch=epoch, user_id=info.user_id, name=info.user,
             lang=info.lang, role=self.role.value, history=history, gap=gap, pinned=pinned,
             viewers=viewers, max_text_chars=s.max_text_chars,
             max_frame_bytes=s.max_frame_bytes, rate_limit_per_s=s.rate_limit_per_s,
@@ -358,7 +364,7 @@ class ViewerSession:
         if isinstance(frame, CommentIn):
             # Hosts and moderators are never silenced: one rogue moderator cannot mute the
             # host.
-            if not self.host and await self.deps.bus.is_muted(info.room, info.user_id):
+            if not self.host and await self.deps.room_state.is_muted(info.room, info.user_id):
                 raise ProtocolError(codes.MUTED, "you are muted in this room; your comment was "
                                     "not published", frame.client_id)
             try:
@@ -384,15 +390,15 @@ class ViewerSession:
             self._ack(frame.client_id, str(frame.id))
         elif isinstance(frame, PinIn):
             try:
-                await self.deps.bus.set_pinned(info.room, frame.id)
+                await self.deps.room_state.set_pinned(info.room, frame.id)
             except UnknownMessage:
                 raise self._not_found(frame.id, frame.client_id) from None
             self._ack(frame.client_id, None if frame.id is None else str(frame.id))
         elif isinstance(frame, BanIn):
-            await self.deps.bus.mute(info.room, frame.user_id)
+            await self.deps.room_state.mute(info.room, frame.user_id)
             self._ack(frame.client_id, frame.user_id)
         elif isinstance(frame, UnbanIn):
-            await self.deps.bus.unmute(info.room, frame.user_id)
+            await self.deps.room_state.unmute(info.room, frame.user_id)
             self._ack(frame.client_id, frame.user_id)
 
     def _ack(self, client_id: str | None, target: str | None) -> None:

@@ -14,6 +14,7 @@ CLOSE_SLOW_CONSUMER = 4408  # the viewer stopped reading for longer than stall_t
 CLOSE_RATE_LIMITED = 4429  # kept flooding after rate_limited errors
 CLOSE_GOING_AWAY = 1001  # server shutting down
 CLOSE_POLICY_VIOLATION = 1008  # a refused handshake, on servers that cannot answer with HTTP
+CLOSE_SERVICE_RESTART = 1012  # message ids started over (Redis lost its data): reconnect
 CLOSE_TRY_AGAIN_LATER = 1013  # the shared backend (Redis) is unreachable
 
 # Error codes carried by `error` frames.

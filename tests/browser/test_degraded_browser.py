@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from babelcast.gateway.bus.redis import RedisBus
+from babelcast.gateway.bus.redis import redis_backend
 from tests.browser.test_demo_page_browser import join
 from tests.browser.test_demo_page_browser import messages as page_messages
 from tests.browser.test_widget_browser import messages as widget_messages
@@ -36,7 +36,7 @@ def test_provisional_comments_are_swapped_for_published_ones(
         browser_tools: None, browser: Callable[..., Any], tmp_path: Path) -> None:
     redis = RedisServer(durable=True).start()
     try:
-        with live_server(bus=RedisBus(redis.url)) as srv:
+        with live_server(backend=redis_backend(redis.url)) as srv:
             widget, page = browser(), browser()
             open_widget(widget, host_page(tmp_path / "host.html", srv.http, ROOM, name="Emma",
                                           lang="en", server=srv.http))

@@ -6,13 +6,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from babelcast.gateway.bus.redis import RedisBus
+from babelcast.gateway.bus.redis import redis_backend
 from tests.harness import LiveServer, live_server
 
 
 @pytest.fixture
 def nodes(redis_url: str) -> Iterator[tuple[LiveServer, LiveServer]]:
-    with live_server(bus=RedisBus(redis_url)) as a, live_server(bus=RedisBus(redis_url)) as b:
+    with live_server(backend=redis_backend(redis_url)) as a, \
+            live_server(backend=redis_backend(redis_url)) as b:
         yield a, b
 
 
@@ -71,9 +72,9 @@ def test_a_translation_owed_by_one_node_is_not_made_again_unless_that_node_dies(
     slow = FaultyEngine()  # node A's real model, made to hang on demand
     slow.hang()
     try:
-        with live_server(engines=[slow], bus=RedisBus(redis_url), translation_wait_ms=50,
+        with live_server(engines=[slow], backend=redis_backend(redis_url), translation_wait_ms=50,
                          translation_timeout_ms=60_000) as a, \
-                live_server(bus=RedisBus(redis_url), translation_wait_ms=50,
+                live_server(backend=redis_backend(redis_url), translation_wait_ms=50,
                             translation_timeout_ms=1000) as b:
             en = a.viewer("owed", "en", "Bob")
             pt = b.viewer("owed", "pt", "Ana")

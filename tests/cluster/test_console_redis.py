@@ -30,7 +30,7 @@ def test_question_flag_round_trips_through_redis(redis_url: str) -> None:
             messages, _ = await reader.history("r")
             assert [(m.text, m.question) for m in messages] == [
                 ("tem frete?", True), ("amei 😍", False), ("quanto custa", False)]
-            got = InsightsWindow(300).summarize("r", messages, await reader.viewers("r"))
+            got = InsightsWindow(300).summarize("r", messages, {})
             assert got.questions == 1 and got.top_terms == [("Glow Kit", 2)]
         finally:
             await writer.close()

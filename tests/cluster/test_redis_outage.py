@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from babelcast.gateway.bus.redis import RedisBus
+from babelcast.gateway.bus.redis import RedisBus, redis_backend
 from tests.harness import LiveServer, live_server
 from tests.redis_server import RedisServer
 
@@ -36,7 +36,7 @@ def ready_status(node: LiveServer) -> int:
 def test_local_viewers_keep_chatting_through_an_outage_and_nothing_is_lost_or_doubled(
         durable_redis: RedisServer) -> None:
     url = durable_redis.url
-    with live_server(bus=RedisBus(url)) as a, live_server(bus=RedisBus(url)) as b:
+    with live_server(backend=redis_backend(url)) as a, live_server(backend=redis_backend(url)) as b:
         en = a.viewer("outage", "en", "Bob")
         pt = a.viewer("outage", "pt", "Ana")  # on the same node as Bob
         far = b.viewer("outage", "pt", "Rui")  # on the other node
@@ -121,10 +121,11 @@ def test_a_held_comment_takes_the_translations_made_while_it_waited(
             # A translation finished while Redis is down: shown locally now, under the
             # provisional id.
             done = Translation("en", "first", True, None, "test")
-            assert await bus.publish_translation("held", held[0].id, done)
+            assert await bus.publish_translation("held", held[0].id, done, epoch=bus.epoch)
             event = await next_event(sub)
             assert isinstance(event, TranslationPublished) and event.message_id == held[0].id
-            assert not await bus.publish_translation("held", held[0].id, done)  # once
+            assert not await bus.publish_translation("held", held[0].id, done,
+                                                     epoch=bus.epoch)  # once
 
             durable_redis.start()
             published = [await next_event(sub) for _ in held]
@@ -137,7 +138,7 @@ def test_a_held_comment_takes_the_translations_made_while_it_waited(
             assert msgs[0].translations == {"en": done} and not bus.degraded
             # Later translations of a held comment go to its published id.
             late = Translation("es", "segundo (es)", True, None, "test")
-            assert await bus.publish_translation("held", held[1].id, late)
+            assert await bus.publish_translation("held", held[1].id, late, epoch=bus.epoch)
             event = await next_event(sub)
             assert isinstance(event, TranslationPublished) and event.message_id == 2
         finally:

@@ -1,5 +1,7 @@
-"""RedisBus against a real redis-server: ids, history, resume, translate-once, one event
-order for every node, presence across nodes and its expiry."""
+"""What only the Redis backend does (the seams' contract is tests/contract/test_bus.py):
+several nodes share a room — one event order for every node, translate-once across nodes,
+pins and mutes seen by all — presence summed across nodes with a dead node's expiring, and a
+clear error when Redis cannot be reached."""
 
 from __future__ import annotations
 
@@ -8,8 +10,8 @@ import time
 
 import pytest
 
-from babelcast.gateway.bus.base import CommentDraft, UnknownMessage
-from babelcast.gateway.bus.redis import BusUnavailable, RedisBus
+from babelcast.gateway.bus.base import BusUnavailable, CommentDraft, UnknownMessage
+from babelcast.gateway.bus.redis import RedisBus, RedisPresence, redis_backend
 from babelcast.gateway.events import (
     CommentPublished,
     MessageDeleted,
@@ -25,58 +27,32 @@ def draft(text: str, room: str = "r", **tr: Translation) -> CommentDraft:
                         translations=dict(tr))
 
 
-def test_ids_history_and_gaps(redis_url: str) -> None:
-    async def run() -> None:
-        bus = RedisBus(redis_url, history_size=3)
-        await bus.start()
-        try:
-            ids = [(await bus.publish_comment(draft(f"m{i}"))).id for i in range(5)]
-            assert ids == [1, 2, 3, 4, 5]
-            msgs, gap = await bus.history("r", since=3)
-            assert [m.id for m in msgs] == [4, 5] and not gap
-            msgs, gap = await bus.history("r", since=1)
-            assert [m.text for m in msgs] == ["m2", "m3", "m4"] and gap
-            msgs, gap = await bus.history("r", since=2)
-            assert [m.id for m in msgs] == [3, 4, 5] and not gap
-            msgs, gap = await bus.history("r", since=99)
-            assert [m.id for m in msgs] == [3, 4, 5] and gap
-            msgs, _ = await bus.history("r", limit=2)
-            assert [m.id for m in msgs] == [4, 5]
-            assert msgs[0].user == "Ana" and msgs[0].src_lang == "pt"
-            assert (await bus.stats("r")).messages == 3
-            assert await bus.stats("never-used") is None
-        finally:
-            await bus.close()
-
-    asyncio.run(run())
-
-
 def test_delete_pin_and_mute_are_shared_and_delivered(redis_url: str) -> None:
     async def run() -> None:
-        a, b = RedisBus(redis_url, history_size=3), RedisBus(redis_url, history_size=3)
+        a, b = redis_backend(redis_url, history_size=3), redis_backend(redis_url, history_size=3)
         await a.start()
         await b.start()
         try:
-            sub = await b.subscribe("r")
+            sub = await b.bus.subscribe("r")
             for text in ("m1", "m2", "m3"):
-                await a.publish_comment(draft(text, pt=Translation("pt", text, False)))
-            pinned = await a.set_pinned("r", 2)
+                await a.bus.publish_comment(draft(text, pt=Translation("pt", text, False)))
+            pinned = await a.state.set_pinned("r", 2)
             assert pinned is not None and pinned.text == "m2" and "pt" in pinned.translations
-            assert (await b.pinned("r")).id == 2  # type: ignore[union-attr]
-            assert await a.delete_message("r", 2) is True
-            assert await b.delete_message("r", 2) is False
-            msgs, gap = await b.history("r", since=0)
-            assert [m.id for m in msgs] == [1, 3] and gap is False  # deleted is not a gap
-            assert await b.pinned("r") is None
+            assert (await b.state.pinned("r")).id == 2  # type: ignore[union-attr]
+            assert await a.bus.delete_message("r", 2) is True
+            assert await b.bus.delete_message("r", 2) is False
+            msgs, gap = await b.bus.history("r", since=0)
+            assert [m.id for m in msgs] == [1, 3] and gap is False
+            assert await b.state.pinned("r") is None
             with pytest.raises(UnknownMessage):
-                await b.set_pinned("r", 2)
+                await b.state.set_pinned("r", 2)
             events = [await asyncio.wait_for(sub.queue.get(), 10) for _ in range(6)]
             assert [type(e) for e in events[3:]] == [PinChanged, MessageDeleted, PinChanged]
             assert events[4] == MessageDeleted("r", 2) and events[5] == PinChanged("r", None)
-            await a.mute("r", "u-9")
-            assert await b.is_muted("r", "u-9") and not await b.is_muted("r", "u-1")
-            await b.unmute("r", "u-9")
-            assert not await a.is_muted("r", "u-9")
+            await a.state.mute("r", "u-9")
+            assert await b.state.is_muted("r", "u-9") and not await b.state.is_muted("r", "u-1")
+            await b.state.unmute("r", "u-9")
+            assert not await a.state.is_muted("r", "u-9")
         finally:
             await a.close()
             await b.close()
@@ -96,9 +72,9 @@ def test_every_node_reads_one_order_and_translations_publish_once(redis_url: str
             m1 = await a.publish_comment(draft("frete grátis?", "room", en=ready))
             m2 = await b.publish_comment(draft("tem azul?", "room"))
             t = Translation("en", "is there blue?", True)
-            assert await a.publish_translation("room", m2.id, t) is True
-            assert await b.publish_translation("room", m2.id, t) is False  # once only
-            assert await b.publish_translation("room", 999, t) is False
+            assert await a.publish_translation("room", m2.id, t, epoch=m2.epoch) is True
+            assert await b.publish_translation("room", m2.id, t, epoch=m2.epoch) is False
+            assert await b.publish_translation("room", 999, t, epoch=m2.epoch) is False
 
             async def take(sub: object, n: int) -> list[object]:
                 return [await asyncio.wait_for(sub.queue.get(), 10) for _ in range(n)]
@@ -124,27 +100,30 @@ def test_every_node_reads_one_order_and_translations_publish_once(redis_url: str
 
 def test_presence_is_summed_across_nodes_and_a_dead_node_expires(redis_url: str) -> None:
     async def run() -> None:
-        a = RedisBus(redis_url, presence_ttl_s=0.6, viewers_cache_s=0)
-        b = RedisBus(redis_url, presence_ttl_s=0.6, viewers_cache_s=0)
+        a = redis_backend(redis_url, presence_ttl_s=0.6, viewers_cache_s=0)
+        b = redis_backend(redis_url, presence_ttl_s=0.6, viewers_cache_s=0)
         await a.start()
         await b.start()
         try:
-            await a.add_viewer("r", "pt")
-            await a.add_viewer("r", "pt")
-            await b.add_viewer("r", "en")
-            await b.add_viewer("r", "pt")
-            assert await a.viewers("r") == {"pt": 3, "en": 1}
-            await b.remove_viewer("r", "pt")
-            assert await a.viewers("r") == {"pt": 2, "en": 1}
+            pa, pb = a.presence, b.presence
+            assert isinstance(pb, RedisPresence)
+            await pa.add_viewer("r", "pt")
+            await pa.add_viewer("r", "pt")
+            await pb.add_viewer("r", "en")
+            await pb.add_viewer("r", "pt")
+            assert await pa.viewers("r") == {"pt": 3, "en": 1}
+            await pb.remove_viewer("r", "pt")
+            assert await pa.viewers("r") == {"pt": 2, "en": 1}
             # b "crashes": its heartbeat stops and it never withdraws its presence.
-            b._heartbeat.cancel()
+            assert pb._heartbeat is not None
+            pb._heartbeat.cancel()
             deadline = time.monotonic() + 10
-            while await a.viewers("r") != {"pt": 2}:
-                assert time.monotonic() < deadline, await a.viewers("r")
+            while await pa.viewers("r") != {"pt": 2}:
+                assert time.monotonic() < deadline, await pa.viewers("r")
                 await asyncio.sleep(0.05)
             # a keeps refreshing, so its own viewers outlive several TTLs.
             await asyncio.sleep(1.5)
-            assert await a.viewers("r") == {"pt": 2}
+            assert await pa.viewers("r") == {"pt": 2}
         finally:
             await a.close()
             await b.close()
@@ -154,9 +133,9 @@ def test_presence_is_summed_across_nodes_and_a_dead_node_expires(redis_url: str)
 
 def test_unreachable_redis_is_a_clear_start_up_error() -> None:
     async def run() -> None:
-        bus = RedisBus(f"redis://127.0.0.1:{free_port()}/0")
+        rooms = redis_backend(f"redis://127.0.0.1:{free_port()}/0")
         with pytest.raises(BusUnavailable, match=r"cannot reach Redis at redis://127\.0\.0\.1"):
-            await bus.start()
-        await bus.close()
+            await rooms.start()
+        await rooms.close()
 
     asyncio.run(run())

@@ -11,7 +11,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from babelcast.gateway.bus.redis import RedisBus
+from babelcast.gateway.bus.redis import redis_backend
 from tests.harness import Frame, LiveServer, Viewer, live_server
 
 KEY = "s3cret-host-key"
@@ -204,8 +204,8 @@ def test_host_role_is_disabled_without_a_key(server: LiveServer, room: str) -> N
 
 @pytest.fixture
 def nodes(redis_url: str) -> Iterator[tuple[LiveServer, LiveServer]]:
-    with live_server(bus=RedisBus(redis_url), host_key=KEY) as a, \
-            live_server(bus=RedisBus(redis_url), host_key=KEY) as b:
+    with live_server(backend=redis_backend(redis_url), host_key=KEY) as a, \
+            live_server(backend=redis_backend(redis_url), host_key=KEY) as b:
         yield a, b
 
 

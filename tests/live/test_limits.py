@@ -44,7 +44,7 @@ def test_admission_checks_origin_rate_and_count() -> None:
 
 
 @pytest.mark.parametrize(("values", "says"), [
-    ({"auth": "oauth"}, "auth must be 'none' or 'jwt'"),
+    ({"auth": "oauth"}, "auth must be one of none, jwt"),
     ({"auth": "jwt"}, "--jwt-secret"),
     ({"auth": "jwt", "jwt_secret": "short"}, "at least 32"),
     ({"jwt_secret": "short"}, "at least 32"),

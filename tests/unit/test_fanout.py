@@ -346,12 +346,12 @@ class SameLanguageTracker:
 
 def test_a_room_behind_on_events_sends_each_viewer_one_write_for_all_of_them() -> None:
     from babelcast.gateway.bus.base import CommentDraft
-    from babelcast.gateway.bus.memory import MemoryBus
+    from babelcast.gateway.bus.memory import MemoryBus, MemoryPresence
     from babelcast.gateway.rooms.room import LocalRoom, RoomDeps
 
     async def run() -> None:
         bus, batch = MemoryBus(), WriteBatch()
-        deps = RoomDeps(bus, SameLanguageTracker(), hold_s=1.0,  # type: ignore[arg-type]
+        deps = RoomDeps(bus, MemoryPresence(), SameLanguageTracker(), hold_s=1.0,  # type: ignore[arg-type]
                         presence_interval_s=60.0, write_batch=batch)
         room = LocalRoom("r", deps, await bus.subscribe("r"))
         rec, viewers = Recorder(), []

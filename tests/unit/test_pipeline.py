@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from babelcast.gateway.bus.memory import MemoryBus
+from babelcast.gateway.bus.memory import MemoryBus, MemoryPresence
 from babelcast.gateway.chat.moderation import CommentRefused
 from babelcast.gateway.chat.pipeline import CommentPipeline
 from babelcast.gateway.chat.room_settings import RoomSettings
@@ -69,6 +69,7 @@ class RecordingObserver:
 class Parts:
     def __init__(self, lang: str = "pt") -> None:
         self.bus = MemoryBus()
+        self.presence = MemoryPresence()
         self.translator = FakeTranslator()
         self.observer = RecordingObserver()
         self.room_settings = MemoryRoomSettingsStore()
@@ -76,7 +77,8 @@ class Parts:
         self.tracker = TranslationTracker(self.translator, self.bus, glossaries,
                                           self.room_settings, observer=self.observer)
         self.pipeline = CommentPipeline(FakeDetector(lang), self.translator, self.bus,
-                                        glossaries, self.room_settings, self.tracker,
+                                        self.presence, glossaries, self.room_settings,
+                                        self.tracker,
                                         wait_s=0.25, observer=self.observer,
                                         moderation_wait_s=0.05)
 
@@ -108,7 +110,7 @@ def test_a_comment_is_published_at_once_and_translated_into_each_other_language(
     async def go() -> None:
         parts = Parts("pt")
         for lang in ("pt", "en", "fr"):
-            await parts.bus.add_viewer("r", lang)
+            await parts.presence.add_viewer("r", lang)
         sub = await parts.bus.subscribe("r")
         parts.translator.release.clear()  # translations hang: publication must not wait
         msg = await parts.pipeline.submit("r", "ana", "u-1", "pt", "olá a todos")
@@ -121,7 +123,7 @@ def test_a_comment_is_published_at_once_and_translated_into_each_other_language(
             event = await next_event(sub, TranslationPublished)
             got[event.translation.lang] = event.translation.text
         assert got == {"en": "[en] olá a todos", "fr": "[fr] olá a todos"}
-        assert await parts.bus.translation("r", msg.id, "en") is not None
+        assert await parts.bus.translation("r", msg.id, "en", epoch=msg.epoch) is not None
         assert parts.observer.detected == ["model"] and len(parts.observer.published) == 1
         assert parts.observer.translations == ["translated", "translated"]
         await parts.close()
@@ -154,7 +156,7 @@ def test_the_tracker_translates_a_late_language_once_however_often_asked() -> No
 def test_an_owed_translation_is_awaited_from_the_bus_not_made_again() -> None:
     async def go() -> None:
         parts = Parts("pt")
-        await parts.bus.add_viewer("r", "en")
+        await parts.presence.add_viewer("r", "en")
         parts.translator.release.clear()
         msg = await parts.pipeline.submit("r", "ana", "u-1", "pt", "obrigado")
         assert msg.owed == ("en",)

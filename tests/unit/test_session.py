@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
 from typing import Any
 
-from babelcast.gateway.bus.memory import MemoryBus
+from babelcast.gateway.bus.memory import MemoryBus, MemoryPresence, MemoryRoomState
 from babelcast.gateway.chat.pipeline import CommentPipeline
 from babelcast.gateway.chat.tracking import TranslationTracker
 from babelcast.gateway.limits.admission import ConnectionAdmission
@@ -83,13 +83,15 @@ class FakeTranslator:
 
 
 def make_deps(**config: Any) -> SessionDeps:
-    bus = MemoryBus()
+    bus, presence = MemoryBus(), MemoryPresence()
     glossaries, room_settings = MemoryGlossaryStore(), MemoryRoomSettingsStore()
     tracker = TranslationTracker(FakeTranslator(), bus, glossaries, room_settings)
-    pipeline = CommentPipeline(FakeDetector(), FakeTranslator(), bus, glossaries,
+    pipeline = CommentPipeline(FakeDetector(), FakeTranslator(), bus, presence, glossaries,
                                room_settings, tracker, wait_s=0.0)
-    rooms = RoomRegistry(RoomDeps(bus, tracker, hold_s=0.0, presence_interval_s=60.0))
-    return SessionDeps(SessionConfig(**config), bus, rooms, pipeline, tracker,
+    rooms = RoomRegistry(RoomDeps(bus, presence, tracker, hold_s=0.0,
+                                  presence_interval_s=60.0))
+    return SessionDeps(SessionConfig(**config), bus, presence, MemoryRoomState(bus), rooms,
+                       pipeline, tracker,
                        ConnectionAdmission([], 0, 0, 0), MemoryRateLimiter(100.0, 100),
                        tokens=None)
 
@@ -154,7 +156,8 @@ def test_bad_frames_get_an_error_and_are_counted_by_the_session() -> None:
 def test_frames_over_the_rate_limit_are_refused_and_counted() -> None:
     def deps_with_limit(**config: Any) -> SessionDeps:
         deps = make_deps(**config)
-        return SessionDeps(deps.config, deps.bus, deps.rooms, deps.pipeline,
+        return SessionDeps(deps.config, deps.bus, deps.presence, deps.room_state, deps.rooms,
+                           deps.pipeline,
                            deps.translations, deps.admission, MemoryRateLimiter(0.001, 1),
                            tokens=None)
 

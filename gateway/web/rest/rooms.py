@@ -11,7 +11,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from babelcast.gateway.bus.base import Bus
+from babelcast.gateway.bus.base import Bus, RoomStats
+from babelcast.gateway.bus.presence import Presence
 from babelcast.gateway.chat.insights import InsightsWindow, summarize_all
 from babelcast.gateway.chat.tracking import TranslationTracker
 from babelcast.gateway.web.rest.errors import ApiError, lang_param, room_param
@@ -25,6 +26,7 @@ class RoomsDeps:
     """What the room routes use."""
 
     bus: Bus
+    presence: Presence  # viewers per language
     translations: TranslationTracker  # the same translations live viewers get
     insights: InsightsWindow  # the host console's
     history_size: int  # messages a room keeps
@@ -38,11 +40,13 @@ def routes(deps: RoomsDeps) -> list[BaseRoute]:
     async def room_info(request: Request) -> Response:
         room = room_param(request)
         st = await bus.stats(room)
-        if st is None:
+        viewers = await deps.presence.viewers(room)
+        if st is None and not viewers:
             raise ApiError(404, "room_not_found", f"room {room!r} has had no viewers or "
                            "messages yet")
-        return JSONResponse({"room": room, "viewers": st.viewers,
-                             "viewers_total": sum(st.viewers.values()),
+        st = st or RoomStats(messages=0, translations=0, last_id=0)
+        return JSONResponse({"room": room, "viewers": viewers,
+                             "viewers_total": sum(viewers.values()),
                              "messages": st.messages, "translations": st.translations,
                              "last_id": str(st.last_id)})
 
@@ -77,7 +81,7 @@ def routes(deps: RoomsDeps) -> list[BaseRoute]:
         q = request.query_params
         host_lang = lang_param(q["lang"], "lang") if q.get("lang") else "en"
         messages, _ = await bus.history(room)
-        report = summarize_all(deps.insights, room, messages, await bus.viewers(room),
+        report = summarize_all(deps.insights, room, messages, await deps.presence.viewers(room),
                                deps.history_size, host_lang)
         return JSONResponse(report.to_json())
 
