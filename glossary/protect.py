@@ -296,7 +296,9 @@ def finish_protected(protected: Protected, output: str | None, translate: Transl
     if output is None:
         if protected.needs_engine():
             raise ValueError("finish_protected needs the engine output for this text")
-        return ProtectedResult(protected.source or protected.text, hits, False,
+        # Nothing to translate but the spans: mapped terms still take their translation
+        # ("Esgotado!" -> "Sold out!"), everything else stays as written.
+        return ProtectedResult(restore(protected.text, protected), hits, False,
                                glossary_error, n)
     if not protected.units:
         return ProtectedResult(output, hits, False, glossary_error, n)

@@ -39,12 +39,29 @@ NO_TRANSLATOR = "no_translator"  # role gateway: no translator node is alive to 
 
 
 @dataclass(frozen=True)
+class Rewrite:
+    """One change the chat stage made to a comment before the model ("vc" -> "você"), for
+    debugging: ``kind`` (abbreviation, accent, casing, place, term, reaction...), the text
+    ``before`` and ``after``, and ``why`` the rule is safe."""
+
+    kind: str
+    before: str
+    after: str
+    why: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "before": self.before, "after": self.after, "why": self.why}
+
+
+@dataclass(frozen=True)
 class Translation:
     """One text in one target language. ``translated`` is False when ``text`` is the original;
-    ``reason`` then says why (one of the constants above)."""
+    ``reason`` then says why (one of the constants above). ``rewrites``: what the chat stage
+    changed before the model (debugging only; never sent to viewers)."""
 
     lang: str
     text: str
     translated: bool
     reason: str | None = None
     engine: str | None = None
+    rewrites: tuple[Rewrite, ...] = ()

@@ -12,6 +12,7 @@ for the caller.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ from typing import Any
 from babelcast.glossary import Glossary
 from babelcast.translation.batcher import DeadlineExceeded, HopJob, Overloaded, TranslationBatcher
 from babelcast.translation.cache import CacheKey, TranslationCache
+from babelcast.translation.chat import ChatStage
 from babelcast.translation.engine import (
     ENGINE_ERROR,
     NO_ROUTE,
@@ -60,12 +62,18 @@ class TranslationService:
 
     ``threads`` worker threads run batches; ``max_batch_tokens`` and ``max_wait_ms`` shape
     the batches; ``max_queue`` bounds the requests waiting for a batch; translations into
-    ``priority_langs`` (the host's language) are scheduled first and shed last."""
+    ``priority_langs`` (the host's language) are scheduled first and shed last.
+
+    ``chat_stage`` (default on) runs the chat-aware stage around protection and the engine
+    (``translation.chat``): normalisation before, the writer's style given back after;
+    ``chat`` is the stage to use (default: the built-in rules)."""
 
     def __init__(self, engines: Sequence[Engine], *, threads: int = 2,
                  timeout_s: float = 5.0, cache_entries: int = 10_000,
                  max_batch_tokens: int = 1024, max_wait_ms: float = 5.0,
-                 max_queue: int = 2048, priority_langs: Iterable[str] = ()) -> None:
+                 max_queue: int = 2048, priority_langs: Iterable[str] = (),
+                 chat_stage: bool = True, chat: ChatStage | None = None) -> None:
+        self.chat = (chat or ChatStage()) if chat_stage else None
         self.router = Router(engines)
         self.timeout_s = timeout_s
         self.cache = TranslationCache(cache_entries)
@@ -88,16 +96,33 @@ class TranslationService:
         return self.router.route(src, tgt) is not None
 
     async def translate(self, text: str, src: str, targets: Iterable[str],
-                        glossary: Glossary | None = None) -> dict[str, Translation]:
+                        glossary: Glossary | None = None, *,
+                        normalise: bool = True) -> dict[str, Translation]:
         """Translate ``text`` into every target (the source language itself is skipped)."""
-        return await translate_all(self.translate_one, text, src, targets, glossary)
+        return await translate_all(functools.partial(self.translate_one, normalise=normalise),
+                                   text, src, targets, glossary)
 
     async def translate_one(self, text: str, src: str, tgt: str,
                             glossary: Glossary | None = None, *,
-                            priority: int | None = None) -> Translation:
+                            priority: int | None = None,
+                            normalise: bool = True) -> Translation:
         """Translate ``text`` into ``tgt``. Never raises for engine trouble: the result is
         then the original text with ``translated=False`` and the reason (``engine_error``,
-        ``timeout``, ``overloaded``). ``priority`` defaults to 1 for ``priority_langs``."""
+        ``timeout``, ``overloaded``). ``priority`` defaults to 1 for ``priority_langs``.
+        ``normalise=False`` skips the chat stage for this request; ``rewrites`` on the
+        result lists what the stage changed."""
+        if self.chat is None or not normalise or not self.covers(src, tgt):
+            return await self._translate_one(text, src, tgt, glossary, priority)
+        prepared = self.chat.prepare(text, src, tgt, glossary)
+        if prepared.direct is not None:
+            self.stats.requests += 1
+            return self.chat.render(prepared, tgt)
+        result = await self._translate_one(prepared.text, src, tgt, prepared.glossary,
+                                           priority)
+        return self.chat.finish(prepared, result)
+
+    async def _translate_one(self, text: str, src: str, tgt: str, glossary: Glossary | None,
+                             priority: int | None) -> Translation:
         self.stats.requests += 1
         route = self.router.route(src, tgt)
         if route is None:

@@ -108,7 +108,7 @@ class CommentPipeline:
             for lang in await self.presence.viewers(room):
                 if lang != src and lang not in ready and lang not in tasks:
                     tasks[lang] = asyncio.create_task(
-                        self._translate(text, src, lang, glossary))
+                        self._translate(text, src, lang, glossary, settings.normalise_chat))
         # No wait for the translations: the comment goes out now (its own language's readers
         # get it at once) and each translation follows as its own event; rooms hold the comment
         # back from the readers who need one for up to ``wait_s``.
@@ -159,7 +159,8 @@ class CommentPipeline:
         if not self.translator.covers(src, target):
             self.moderation.unchecked_translation += 1  # no engine: nothing to wait for
             return {}, None
-        task = asyncio.create_task(self._translate(text, src, target, glossary))
+        task = asyncio.create_task(self._translate(text, src, target, glossary,
+                                                   settings.normalise_chat))
         self._time_moderation_translation(task)
         budget = self.moderation_wait.budget()  # none while these translations are late
         done = (await asyncio.wait({task}, timeout=budget))[0] if budget > 0 else set()
@@ -207,9 +208,12 @@ class CommentPipeline:
         self._late_checks.add(task)
         task.add_done_callback(self._late_checks.discard)
 
-    async def _translate(self, text: str, src: str, tgt: str,
-                         glossary: Glossary | None) -> Translation:
-        return await timed_translate(self.translator, self.observer, text, src, tgt, glossary)
+    async def _translate(self, text: str, src: str, tgt: str, glossary: Glossary | None,
+                         normalise: bool = True) -> Translation:
+        """``translate_one``, timed for the observer; ``normalise`` False: the room turned the
+        chat stage off."""
+        return await timed_translate(self.translator, self.observer, text, src, tgt, glossary,
+                                     normalise)
 
     def _spawn(self, coro: Awaitable[object]) -> None:
         task = asyncio.ensure_future(coro)

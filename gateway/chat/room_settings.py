@@ -11,13 +11,21 @@ from babelcast.gateway.chat.moderation import validate_entries
 from babelcast.gateway.stores.base import RoomSettings
 from babelcast.langid import normalize_lang
 
-__all__ = ["MAX_COMMENTS_PER_S", "MAX_SLOW_MODE_S", "MODERATION_FIELDS", "RoomSettings",
-           "moderation_changes"]
+__all__ = ["MAX_COMMENTS_PER_S", "MAX_SLOW_MODE_S", "MODERATION_FIELDS", "TRANSLATION_FIELDS",
+           "RoomSettings", "moderation_changes", "translation_changes"]
 
 MAX_SLOW_MODE_S = 3600.0
 MAX_COMMENTS_PER_S = 100_000
 MODERATION_FIELDS = ("blocklist", "use_default_blocklist", "moderation_lang", "slow_mode_s",
                      "max_comments_per_s")
+TRANSLATION_FIELDS = ("normalise_chat",)
+
+
+def translation_changes(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The translation fields present in a settings update, validated (``ValueError``)."""
+    if "normalise_chat" in data and not isinstance(data["normalise_chat"], bool):
+        raise ValueError("'normalise_chat' must be true or false")
+    return {k: data[k] for k in TRANSLATION_FIELDS if k in data}
 
 
 def moderation_changes(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -48,14 +48,15 @@ class RoomSettingsLookup(Protocol):
 
 
 async def timed_translate(translator: Translator, observer: PipelineObserver | None,
-                          text: str, src: str, tgt: str,
-                          glossary: Glossary | None) -> Translation:
-    """``translator.translate_one``, timed for the observer (if any)."""
+                          text: str, src: str, tgt: str, glossary: Glossary | None,
+                          normalise: bool = True) -> Translation:
+    """``translator.translate_one``, timed for the observer (if any); ``normalise`` False
+    skips the chat stage (a room turned it off)."""
     if observer is None:
-        return await translator.translate_one(text, src, tgt, glossary)
+        return await translator.translate_one(text, src, tgt, glossary, normalise=normalise)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    result = await translator.translate_one(text, src, tgt, glossary)
+    result = await translator.translate_one(text, src, tgt, glossary, normalise=normalise)
     outcome = "translated" if result.translated else (result.reason or "untranslated")
     observer.translation_done(outcome, loop.time() - started)
     return result
@@ -109,9 +110,10 @@ class TranslationTracker:
         return True
 
     async def _translate_late(self, msg: ChatMessage, lang: str) -> Translation:
-        glossary = await self.room_glossary(msg.room)
+        settings = await self.room_settings.get(msg.room)
+        glossary = await self.glossaries.get(settings.glossary) if settings.glossary else None
         return await timed_translate(self.translator, self.observer, msg.text, msg.src_lang,
-                                     lang, glossary)
+                                     lang, glossary, settings.normalise_chat)
 
     async def _translate_if_owed_lost(self, msg: ChatMessage, lang: str) -> Translation:
         """The owed translation once published; made here if it has not been by

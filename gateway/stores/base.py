@@ -32,7 +32,9 @@ class RoomSettings:
     ``moderation_lang`` (the language the blocklist is written in: comments in another
     language are also checked on their translation into it), ``slow_mode_s`` (minimum
     seconds between one viewer's comments; 0: off), ``max_comments_per_s`` (room-wide cap,
-    lowest priority shed first; 0: off)."""
+    lowest priority shed first; 0: off). ``normalise_chat``: run the chat stage (abbreviations,
+    accents, casing, commerce terms, reactions; docs/translation-quality.md) on the room's
+    comments before translation (default on)."""
 
     glossary: str | None = None
     languages: tuple[str, ...] = ()
@@ -41,32 +43,34 @@ class RoomSettings:
     moderation_lang: str = "en"
     slow_mode_s: float = 0.0
     max_comments_per_s: int = 0
+    normalise_chat: bool = True
 
     def to_json(self) -> dict[str, object]:
         return {"glossary": self.glossary, "languages": list(self.languages),
                 "blocklist": list(self.blocklist),
                 "use_default_blocklist": self.use_default_blocklist,
                 "moderation_lang": self.moderation_lang, "slow_mode_s": self.slow_mode_s,
-                "max_comments_per_s": self.max_comments_per_s}
+                "max_comments_per_s": self.max_comments_per_s,
+                "normalise_chat": self.normalise_chat}
 
     def to_list(self) -> list[Any]:
         """Compact form for a shared store (``from_list`` reads it back)."""
         return [self.glossary, list(self.languages), list(self.blocklist),
                 self.use_default_blocklist, self.moderation_lang, self.slow_mode_s,
-                self.max_comments_per_s]
+                self.max_comments_per_s, self.normalise_chat]
 
     @classmethod
     def from_list(cls, values: list[Any]) -> RoomSettings:
-        """Inverse of ``to_list``; entries written before moderation existed have two
-        fields and get the moderation defaults."""
+        """Inverse of ``to_list``; entries written before moderation (two fields) or the chat
+        stage (seven) existed get the defaults of what they lack."""
         glossary, languages, *rest = values
         base = cls(glossary=glossary, languages=tuple(languages))
         if not rest:
             return base
-        blocklist, use_default, lang, slow, cap = rest
+        blocklist, use_default, lang, slow, cap, *later = rest
         return cls(glossary=glossary, languages=tuple(languages), blocklist=tuple(blocklist),
                    use_default_blocklist=use_default, moderation_lang=lang, slow_mode_s=slow,
-                   max_comments_per_s=cap)
+                   max_comments_per_s=cap, normalise_chat=later[0] if later else True)
 
 
 class GlossaryStore(Protocol):

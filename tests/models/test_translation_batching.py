@@ -1,7 +1,8 @@
 """Batching, coalescing, caching, deadlines and shedding of the translation service, on tiny
 real CTranslate2 models (see test_translation_ct2.py). The engine is wrapped to record each
 batch and, where a test needs requests to pile up, to hold the worker at a gate: requests
-queue behind it deterministically, with no sleeps."""
+queue behind it deterministically, with no sleeps. The services here run without the chat stage
+(``chat_stage=False``): the tests watch exactly what reaches the engine."""
 
 from __future__ import annotations
 
@@ -110,7 +111,7 @@ def run() -> Iterator[Any]:
 def test_requests_from_many_rooms_are_batched_per_language_pair(nllb: CTranslate2Engine,
                                                                 run: Any) -> None:
     engine = Recording(nllb)
-    service = TranslationService([engine], threads=1, max_wait_ms=0)
+    service = TranslationService([engine], threads=1, max_wait_ms=0, chat_stage=False)
     requests = [(text, "en", tgt) for text in PLAIN[:8] for tgt in ("pt", "es")]
     requests += [(text, "pt", "en") for text in PLAIN[10:16]]
 
@@ -143,7 +144,8 @@ def test_a_batch_is_cut_at_the_token_budget(nllb: CTranslate2Engine, run: Any) -
     engine = Recording(nllb)
     texts = PLAIN[:20]
     budget = sum(estimate_tokens(t) for t in texts[:5])
-    service = TranslationService([engine], threads=1, max_wait_ms=0, max_batch_tokens=budget)
+    service = TranslationService([engine], threads=1, max_wait_ms=0, max_batch_tokens=budget,
+                                 chat_stage=False)
 
     async def go() -> None:
         first = await hold_worker(service, engine, "hold")
@@ -168,7 +170,7 @@ def test_idle_workers_share_a_ready_queue(nllb: CTranslate2Engine, run: Any) -> 
     budget = sum(estimate_tokens(t) for t in texts)
     # Never ready by time; ready when the fourth text fills the budget, with two idle workers.
     service = TranslationService([engine], threads=2, max_wait_ms=60_000,
-                                 max_batch_tokens=budget)
+                                 max_batch_tokens=budget, chat_stage=False)
 
     async def go() -> list[Any]:
         return await asyncio.gather(*(service.translate_one(t, "en", "pt") for t in texts))
@@ -184,7 +186,7 @@ def test_idle_workers_share_a_ready_queue(nllb: CTranslate2Engine, run: Any) -> 
 def test_identical_texts_in_flight_are_translated_once_then_cached(nllb: CTranslate2Engine,
                                                                    run: Any) -> None:
     engine = Recording(nllb)
-    service = TranslationService([engine], threads=1, max_wait_ms=0)
+    service = TranslationService([engine], threads=1, max_wait_ms=0, chat_stage=False)
 
     async def go() -> None:
         first = await hold_worker(service, engine, "hold")
@@ -211,7 +213,7 @@ def test_identical_texts_in_flight_are_translated_once_then_cached(nllb: CTransl
 
 
 def test_cache_key_includes_the_engine_route(nllb: CTranslate2Engine, run: Any) -> None:
-    service = TranslationService([nllb])
+    service = TranslationService([nllb], chat_stage=False)
     out = run(service.translate_one("price?", "en", "pt"))
     service.close()
     ((key, value),) = service.cache._data.items()
@@ -223,7 +225,7 @@ def test_pivot_through_english_across_two_real_engines(models: dict[str, Path],
     pt_en = CTranslate2Engine(models["pt-en"], FIXED_LENGTH)
     en_ko = CTranslate2Engine(models["en-ko"], FIXED_LENGTH)
     first, second = Recording(pt_en), Recording(en_ko)
-    service = TranslationService([first, second], max_wait_ms=0)
+    service = TranslationService([first, second], max_wait_ms=0, chat_stage=False)
     out = run(service.translate_one("quanto custa o vermelho?", "pt", "ko"))
     service.close()
     assert out.translated and out.engine == "ct2:pt-en(pt->en) > ct2:en-ko(en->ko)"
@@ -236,7 +238,8 @@ def test_pivot_through_english_across_two_real_engines(models: dict[str, Path],
 def test_a_burst_past_the_deadline_is_shed_without_touching_the_model(
         nllb: CTranslate2Engine, run: Any) -> None:
     engine = Recording(nllb)
-    service = TranslationService([engine], threads=1, max_wait_ms=0, timeout_s=0.2)
+    service = TranslationService([engine], threads=1, max_wait_ms=0, timeout_s=0.2,
+                                 chat_stage=False)
     burst = PLAIN[:30]
 
     async def go() -> list[Any]:
@@ -262,7 +265,8 @@ def test_a_full_queue_sheds_the_oldest_lowest_priority_work(nllb: CTranslate2Eng
                                                             run: Any) -> None:
     engine = Recording(nllb)
     service = TranslationService([engine], threads=1, max_wait_ms=0, max_queue=4,
-                                 priority_langs=["pt"])  # the host reads Portuguese
+                                 priority_langs=["pt"],
+                  chat_stage=False)
 
     async def go() -> dict[str, Any]:
         first = await hold_worker(service, engine, "hold", tgt="es")
@@ -297,7 +301,7 @@ def test_a_new_request_ranking_below_a_full_queue_is_shed_itself(nllb: CTranslat
                                                                  run: Any) -> None:
     engine = Recording(nllb)
     service = TranslationService([engine], threads=1, max_wait_ms=0, max_queue=2,
-                                 priority_langs=["pt"])
+                                 priority_langs=["pt"], chat_stage=False)
 
     async def go() -> Any:
         first = await hold_worker(service, engine, "hold")
@@ -317,7 +321,7 @@ def test_a_new_request_ranking_below_a_full_queue_is_shed_itself(nllb: CTranslat
 
 def test_one_text_the_engine_chokes_on_fails_alone(nllb: CTranslate2Engine, run: Any) -> None:
     engine = Recording(nllb, poison="boom boom")
-    service = TranslationService([engine], threads=1, max_wait_ms=0)
+    service = TranslationService([engine], threads=1, max_wait_ms=0, chat_stage=False)
     texts = [*PLAIN[:6], "boom boom", *PLAIN[6:9]]
 
     async def go() -> list[Any]:
@@ -341,7 +345,7 @@ def test_one_text_the_engine_chokes_on_fails_alone(nllb: CTranslate2Engine, run:
 def test_a_broken_engine_fails_the_batch_in_three_calls_and_recovers(
         nllb: CTranslate2Engine, run: Any) -> None:
     engine = Recording(nllb)
-    service = TranslationService([engine], threads=1, max_wait_ms=0)
+    service = TranslationService([engine], threads=1, max_wait_ms=0, chat_stage=False)
     texts = list(PLAIN[:16])
 
     async def go() -> list[Any]:
@@ -367,7 +371,7 @@ def test_a_broken_engine_fails_the_batch_in_three_calls_and_recovers(
 def test_the_event_loop_stays_free_while_a_batch_runs(nllb: CTranslate2Engine,
                                                       run: Any) -> None:
     engine = Recording(nllb)
-    service = TranslationService([engine], threads=1, max_wait_ms=0)
+    service = TranslationService([engine], threads=1, max_wait_ms=0, chat_stage=False)
 
     async def go() -> None:
         first = await hold_worker(service, engine, "hold")

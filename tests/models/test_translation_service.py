@@ -1,5 +1,7 @@
 """Routing, caching, coalescing, deadlines and failures of the translation service.
-A fake engine stands in for a model here; the end-to-end tests use the real one."""
+A fake engine stands in for a model here; the end-to-end tests use the real one.
+The chat stage is off here (``chat_stage=False``): these tests watch exactly what reaches
+the engine; tests/models/test_chat_stage.py covers the stage."""
 
 from __future__ import annotations
 
@@ -62,13 +64,13 @@ def test_router_prefers_direct_then_pivots_through_english() -> None:
 
 def test_pivot_runs_both_hops() -> None:
     service = TranslationService([FakeEngine("a", {("ko", "en")}),
-                                  FakeEngine("b", {("en", "pt")})])
+                                  FakeEngine("b", {("en", "pt")})], chat_stage=False)
     out = asyncio.run(service.translate_one("x", "ko", "pt"))
     assert out.translated and out.text == "[pt][en]x"
 
 
 def test_no_route_passes_the_text_through_marked() -> None:
-    service = TranslationService([FakeEngine("a", {("en", "pt")})])
+    service = TranslationService([FakeEngine("a", {("en", "pt")})], chat_stage=False)
     out = asyncio.run(service.translate("hello", "en", ["pt", "ko", "en"]))
     assert set(out) == {"pt", "ko"}
     assert out["ko"].text == "hello" and not out["ko"].translated
@@ -77,7 +79,7 @@ def test_no_route_passes_the_text_through_marked() -> None:
 
 def test_identical_requests_in_flight_share_one_engine_call_and_are_cached() -> None:
     engine = FakeEngine("a", {("en", "pt")})
-    service = TranslationService([engine])
+    service = TranslationService([engine], chat_stage=False)
 
     async def run() -> None:
         engine.gate.clear()
@@ -97,7 +99,7 @@ def test_identical_requests_in_flight_share_one_engine_call_and_are_cached() -> 
 
 def test_engine_error_yields_the_original_marked_and_is_not_cached() -> None:
     engine = FakeEngine("bad", {("en", "pt")}, fail=True)
-    service = TranslationService([engine])
+    service = TranslationService([engine], chat_stage=False)
     out = asyncio.run(service.translate_one("hi", "en", "pt"))
     assert out.text == "hi" and not out.translated and out.reason == ENGINE_ERROR
     engine.fail = False
@@ -106,7 +108,7 @@ def test_engine_error_yields_the_original_marked_and_is_not_cached() -> None:
 
 def test_slow_engine_times_out_without_blocking_the_caller() -> None:
     engine = FakeEngine("slow", {("en", "pt")})
-    service = TranslationService([engine], timeout_s=0.05)
+    service = TranslationService([engine], timeout_s=0.05, chat_stage=False)
 
     async def run() -> None:
         engine.gate.clear()
@@ -136,7 +138,7 @@ needs_span_protection = pytest.mark.skipif(
 @needs_span_protection
 def test_protected_spans_go_around_the_batched_engine() -> None:
     engine = FakeEngine("a", {("en", "pt")})
-    service = TranslationService([engine], max_wait_ms=0)
+    service = TranslationService([engine], max_wait_ms=0, chat_stage=False)
     url = "https://shop.example/p/42"
     out = asyncio.run(service.translate_one(f"see {url} now", "en", "pt"))
     assert out.translated and out.text.count(url) == 1
@@ -153,7 +155,7 @@ class PlaceholderDroppingEngine(FakeEngine):
 @needs_span_protection
 def test_a_lost_placeholder_falls_back_to_pieces_on_the_worker() -> None:
     engine = PlaceholderDroppingEngine("a", {("en", "pt")})
-    service = TranslationService([engine], max_wait_ms=0)
+    service = TranslationService([engine], max_wait_ms=0, chat_stage=False)
     url = "https://shop.example/p/42"
     out = asyncio.run(service.translate_one(f"see {url} now", "en", "pt"))
     assert out.translated and out.text.count(url) == 1
@@ -163,7 +165,7 @@ def test_a_lost_placeholder_falls_back_to_pieces_on_the_worker() -> None:
 
 def test_comments_with_nothing_to_translate_skip_the_engine() -> None:
     engine = FakeEngine("a", {("en", "pt")})
-    service = TranslationService([engine], max_wait_ms=0)
+    service = TranslationService([engine], max_wait_ms=0, chat_stage=False)
     out = asyncio.run(service.translate_one("❤️❤️", "en", "pt"))
     assert out.text == "❤️❤️"
     if hasattr(glossary, "translate_protected"):

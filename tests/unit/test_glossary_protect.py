@@ -291,3 +291,17 @@ def test_hostile_engine_never_loses_or_duplicates_a_span(
     r = translate_protected(text, KEEP, "pt", hostile)
     counts_once(r.text, spans)
     assert r.glossary_hits == tuple(s for s in spans if s in ("Pink Friday Nails", "Glow Kit"))
+
+
+def test_a_comment_of_only_mapped_terms_gets_their_translation_without_the_engine() -> None:
+    from babelcast.glossary import Glossary, translate_protected
+
+    g = Glossary("shop", mapped={"esgotou": {"en": "sold out"}})
+
+    def engine(texts: list[str]) -> list[str]:
+        raise AssertionError("no model is needed")
+
+    out = translate_protected("Esgotou!! 😭 @ana", g, "en", engine)
+    assert out.text == "sold out!! 😭 @ana"
+    assert translate_protected("Esgotou", g, "pt", lambda ts: [t + "?" for t in ts]).text \
+        == "Esgotou?"

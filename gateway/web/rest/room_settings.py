@@ -11,8 +11,10 @@ from starlette.routing import BaseRoute, Route
 
 from babelcast.gateway.chat.room_settings import (
     MODERATION_FIELDS,
+    TRANSLATION_FIELDS,
     RoomSettings,
     moderation_changes,
+    translation_changes,
 )
 from babelcast.gateway.chat.tracking import GlossaryLookup
 from babelcast.gateway.web.rest.access import AdminAccess
@@ -46,13 +48,16 @@ def routes(deps: RoomSettingsDeps) -> list[BaseRoute]:
             deps.admin.require(request)
             data = await json_body(request, MAX_BODY)
             if (not isinstance(data, dict) or not data
-                    or set(data) - {"glossary", "languages", *MODERATION_FIELDS}):
+                    or set(data) - {"glossary", "languages", *MODERATION_FIELDS,
+                                    *TRANSLATION_FIELDS}):
                 raise ApiError(400, "invalid_body", 'room settings are {"glossary": name or '
-                               'null, "languages": [ISO 639-1 codes], and the moderation '
-                               f'fields {", ".join(MODERATION_FIELDS)}}} (any of them; see '
+                               'null, "languages": [ISO 639-1 codes], "normalise_chat": true '
+                               'or false, and the moderation fields '
+                               f'{", ".join(MODERATION_FIELDS)}}} (any of them; see '
                                'docs/moderation.md)')
             try:
-                changes: dict[str, Any] = moderation_changes(data)
+                changes: dict[str, Any] = {**moderation_changes(data),
+                                           **translation_changes(data)}
             except ValueError as exc:
                 raise ApiError(400, "invalid_field", str(exc)) from None
             if "glossary" in data:

@@ -82,6 +82,8 @@ def routes(deps: TranslateDeps) -> list[BaseRoute]:
         done = await deps.translator.translate(text, src, todo, glossary)
         for lang, t in done.items():
             result[lang] = {"text": t.text, "translated": t.translated, "reason": t.reason}
+            if data.get("debug") is True:  # what the chat stage rewrote, for debugging
+                result[lang]["rewrites"] = [r.to_json() for r in t.rewrites]
         payload: dict[str, Any] = {"source": src, "translations": result,
                                    "glossary_hits": list(glossary_hits(text, glossary))}
         if detection is not None:
