@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from babelcast.translation import Translation
+from babelcast.translation.engine import Translation
 
 
 @dataclass

@@ -20,8 +20,9 @@ from babelcast.gateway.chat.pipeline import CommentPipeline
 from babelcast.gateway.chat.tracking import TranslationTracker
 from babelcast.gateway.limits.admission import ConnectionAdmission
 from babelcast.gateway.limits.base import RateLimiter
-from babelcast.gateway.rooms.fanout import StallWatchdog, WriteBatch
+from babelcast.gateway.rooms.batch import WriteBatch
 from babelcast.gateway.rooms.room import RoomDeps, RoomRegistry
+from babelcast.gateway.rooms.watchdog import StallWatchdog
 from babelcast.gateway.settings import Settings
 from babelcast.gateway.stores.base import GlossaryStore, RoomSettingsStore
 from babelcast.gateway.web.app import build_app, websocket_route
@@ -33,7 +34,7 @@ from babelcast.gateway.web.rest import translate as translate_api
 from babelcast.gateway.web.rest.access import AdminAccess, TranslateAccess
 from babelcast.gateway.web.session import SessionConfig, SessionCounters, SessionDeps
 from babelcast.gateway.web.stats import StatsSnapshot, StatsSources, ViewerSources, take_snapshot
-from babelcast.gateway.wire import protocol as p
+from babelcast.gateway.wire import codes
 from babelcast.glossary import load_glossaries
 from babelcast.langid import Detector
 from babelcast.translation import EmbeddedEngine, Engine, TranslationService, Translator
@@ -193,7 +194,7 @@ class Gateway:
                 presence_interval_s=s.presence_interval_s, write_batch=self.write_batch,
                 observer=self.metrics))
             self.watchdog = StallWatchdog(self.rooms.connections, s.stall_timeout_s,
-                                          p.CLOSE_SLOW_CONSUMER)
+                                          codes.CLOSE_SLOW_CONSUMER)
             self.watchdog.start()
             self._stats_sources = replace(self._stats_sources, viewers=ViewerSources(
                 self.bus, self.rooms, self.watchdog, self.session_counters, self.admission,
@@ -249,7 +250,7 @@ class Gateway:
         self._stats_sources = replace(self._stats_sources, viewers=None)
         if self.serves_viewers:
             for conn in list(self.rooms.connections()):
-                conn.close(p.CLOSE_GOING_AWAY, "server shutting down")
+                conn.close(codes.CLOSE_GOING_AWAY, "server shutting down")
             await self.watchdog.stop()
             await self.pipeline.close()
             await self.tracker.close()

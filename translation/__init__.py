@@ -2,35 +2,46 @@
 uses: one front (``front``) over the local ``TranslationService``'s batcher or the remote job
 queue (``remote``).
 
-CTranslate2 is imported only when a ``CTranslate2Engine`` is created (``translation.ct2``), and
+The names below load on first use (PEP 562), so that importing one light module of this
+package (``babelcast.translation.engine``: the ``Translation`` result and its reasons, which the
+gateway's wire format carries) loads neither the service nor any engine. CTranslate2 is
+imported only when a ``CTranslate2Engine`` is created (``translation.ct2``), and
 torch/transformers only by the converter (``translation.convert``, the ``[convert]`` extra).
 """
 
-from babelcast.translation.base import Translator
-from babelcast.translation.batcher import (
-    BatcherStats,
-    DeadlineExceeded,
-    Overloaded,
-    TranslationBatcher,
-)
-from babelcast.translation.cache import TranslationCache
-from babelcast.translation.ct2 import CT2Options, CTranslate2Engine
-from babelcast.translation.embedded import EmbeddedEngine
-from babelcast.translation.engine import (
-    ENGINE_ERROR,
-    NO_ROUTE,
-    NO_TRANSLATOR,
-    OVERLOADED,
-    TIMEOUT,
-    UNDETERMINED,
-    Engine,
-    EngineError,
-    Translation,
-)
-from babelcast.translation.front import TranslationFront
-from babelcast.translation.modeldir import Manifest, ModelDirError, inspect_model_dir
-from babelcast.translation.router import Route, Router
-from babelcast.translation.service import TranslationService
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Public name -> the module that defines it.
+_EXPORTS = {
+    "ENGINE_ERROR": "engine",
+    "NO_ROUTE": "engine",
+    "NO_TRANSLATOR": "engine",
+    "OVERLOADED": "engine",
+    "TIMEOUT": "engine",
+    "UNDETERMINED": "engine",
+    "BatcherStats": "batcher",
+    "CT2Options": "ct2",
+    "CTranslate2Engine": "ct2",
+    "DeadlineExceeded": "batcher",
+    "EmbeddedEngine": "embedded",
+    "Engine": "engine",
+    "EngineError": "engine",
+    "Manifest": "modeldir",
+    "ModelDirError": "modeldir",
+    "Overloaded": "batcher",
+    "Route": "router",
+    "Router": "router",
+    "Translation": "engine",
+    "TranslationBatcher": "batcher",
+    "TranslationCache": "cache",
+    "TranslationFront": "front",
+    "TranslationService": "service",
+    "Translator": "base",
+    "inspect_model_dir": "modeldir",
+}
 
 __all__ = [
     "ENGINE_ERROR",
@@ -59,3 +70,16 @@ __all__ = [
     "Translator",
     "inspect_model_dir",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

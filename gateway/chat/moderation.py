@@ -23,7 +23,8 @@ from importlib import resources
 import ahocorasick
 import regex
 
-from babelcast.gateway.wire import protocol as p
+from babelcast.gateway.wire import codes
+from babelcast.gateway.wire.errors import ProtocolError
 
 # Leetspeak and look-alikes, applied after case folding. "l" and "1" both become "i" (a
 # skeleton, like Unicode's confusables): "fo11owers" and "followers" meet at "foiiowers".
@@ -160,16 +161,16 @@ class CommentRefused(Exception):
         self.message = message
         self.retry_after_s = retry_after_s
 
-    def protocol_error(self, client_id: str | None) -> p.ProtocolError:
+    def protocol_error(self, client_id: str | None) -> ProtocolError:
         """The error frame for the sender."""
-        return p.ProtocolError(self.code, self.message, client_id,
-                               retry_after_s=self.retry_after_s)
+        return ProtocolError(self.code, self.message, client_id,
+                             retry_after_s=self.retry_after_s)
 
 
 def blocked(via_translation: bool) -> CommentRefused:
     """The refusal of a comment the blocklist caught."""
     where = " (in its translation)" if via_translation else ""
-    return CommentRefused(p.BLOCKED, f"your comment was not published: it contains a word or "
+    return CommentRefused(codes.BLOCKED, f"your comment was not published: it contains a word or "
                           f"phrase this room does not allow{where}; rephrase it")
 
 
@@ -239,7 +240,7 @@ class RoomCommentGate:
             if last is not None and now - last < slow_mode_s:
                 stats.slow_mode += 1
                 wait = slow_mode_s - (now - last)
-                raise CommentRefused(p.SLOW_MODE, f"slow mode: one comment every "
+                raise CommentRefused(codes.SLOW_MODE, f"slow mode: one comment every "
                                      f"{slow_mode_s:g} s in this room; wait {wait:.1f} s",
                                      retry_after_s=round(wait, 3))
         if max_per_s > 0:
@@ -252,7 +253,7 @@ class RoomCommentGate:
                     stats.shed_emoji += 1
                 else:
                     stats.shed_other += 1
-                raise CommentRefused(p.ROOM_BUSY, "the room is too busy right now; your "
+                raise CommentRefused(codes.ROOM_BUSY, "the room is too busy right now; your "
                                      "comment was not published (repeats and emoji-only "
                                      "comments are dropped first); try again in a moment",
                                      retry_after_s=1.0)

@@ -8,7 +8,7 @@ from collections import OrderedDict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
-from babelcast.gateway.wire.protocol import TokenBucket
+from babelcast.gateway.limits.bucket import TokenBucket
 
 
 @dataclass(frozen=True)

@@ -30,15 +30,18 @@ from babelcast.gateway.events import (
     PinChanged,
     TranslationPublished,
 )
-from babelcast.gateway.rooms.fanout import Connection, LanguageGroup, WriteBatch, broadcast
+from babelcast.gateway.rooms.batch import WriteBatch
+from babelcast.gateway.rooms.connection import Connection
+from babelcast.gateway.rooms.groups import LanguageGroup, broadcast
 from babelcast.gateway.rooms.stats import ClosedConnections, FanoutObserver, FanoutTotals
-from babelcast.gateway.wire.frames import (
+from babelcast.gateway.wire.codes import CLOSE_SERVICE_RESTART
+from babelcast.gateway.wire.server import (
     comment_frame,
     deleted_frame,
     pinned_frame,
+    presence_frame,
     translation_frame,
 )
-from babelcast.gateway.wire.protocol import CLOSE_SERVICE_RESTART
 from babelcast.translation import Translation
 
 log = logging.getLogger("babelcast.room")
@@ -249,9 +252,7 @@ class LocalRoom:
 
     async def _send_presence(self) -> None:
         viewers = await self.presence.viewers(self.name)
-        frame = {"type": "presence", "room": self.name, "viewers": viewers,
-                 "total": sum(viewers.values())}
-        broadcast(self.connections(), frame)
+        broadcast(self.connections(), presence_frame(self.name, viewers))
 
     async def close(self) -> None:
         """Stop dispatching (the room has no local viewers left, or shutdown)."""

@@ -14,7 +14,8 @@ from typing import Any
 
 import jwt
 
-from babelcast.gateway.wire import protocol as p
+from babelcast.gateway.wire.client import strip_controls, validate_room
+from babelcast.gateway.wire.errors import ProtocolError
 
 ALGORITHM = "HS256"
 # Tokens made for babelcast only: a JWT signed with the same secret for something else of the
@@ -158,15 +159,15 @@ def _checked_claims(room: Any, user_id: Any, name: Any, role: Any) -> dict[str, 
     if not isinstance(room, str):
         raise ValueError("room must be a room name")
     try:
-        p.validate_room(room)
-    except p.ProtocolError as exc:
+        validate_room(room)
+    except ProtocolError as exc:
         raise ValueError(f"room {room[:64]!r}: {exc.message}") from None
     if (not isinstance(user_id, str) or not 1 <= len(user_id) <= MAX_USER_ID_CHARS
             or not user_id.isprintable()):
         raise ValueError(f"user (sub) must be 1-{MAX_USER_ID_CHARS} printable characters")
-    if not isinstance(name, str) or not p.strip_controls(name).strip():
+    if not isinstance(name, str) or not strip_controls(name).strip():
         raise ValueError("name must be a non-empty display name")
-    name = p.strip_controls(name).strip()
+    name = strip_controls(name).strip()
     if len(name) > MAX_NAME_CHARS:
         raise ValueError(f"name has {len(name)} characters; the limit is {MAX_NAME_CHARS}")
     role_name = (role if isinstance(role, Role) else Role.parse(role)).value

@@ -1,6 +1,6 @@
 """One viewer's WebSocket session: handshake, welcome, the read loop, and clean-up.
 
-The protocol decisions live in ``wire.protocol``; this module only moves frames between the
+The protocol decisions live in ``wire``; this module only moves frames between the
 socket, the room and the pipeline. It is given what it uses in a ``SessionDeps``, and counts
 the frames it refuses in a ``SessionCounters``."""
 
@@ -27,12 +27,41 @@ from babelcast.gateway.chat.tracking import TranslationTracker
 from babelcast.gateway.events import ChatMessage
 from babelcast.gateway.limits.admission import ConnectionAdmission, Refusal
 from babelcast.gateway.limits.base import RateLimiter
-from babelcast.gateway.rooms.fanout import Connection, ConnectionInfo, WriteBatch, wire_message
+from babelcast.gateway.rooms.batch import WriteBatch
+from babelcast.gateway.rooms.connection import Connection, ConnectionInfo
 from babelcast.gateway.rooms.room import LocalRoom, RoomRegistry
 from babelcast.gateway.web.auth import Role, RoomIdentity, RoomTokens, TokenError
 from babelcast.gateway.web.uvicorn_protocol import DIRECT_SEND_EXTENSION
-from babelcast.gateway.wire import protocol as p
-from babelcast.gateway.wire.frames import comment_frame, wire_id
+from babelcast.gateway.wire import codes
+from babelcast.gateway.wire.client import (
+    BanIn,
+    ClientFrame,
+    CommentIn,
+    DeleteIn,
+    InputLimits,
+    PingIn,
+    PinIn,
+    SetLangIn,
+    UnbanIn,
+    parse_client_frame,
+    peek_client_id,
+    validate_lang,
+    validate_name,
+    validate_room,
+    validate_since,
+)
+from babelcast.gateway.wire.codec import Codec
+from babelcast.gateway.wire.errors import ProtocolError
+from babelcast.gateway.wire.framing import wire_message
+from babelcast.gateway.wire.server import (
+    ack_frame,
+    action_ack_frame,
+    comment_frame,
+    error_frame,
+    lang_changed_frame,
+    pong_frame,
+    welcome_frame,
+)
 from babelcast.langid import UNDETERMINED
 
 # How far back (in ids) a resume looks for comments that may still have been held back.
@@ -89,8 +118,8 @@ class ViewerSession:
         self.deps = deps
         self.ws = websocket
         s = deps.config
-        self.limits = p.InputLimits(max_text_chars=s.max_text_chars,
-                                    max_frame_bytes=s.max_frame_bytes)
+        self.limits = InputLimits(max_text_chars=s.max_text_chars,
+                                  max_frame_bytes=s.max_frame_bytes)
         self.conn: Connection | None = None
         self.room: LocalRoom | None = None
         self.identity: RoomIdentity | None = None  # from the room token (--auth jwt)
@@ -135,17 +164,17 @@ class ViewerSession:
                 {"error": {"code": refusal.code, "message": refusal.message}},
                 status_code=refusal.status))
         else:
-            await self.ws.close(p.CLOSE_POLICY_VIOLATION, refusal.code)
+            await self.ws.close(codes.CLOSE_POLICY_VIOLATION, refusal.code)
 
     async def _serve(self, ip: str) -> None:
         offered = self.ws.scope.get("subprotocols", [])
-        codec, accepted = p.Codec.for_subprotocols(offered)
+        codec, accepted = Codec.for_subprotocols(offered)
         await self.ws.accept(subprotocol=accepted)
         try:
             info, since, stale = self._handshake(codec, ip)
-        except p.ProtocolError as exc:
+        except ProtocolError as exc:
             await self.ws.send(wire_message(exc.frame(), codec))
-            await self.ws.close(p.CLOSE_BAD_HANDSHAKE, exc.code)
+            await self.ws.close(codes.CLOSE_BAD_HANDSHAKE, exc.code)
             return
         direct = self.ws.scope.get("extensions", {}).get(DIRECT_SEND_EXTENSION)
         conn = self.conn = Connection(info, self.ws.send, self._close_socket,
@@ -155,10 +184,10 @@ class ViewerSession:
             room = self.room = await self.deps.rooms.get_or_create(info.room)
             await room.join(conn)
         except BusUnavailable as exc:
-            await self.ws.send(wire_message(p.error_frame(
-                p.UNAVAILABLE, f"the chat is unavailable right now ({exc}); reconnect later"),
+            await self.ws.send(wire_message(error_frame(
+                codes.UNAVAILABLE, f"the chat is unavailable right now ({exc}); reconnect later"),
                 codec))
-            await self.ws.close(p.CLOSE_TRY_AGAIN_LATER, "unavailable")
+            await self.ws.close(codes.CLOSE_TRY_AGAIN_LATER, "unavailable")
             return
         try:
             await self._welcome(since, stale)
@@ -170,12 +199,12 @@ class ViewerSession:
             await conn.finish()
             self.deps.rooms.retire(conn)
 
-    def _handshake(self, codec: p.Codec, ip: str) -> tuple[ConnectionInfo, int | None, bool]:
+    def _handshake(self, codec: Codec, ip: str) -> tuple[ConnectionInfo, int | None, bool]:
         s = self.deps.config
         q = self.ws.query_params
-        room = p.validate_room(self.ws.path_params["room"])
-        lang = p.validate_lang(q.get("lang", "en"))
-        since = p.validate_since(q.get("since"))
+        room = validate_room(self.ws.path_params["room"])
+        lang = validate_lang(q.get("lang", "en"))
+        since = validate_since(q.get("since"))
         if self.identity is not None:
             # --auth jwt: who this is comes from the token; `name` and `role` in the URL are
             # ignored, so nobody can pick a name or a role the platform did not give them.
@@ -184,8 +213,8 @@ class ViewerSession:
             self.rate_key = ("user", room, user_id)
         else:
             user_id = "u-" + secrets.token_hex(4)
-            name = p.validate_name(q.get("name"), s.max_name_chars,
-                                   fallback="guest-" + user_id[2:])
+            name = validate_name(q.get("name"), s.max_name_chars,
+                                 fallback="guest-" + user_id[2:])
             self.role = self._host_role(q.get("role"), q.get("host_key"))
             # Anonymous: the same address and chosen name is the same user (nameless viewers
             # of one address share a bucket), so reconnecting does not refill it.
@@ -201,14 +230,14 @@ class ViewerSession:
         if role in (None, "", "viewer"):
             return Role.VIEWER
         if role != "host":
-            raise p.ProtocolError(p.INVALID_FIELD, f"role={role[:40]!r}: expected 'viewer' or "
-                                  "'host'")
+            raise ProtocolError(codes.INVALID_FIELD, f"role={role[:40]!r}: expected 'viewer' or "
+                                "'host'")
         expected = self.deps.config.host_key
         if not expected:
-            raise p.ProtocolError(p.FORBIDDEN, "the host role is disabled on this server "
-                                  "(no --host-key / BABELCAST_HOST_KEY set)")
+            raise ProtocolError(codes.FORBIDDEN, "the host role is disabled on this server "
+                                "(no --host-key / BABELCAST_HOST_KEY set)")
         if key is None or not hmac.compare_digest(key.encode(), expected.encode()):
-            raise p.ProtocolError(p.FORBIDDEN, "role=host needs the right host_key")
+            raise ProtocolError(codes.FORBIDDEN, "role=host needs the right host_key")
         return Role.HOST
 
     async def _pinned_frame(self) -> dict[str, Any] | None:
@@ -268,16 +297,12 @@ class ViewerSession:
         pinned = await self._pinned_frame()
         viewers = await self.deps.presence.viewers(info.room)
         s = self.deps.config
-        frame = {
-            "type": "welcome", "protocol": 1, "room": info.room, "epoch": epoch,
-            "you": {"user_id": info.user_id, "name": info.user, "lang": info.lang,
-                    "role": self.role.value},
-            "history": history, "gap": gap, "pinned": pinned,
-            "presence": {"viewers": viewers, "total": sum(viewers.values())},
-            "limits": {"max_text_chars": s.max_text_chars, "max_frame_bytes": s.max_frame_bytes,
-                       "rate_limit_per_s": s.rate_limit_per_s,
-                       "rate_limit_burst": s.rate_limit_burst},
-        }
+        frame = welcome_frame(
+            room=info.room, epoch=epoch, user_id=info.user_id, name=info.user,
+            lang=info.lang, role=self.role.value, history=history, gap=gap, pinned=pinned,
+            viewers=viewers, max_text_chars=s.max_text_chars,
+            max_frame_bytes=s.max_frame_bytes, rate_limit_per_s=s.rate_limit_per_s,
+            rate_limit_burst=s.rate_limit_burst)
         # Ahead of any live frame queued since join: the client must see welcome first.
         self.conn.queue.put_first(wire_message(frame, info.codec))
 
@@ -298,31 +323,31 @@ class ViewerSession:
                 strikes += 1
                 counters.rate_limited += 1
                 if strikes > s.rate_limit_strikes:
-                    self.conn.close(p.CLOSE_RATE_LIMITED, "rate limit exceeded repeatedly")
+                    self.conn.close(codes.CLOSE_RATE_LIMITED, "rate limit exceeded repeatedly")
                     return
-                self.conn.push_frame(p.error_frame(
-                    p.RATE_LIMITED, f"too many frames: at most {s.rate_limit_per_s:g}/s "
+                self.conn.push_frame(error_frame(
+                    codes.RATE_LIMITED, f"too many frames: at most {s.rate_limit_per_s:g}/s "
                     f"(bursts of {s.rate_limit_burst}); slow down",
-                    p.peek_client_id(data, self.conn.codec, self.limits)))
+                    peek_client_id(data, self.conn.codec, self.limits)))
                 continue
             strikes = 0
             try:
-                frame = p.parse_client_frame(data, self.conn.codec, self.limits,
-                                             self._may_moderate())
+                frame = parse_client_frame(data, self.conn.codec, self.limits,
+                                           self._may_moderate())
                 await self._handle(frame)
-            except p.ProtocolError as exc:
+            except ProtocolError as exc:
                 counters.bad_frames += 1
-                if exc.code == p.FORBIDDEN and self.role.moderates:
-                    exc = p.ProtocolError(p.FORBIDDEN, "your room token has expired: host "
-                                          "actions need a new one; reconnect with it",
-                                          exc.client_id)
+                if exc.code == codes.FORBIDDEN and self.role.moderates:
+                    exc = ProtocolError(codes.FORBIDDEN, "your room token has expired: host "
+                                        "actions need a new one; reconnect with it",
+                                        exc.client_id)
                 self.conn.push_frame(exc.frame())
             except Exception:
                 # A bug must cost this one frame, not the viewer's connection.
                 log.exception("frame from %s in %s failed", self.conn.info.user_id,
                               self.conn.info.room)
-                self.conn.push_frame(p.error_frame(p.INTERNAL_ERROR, "the server failed to "
-                                                   "handle this frame; it was not delivered"))
+                self.conn.push_frame(error_frame(codes.INTERNAL_ERROR, "the server failed to "
+                                                 "handle this frame; it was not delivered"))
 
     def _may_moderate(self) -> bool:
         """Whether this frame may be a host action: the role allows it and, with a token, the
@@ -332,16 +357,16 @@ class ViewerSession:
             return False
         return self.identity is None or time.time() < self.identity.expires_at
 
-    async def _handle(self, frame: p.ClientFrame) -> None:
+    async def _handle(self, frame: ClientFrame) -> None:
         conn, room = self.conn, self.room
         assert conn is not None and room is not None
         info = conn.info
-        if isinstance(frame, p.CommentIn):
+        if isinstance(frame, CommentIn):
             # Hosts and moderators are never silenced: one rogue moderator cannot mute the
             # host.
             if not self.host and await self.deps.room_state.is_muted(info.room, info.user_id):
-                raise p.ProtocolError(p.MUTED, "you are muted in this room; your comment was "
-                                      "not published", frame.client_id)
+                raise ProtocolError(codes.MUTED, "you are muted in this room; your comment was "
+                                    "not published", frame.client_id)
             try:
                 msg = await self.deps.pipeline.submit(
                     info.room, info.user, info.user_id, conn.lang, frame.text,
@@ -349,45 +374,41 @@ class ViewerSession:
                     sender="\x1f".join(self.rate_key))  # slow mode survives reconnects
             except CommentRefused as exc:
                 raise exc.protocol_error(frame.client_id) from None
-            ack = {"type": "ack", "client_id": frame.client_id, "id": wire_id(msg.id),
-                   "src_lang": msg.src_lang}
-            if msg.id < 0:  # held while Redis is unreachable; a `replaces` names it later
-                ack["provisional"] = True
-            conn.push_frame(ack)
-        elif isinstance(frame, p.SetLangIn):
+            # (A negative id is held while Redis is unreachable; a `replaces` names it later.)
+            conn.push_frame(ack_frame(frame.client_id, msg))
+        elif isinstance(frame, SetLangIn):
             if frame.lang != conn.lang:
                 await room.move(conn, frame.lang)
             history, _ = await self._history_frames(None)
-            conn.push_frame({"type": "lang_changed", "lang": conn.lang,
-                             "client_id": frame.client_id, "history": history,
-                             "pinned": await self._pinned_frame()})
-        elif isinstance(frame, p.PingIn):
-            conn.push_frame({"type": "pong", "client_id": frame.client_id})
-        elif isinstance(frame, p.DeleteIn):
+            conn.push_frame(lang_changed_frame(conn.lang, frame.client_id, history,
+                                               await self._pinned_frame()))
+        elif isinstance(frame, PingIn):
+            conn.push_frame(pong_frame(frame.client_id))
+        elif isinstance(frame, DeleteIn):
             if not await self.deps.bus.delete_message(info.room, frame.id):
                 raise self._not_found(frame.id, frame.client_id)
             self._ack(frame.client_id, str(frame.id))
-        elif isinstance(frame, p.PinIn):
+        elif isinstance(frame, PinIn):
             try:
                 await self.deps.room_state.set_pinned(info.room, frame.id)
             except UnknownMessage:
                 raise self._not_found(frame.id, frame.client_id) from None
             self._ack(frame.client_id, None if frame.id is None else str(frame.id))
-        elif isinstance(frame, p.BanIn):
+        elif isinstance(frame, BanIn):
             await self.deps.room_state.mute(info.room, frame.user_id)
             self._ack(frame.client_id, frame.user_id)
-        elif isinstance(frame, p.UnbanIn):
+        elif isinstance(frame, UnbanIn):
             await self.deps.room_state.unmute(info.room, frame.user_id)
             self._ack(frame.client_id, frame.user_id)
 
     def _ack(self, client_id: str | None, target: str | None) -> None:
         assert self.conn is not None
-        self.conn.push_frame({"type": "ack", "client_id": client_id, "id": target})
+        self.conn.push_frame(action_ack_frame(client_id, target))
 
     @staticmethod
-    def _not_found(message_id: int | None, client_id: str | None) -> p.ProtocolError:
-        return p.ProtocolError(p.NOT_FOUND, f"message {message_id} is not in this room's "
-                               "history (deleted, or too old)", client_id)
+    def _not_found(message_id: int | None, client_id: str | None) -> ProtocolError:
+        return ProtocolError(codes.NOT_FOUND, f"message {message_id} is not in this room's "
+                             "history (deleted, or too old)", client_id)
 
     async def _close_socket(self, code: int, reason: str) -> None:
         await self.ws.close(code, reason)

@@ -14,8 +14,8 @@ from typing import Any
 from babelcast.gateway.bus.base import Bus
 from babelcast.gateway.chat.moderation import ModerationStats
 from babelcast.gateway.limits.admission import ConnectionAdmission
-from babelcast.gateway.rooms.fanout import StallWatchdog
 from babelcast.gateway.rooms.room import RoomRegistry
+from babelcast.gateway.rooms.watchdog import StallWatchdog
 from babelcast.gateway.web.request_deadline import HandshakeGuard
 from babelcast.gateway.web.session import SessionCounters
 from babelcast.translation import Translator

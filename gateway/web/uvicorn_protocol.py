@@ -20,7 +20,7 @@ from typing import Any
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from babelcast.gateway.web.socket_progress import ReaderProgress
-from babelcast.gateway.wire.protocol import CLOSE_SLOW_CONSUMER
+from babelcast.gateway.wire.codes import CLOSE_SLOW_CONSUMER
 
 DIRECT_SEND_EXTENSION = "babelcast.direct_send"
 

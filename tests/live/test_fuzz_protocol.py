@@ -31,7 +31,19 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from babelcast.gateway.chat.moderation import Blocklist, default_entries, skeleton
-from babelcast.gateway.wire import protocol as p
+from babelcast.gateway.wire import codes
+from babelcast.gateway.wire.client import (
+    BanIn,
+    ClientFrame,
+    CommentIn,
+    DeleteIn,
+    InputLimits,
+    PinIn,
+    parse_client_frame,
+    validate_room,
+)
+from babelcast.gateway.wire.codec import Codec
+from babelcast.gateway.wire.errors import ProtocolError
 from tests.harness import Frame, LiveServer, Viewer, live_server
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
@@ -52,7 +64,7 @@ def _documented(section: str) -> set[str]:
 ERROR_CODES = _documented("### `error`")
 CLOSE_CODES = {int(c) for c in _documented("## Close codes") if c.isdigit()} | {1000}
 LEAKS = re.compile(r"Traceback|File \"|Exception|object at 0x|\.py\b|line \d+, in")
-LIMITS = p.InputLimits()
+LIMITS = InputLimits()
 
 NASTY = st.one_of(st.sampled_from([
     "\ud800", "\udfff", "\ud83d", "\u202e", "\u2066", "\u200b", "\ufeff", "\x00", "\x1b[31m",
@@ -86,15 +98,15 @@ def _huge_int(value: Any) -> bool:
     return isinstance(value, list) and any(_huge_int(v) for v in value)
 
 
-def nested(depth: int, codec: p.Codec) -> str | bytes:
-    if codec is p.Codec.JSON:
+def nested(depth: int, codec: Codec) -> str | bytes:
+    if codec is Codec.JSON:
         return "[" * depth + "]" * depth
     return b"\x91" * depth + b"\xc0"
 
 
 PAYLOADS_JSON = st.one_of(
     FRAMES.map(json.dumps), JSON_VALUES.map(json.dumps), st.text(max_size=200),
-    st.integers(1, 20_000).map(lambda n: nested(n, p.Codec.JSON)),
+    st.integers(1, 20_000).map(lambda n: nested(n, Codec.JSON)),
     st.integers(1, 10_000).map(lambda n: '{"type":"comment","text":"' + "a" * n + '"}'),
     st.binary(max_size=64),
 )
@@ -103,26 +115,26 @@ PAYLOADS_MSGPACK = st.one_of(
         lambda f: msgpack.packb(f, unicode_errors="surrogatepass")),
     JSON_VALUES.filter(lambda v: not _huge_int(v)).map(
         lambda v: msgpack.packb(v, unicode_errors="surrogatepass")),
-    st.binary(max_size=200), st.integers(1, 20_000).map(lambda n: nested(n, p.Codec.MSGPACK)),
+    st.binary(max_size=200), st.integers(1, 20_000).map(lambda n: nested(n, Codec.MSGPACK)),
     st.text(max_size=50),
 )
 
 
-def check_parse(data: str | bytes, codec: p.Codec, host: bool) -> p.ClientFrame | None:
+def check_parse(data: str | bytes, codec: Codec, host: bool) -> ClientFrame | None:
     """Parse like the endpoint does; assert the parser's contract."""
     try:
-        frame = p.parse_client_frame(data, codec, LIMITS, host)
-    except p.ProtocolError as exc:
+        frame = parse_client_frame(data, codec, LIMITS, host)
+    except ProtocolError as exc:
         assert exc.code in ERROR_CODES, exc.code
         assert not LEAKS.search(exc.message), exc.message
-        for c in p.Codec:  # the error frame goes out on any connection
+        for c in Codec:  # the error frame goes out on any connection
             out = c.encode(exc.frame())
             if isinstance(out, str):
                 out.encode("utf-8")
         return None
     if not host:
-        assert not isinstance(frame, p.DeleteIn | p.PinIn | p.BanIn)
-    if isinstance(frame, p.CommentIn):
+        assert not isinstance(frame, DeleteIn | PinIn | BanIn)
+    if isinstance(frame, CommentIn):
         assert frame.text and frame.text == frame.text.strip()
         assert len(frame.text) <= LIMITS.max_text_chars
         assert frame.text.isprintable() or not any(ch in frame.text for ch in "\n\t\x00")
@@ -141,35 +153,35 @@ FAST = settings(max_examples=SCALE or 200, deadline=None,
 @FAST
 @given(PAYLOADS_JSON, st.booleans())
 def test_json_parser_only_raises_its_own_errors(data: str | bytes, host: bool) -> None:
-    check_parse(data, p.Codec.JSON, host)
+    check_parse(data, Codec.JSON, host)
 
 
 @FAST
 @given(PAYLOADS_MSGPACK, st.booleans())
 def test_msgpack_parser_only_raises_its_own_errors(data: str | bytes, host: bool) -> None:
-    check_parse(data, p.Codec.MSGPACK, host)
+    check_parse(data, Codec.MSGPACK, host)
 
 
 @FAST
 @given(FRAMES)
 def test_viewers_never_get_host_frames_whatever_they_claim(frame: dict[str, Any]) -> None:
     frame = {**frame, "role": "host", "host": True}
-    out = check_parse(json.dumps(frame), p.Codec.JSON, host=False)
-    assert not isinstance(out, p.DeleteIn | p.PinIn | p.BanIn)
+    out = check_parse(json.dumps(frame), Codec.JSON, host=False)
+    assert not isinstance(out, DeleteIn | PinIn | BanIn)
 
 
 def test_deep_nesting_and_lone_surrogates_are_invalid_frames() -> None:
     """Found by this suite: both used to escape the parser (RecursionError; a comment the
     server could not encode for other viewers)."""
-    for codec in p.Codec:
-        with pytest.raises(p.ProtocolError) as info:
-            p.parse_client_frame(nested(4000, codec), codec, LIMITS)
-        assert info.value.code == p.INVALID_FRAME
-    with pytest.raises(p.ProtocolError, match="surrogate"):
-        p.parse_client_frame('{"type":"comment","text":"a\\ud800b"}', p.Codec.JSON, LIMITS)
-    pair = p.parse_client_frame('{"type":"comment","text":"\\ud83d\\ude00"}', p.Codec.JSON,
-                                LIMITS)
-    assert pair == p.CommentIn("😀", None)
+    for codec in Codec:
+        with pytest.raises(ProtocolError) as info:
+            parse_client_frame(nested(4000, codec), codec, LIMITS)
+        assert info.value.code == codes.INVALID_FRAME
+    with pytest.raises(ProtocolError, match="surrogate"):
+        parse_client_frame('{"type":"comment","text":"a\\ud800b"}', Codec.JSON, LIMITS)
+    pair = parse_client_frame('{"type":"comment","text":"\\ud83d\\ude00"}', Codec.JSON,
+                              LIMITS)
+    assert pair == CommentIn("😀", None)
 
 
 @FAST
@@ -178,9 +190,9 @@ def test_deep_nesting_and_lone_surrogates_are_invalid_frames() -> None:
     "\u0430dmin", "room\x00", " room", "room\n"])))
 def test_room_names_are_never_path_like(room: str) -> None:
     try:
-        p.validate_room(room)
-    except p.ProtocolError as exc:
-        assert exc.code == p.INVALID_ROOM
+        validate_room(room)
+    except ProtocolError as exc:
+        assert exc.code == codes.INVALID_ROOM
         return
     assert room.isascii() and "/" not in room and "%" not in room and "\\" not in room
     assert not room.startswith(".") and room[0].isalnum()
@@ -253,7 +265,7 @@ def arena(fuzz_server: LiveServer) -> Arena:
 def assert_clean(frames: list[Frame]) -> None:
     for f in frames:
         if f["type"] == "error":
-            assert f["code"] in ERROR_CODES and f["code"] != p.INTERNAL_ERROR, f
+            assert f["code"] in ERROR_CODES and f["code"] != codes.INTERNAL_ERROR, f
             assert not LEAKS.search(f["message"]), f
         assert f["type"] not in ("deleted", "pinned"), f
 
@@ -303,7 +315,7 @@ def test_path_like_room_names_are_refused_at_the_handshake(fuzz_server: LiveServ
         assert exc.response.status_code in (403, 404)
         return
     except ConnectionClosed as exc:
-        assert exc.rcvd is not None and exc.rcvd.code == p.CLOSE_BAD_HANDSHAKE
+        assert exc.rcvd is not None and exc.rcvd.code == codes.CLOSE_BAD_HANDSHAKE
         return
     pytest.fail(f"room {room!r} was accepted: {v.welcome}")
 
@@ -328,7 +340,7 @@ def test_hostile_handshake_parameters_get_documented_answers(
     try:
         v = arena.srv.viewer(arena.room, query=query)
     except ConnectionClosed as exc:
-        assert exc.rcvd is not None and exc.rcvd.code == p.CLOSE_BAD_HANDSHAKE, params
+        assert exc.rcvd is not None and exc.rcvd.code == codes.CLOSE_BAD_HANDSHAKE, params
         return
     assert v.welcome["you"]["role"] == "viewer"  # no host key is configured
     v.close()

@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from babelcast.gateway.rooms.fanout import (
-    Connection,
-    ConnectionInfo,
-    LanguageGroup,
-    SendQueue,
-    StallWatchdog,
-)
-from babelcast.gateway.wire.protocol import Codec
+from babelcast.gateway.rooms.batch import WriteBatch
+from babelcast.gateway.rooms.connection import Connection, ConnectionInfo, SendQueue
+from babelcast.gateway.rooms.groups import LanguageGroup
+from babelcast.gateway.rooms.watchdog import StallWatchdog
+from babelcast.gateway.wire.codec import Codec
+from babelcast.gateway.wire.framing import websocket_frame, wire_message
 
 
 def msg(n: int) -> dict[str, Any]:
@@ -111,8 +109,6 @@ def test_watchdog_closes_only_connections_whose_send_is_stuck() -> None:
 def test_prebuilt_frames_match_the_websockets_library_framing() -> None:
     from websockets.frames import Frame, Opcode
 
-    from babelcast.gateway.rooms.fanout import websocket_frame
-
     for size in (0, 125, 126, 65535, 65536, 70000):
         payload = b"x" * size
         for binary, op in ((False, Opcode.TEXT), (True, Opcode.BINARY)):
@@ -145,7 +141,6 @@ class DirectRecorder:
 
 
 def test_write_batch_joins_a_viewers_frames_only_while_joining() -> None:
-    from babelcast.gateway.rooms.fanout import WriteBatch
 
     async def run() -> None:
         batch = WriteBatch()
@@ -173,7 +168,6 @@ def test_write_batch_joins_a_viewers_frames_only_while_joining() -> None:
 def test_batched_frames_keep_their_order_with_the_queued_path() -> None:
     """A frame batched before an ack (which goes through the queue and a writer task) reaches
     the wire before it; a closing connection batches nothing."""
-    from babelcast.gateway.rooms.fanout import WriteBatch, wire_message
 
     async def run() -> None:
         wire: list[bytes] = []
@@ -210,7 +204,6 @@ def test_batched_frames_keep_their_order_with_the_queued_path() -> None:
 
 
 def test_direct_path_only_when_nothing_is_ahead_in_the_queue() -> None:
-    from babelcast.gateway.rooms.fanout import wire_message
 
     async def run() -> None:
         rec, direct = Recorder(), DirectRecorder()
@@ -354,7 +347,6 @@ class SameLanguageTracker:
 def test_a_room_behind_on_events_sends_each_viewer_one_write_for_all_of_them() -> None:
     from babelcast.gateway.bus.base import CommentDraft
     from babelcast.gateway.bus.memory import MemoryBus, MemoryPresence
-    from babelcast.gateway.rooms.fanout import WriteBatch
     from babelcast.gateway.rooms.room import LocalRoom, RoomDeps
 
     async def run() -> None:

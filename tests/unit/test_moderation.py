@@ -22,7 +22,7 @@ from babelcast.gateway.chat.moderation import (
     validate_entries,
 )
 from babelcast.gateway.chat.room_settings import RoomSettings, moderation_changes
-from babelcast.gateway.wire import protocol as p
+from babelcast.gateway.wire import codes
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -184,7 +184,7 @@ def test_slow_mode_per_user_with_retry_after_and_host_exempt() -> None:
     clock.now += 2
     with pytest.raises(CommentRefused) as info:
         gate.admit("ana", "two", privileged=False, slow_mode_s=5, max_per_s=0, stats=stats)
-    assert info.value.code == p.SLOW_MODE and info.value.retry_after_s == pytest.approx(3)
+    assert info.value.code == codes.SLOW_MODE and info.value.retry_after_s == pytest.approx(3)
     assert "wait 3.0 s" in info.value.message
     frame = info.value.protocol_error("c9").frame()
     assert frame["code"] == "slow_mode" and frame["retry_after_s"] == pytest.approx(3)
@@ -204,14 +204,14 @@ def test_rate_cap_sheds_repeats_then_emoji_then_others_never_the_host() -> None:
     assert [refused(gate, stats, f"u{i}", "buy now", cap=cap) for i in range(3)] == [None] * 3
     assert refused(gate, stats, "u3", "q1", cap=cap) is None
     assert refused(gate, stats, "u4", "q2", cap=cap) is None  # 5 admitted: half the cap
-    assert refused(gate, stats, "u5", "BUY NOW!!", cap=cap) == p.ROOM_BUSY  # a repeat
+    assert refused(gate, stats, "u5", "BUY NOW!!", cap=cap) == codes.ROOM_BUSY  # a repeat
     assert refused(gate, stats, "u6", "😀", cap=cap) is None  # emoji: shed from 8
     assert refused(gate, stats, "u7", "q3", cap=cap) is None
     assert refused(gate, stats, "u8", "q4", cap=cap) is None  # 8 admitted
-    assert refused(gate, stats, "u9", "🔥🔥", cap=cap) == p.ROOM_BUSY
+    assert refused(gate, stats, "u9", "🔥🔥", cap=cap) == codes.ROOM_BUSY
     assert refused(gate, stats, "u10", "q5", cap=cap) is None
     assert refused(gate, stats, "u11", "q6", cap=cap) is None  # 10: the cap
-    assert refused(gate, stats, "u12", "q7", cap=cap) == p.ROOM_BUSY
+    assert refused(gate, stats, "u12", "q7", cap=cap) == codes.ROOM_BUSY
     for _ in range(5):  # the host is never shed, even a repeat, even over the cap
         assert refused(gate, stats, "host", "welcome!", privileged=True, cap=cap) is None
     assert (stats.shed_repeat, stats.shed_emoji, stats.shed_other) == (1, 1, 1)

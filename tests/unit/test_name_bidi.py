@@ -1,6 +1,7 @@
 import pytest
 
-from babelcast.gateway.wire.protocol import ProtocolError, validate_name
+from babelcast.gateway.wire.client import validate_name
+from babelcast.gateway.wire.errors import ProtocolError
 
 
 @pytest.mark.parametrize("raw, name", [

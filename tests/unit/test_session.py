@@ -17,7 +17,7 @@ from babelcast.gateway.limits.memory import MemoryRateLimiter
 from babelcast.gateway.rooms.room import RoomDeps, RoomRegistry
 from babelcast.gateway.stores.memory import MemoryGlossaryStore, MemoryRoomSettingsStore
 from babelcast.gateway.web.session import SessionConfig, SessionDeps, run_session
-from babelcast.gateway.wire import protocol as p
+from babelcast.gateway.wire import codes
 from babelcast.glossary import Glossary
 from babelcast.langid import Detection
 from babelcast.translation import Translation
@@ -145,10 +145,10 @@ def test_bad_frames_get_an_error_and_are_counted_by_the_session() -> None:
     async def body(deps: SessionDeps, ws: FakeWebSocket, task: asyncio.Task[None]) -> None:
         await ws.next()
         ws.feed("not json")
-        assert (await ws.next())["code"] == p.INVALID_FRAME
+        assert (await ws.next())["code"] == codes.INVALID_FRAME
         ws.feed({"type": "delete", "id": "1", "client_id": "d1"})  # a viewer is no host
         error = await ws.next()
-        assert (error["code"], error["client_id"]) == (p.FORBIDDEN, "d1")
+        assert (error["code"], error["client_id"]) == (codes.FORBIDDEN, "d1")
         assert deps.counters.bad_frames == 2 and deps.counters.rate_limited == 0
 
     session_test(body)
@@ -171,7 +171,7 @@ def test_frames_over_the_rate_limit_are_refused_and_counted() -> None:
         ws.feed({"type": "ping", "client_id": "b"})
         assert await ws.next() == {"type": "pong", "client_id": "a"}
         refused = await ws.next()
-        assert (refused["code"], refused["client_id"]) == (p.RATE_LIMITED, "b")
+        assert (refused["code"], refused["client_id"]) == (codes.RATE_LIMITED, "b")
         ws.disconnect()
         await asyncio.wait_for(task, 5)
         return deps
@@ -184,8 +184,8 @@ def test_a_bad_handshake_is_answered_with_an_error_and_a_close() -> None:
     async def body(deps: SessionDeps, ws: FakeWebSocket, task: asyncio.Task[None]) -> None:
         await asyncio.wait_for(task, 5)
         error = await ws.next()
-        assert error["type"] == "error" and error["code"] == p.FORBIDDEN
-        assert ws.closed is not None and ws.closed[0] == p.CLOSE_BAD_HANDSHAKE
+        assert error["type"] == "error" and error["code"] == codes.FORBIDDEN
+        assert ws.closed is not None and ws.closed[0] == codes.CLOSE_BAD_HANDSHAKE
         assert deps.rooms.rooms == {}  # never joined
 
     # role=host without a configured host key

@@ -13,7 +13,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from babelcast.gateway.wire import protocol as p
+from babelcast.gateway.wire.client import validate_lang, validate_room
+from babelcast.gateway.wire.codec import has_lone_surrogate
+from babelcast.gateway.wire.errors import ProtocolError
 
 MAX_BODY = 16_384  # the largest JSON body an endpoint reads (glossaries have their own limit)
 
@@ -59,7 +61,7 @@ async def json_body(request: Request, limit: int) -> Any:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc}") from None
-    if b"\\u" in body and p.has_lone_surrogate(data):
+    if b"\\u" in body and has_lone_surrogate(data):
         raise ApiError(400, "invalid_json", "body has an unpaired surrogate escape "
                        "(\\ud800-\\udfff); send valid Unicode")
     return data
@@ -68,14 +70,14 @@ async def json_body(request: Request, limit: int) -> Any:
 def room_param(request: Request) -> str:
     """The ``{room}`` of the path, validated."""
     try:
-        return p.validate_room(request.path_params["room"])
-    except p.ProtocolError as exc:
+        return validate_room(request.path_params["room"])
+    except ProtocolError as exc:
         raise ApiError(400, exc.code, exc.message) from None
 
 
 def lang_param(value: Any, field: str) -> str:
     """A language code given as ``field``, validated."""
     try:
-        return p.validate_lang(value)
-    except p.ProtocolError as exc:
+        return validate_lang(value)
+    except ProtocolError as exc:
         raise ApiError(400, exc.code, f"{field}: {exc.message}") from None

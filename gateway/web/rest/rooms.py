@@ -16,8 +16,9 @@ from babelcast.gateway.bus.presence import Presence
 from babelcast.gateway.chat.insights import InsightsWindow, summarize_all
 from babelcast.gateway.chat.tracking import TranslationTracker
 from babelcast.gateway.web.rest.errors import ApiError, lang_param, room_param
-from babelcast.gateway.wire import protocol as p
-from babelcast.gateway.wire.frames import comment_frame, needs_translation
+from babelcast.gateway.wire.client import validate_since
+from babelcast.gateway.wire.errors import ProtocolError
+from babelcast.gateway.wire.server import comment_frame, needs_translation
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,8 @@ def routes(deps: RoomsDeps) -> list[BaseRoute]:
         room = room_param(request)
         q = request.query_params
         try:
-            since = p.validate_since(q.get("since"))
-        except p.ProtocolError as exc:
+            since = validate_since(q.get("since"))
+        except ProtocolError as exc:
             raise ApiError(400, exc.code, exc.message) from None
         lang = lang_param(q["lang"], "lang") if q.get("lang") else None
         messages, gap = await bus.history(room, since=since)

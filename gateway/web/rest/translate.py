@@ -14,7 +14,8 @@ from starlette.routing import BaseRoute, Route
 from babelcast.gateway.chat.tracking import GlossaryLookup
 from babelcast.gateway.web.rest.access import TranslateAccess
 from babelcast.gateway.web.rest.errors import MAX_BODY, ApiError, json_body, lang_param
-from babelcast.gateway.wire import protocol as p
+from babelcast.gateway.wire.client import InputLimits, validate_text
+from babelcast.gateway.wire.errors import ProtocolError
 from babelcast.glossary import glossary_hits
 from babelcast.langid import Detection
 from babelcast.translation import Translator
@@ -43,10 +44,10 @@ def routes(deps: TranslateDeps) -> list[BaseRoute]:
         if not isinstance(data, dict):
             raise ApiError(400, "invalid_body", 'body must be an object: {"text": ..., '
                            '"targets": [...], "source": optional}')
-        limits = p.InputLimits(max_text_chars=deps.max_text_chars)
+        limits = InputLimits(max_text_chars=deps.max_text_chars)
         try:
-            text = p.validate_text(data.get("text"), limits)
-        except p.ProtocolError as exc:
+            text = validate_text(data.get("text"), limits)
+        except ProtocolError as exc:
             raise ApiError(400, exc.code, exc.message) from None
         targets = data.get("targets")
         if (not isinstance(targets, list) or not targets or len(targets) > MAX_TARGETS):

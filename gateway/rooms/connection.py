@@ -1,6 +1,5 @@
-"""Fan-out to viewers: bounded per-connection send queues, a writer task per connection that
-runs only while something is queued, and language groups that encode each frame once for all
-their members.
+"""One viewer's socket as fan-out sees it: a bounded send queue, and a writer task that runs
+only while something is queued.
 
 The event loop never waits on a viewer: producers only append to queues (or, when nothing is
 queued and the socket takes data, write the pre-built frame straight to it). A queue that is
@@ -9,10 +8,7 @@ stall timeout gets its connection closed by the ``StallWatchdog``.
 
 The writer is started lazily and exits once its queue is drained: most viewers are idle and get
 live frames through the direct path, so a task (with its coroutine frame and wake-up future)
-parked on an empty queue for every connection was memory spent on nothing (issue #8).
-
-While a room has a backlog of events, ``WriteBatch`` joins each viewer's direct-path frames
-into one write per loop iteration: one ``send()`` for several frames.
+parked on an empty queue for every connection was memory spent on nothing.
 """
 
 from __future__ import annotations
@@ -20,106 +16,19 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import struct
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from babelcast.gateway.wire.protocol import Codec
+from babelcast.gateway.rooms.batch import DirectWriter, WriteBatch
+from babelcast.gateway.wire.codec import Codec
+from babelcast.gateway.wire.framing import FRAME_KEY, WireMessage, wire_message
 
 log = logging.getLogger("babelcast.fanout")
 
-# An ASGI "websocket.send" message, built once and shared by every connection it goes to.
-# It also carries the complete WebSocket frame under FRAME_KEY for the direct path.
-WireMessage = dict[str, Any]
 SendFn = Callable[[WireMessage], Awaitable[None]]
 CloseFn = Callable[[int, str], Awaitable[None]]
-FRAME_KEY = "babelcast.frame"
-
-
-class DirectWriter(Protocol):
-    """Writes pre-built frames straight to a socket (see gateway.ws_protocol.DirectSender)."""
-
-    # Frames given to a WriteBatch and not yet written (b"": none); the batch owns it.
-    pending: bytes
-
-    def ready(self) -> bool: ...
-
-    def closed(self) -> bool: ...
-
-    def write(self, frame: bytes) -> None: ...
-
-    # Seconds the peer has been owed bytes and acknowledged none (0.0: it is keeping up).
-    def stalled_for(self, now: float) -> float: ...
-
-
-class WriteBatch:
-    """Joins a viewer's direct-path frames into one write while the room has a backlog.
-
-    Each write is a ``send()`` syscall, the largest cost of fan-out. When a room's dispatcher
-    has more events waiting behind the one it handles (the node fell behind, or a translation
-    batch released several comments at once), it sets ``joining``: frames then wait on their
-    connection's ``DirectWriter.pending`` and each viewer gets everything in one write at the
-    end of the loop iteration. With no backlog, frames are written at once, as before: waiting
-    would only add latency. A frame for a connection that already has pending frames always
-    joins them, so the order on the wire is the order of ``write``; the flush is scheduled with
-    the first pending frame, so anything scheduled later (a writer task started after it)
-    writes after it. Pending frames are joined as bytes: no per-frame container for the
-    garbage collector to scan (issue #8)."""
-
-    __slots__ = ("_dirty", "joined", "joining")
-
-    def __init__(self) -> None:
-        self._dirty: list[DirectWriter] = []  # writers with pending frames, in order
-        self.joining = False  # set by a room dispatcher around an event with more behind it
-        self.joined = 0  # frames that went out in one write with an earlier one (saved sends)
-
-    def write(self, direct: DirectWriter, frame: bytes) -> None:
-        """Write ``frame`` to ``direct`` now, or at the end of this loop iteration together
-        with the connection's other frames."""
-        if direct.pending:
-            direct.pending += frame
-            self.joined += 1
-        elif not self.joining:
-            direct.write(frame)
-        else:
-            direct.pending = frame
-            if not self._dirty:
-                asyncio.get_running_loop().call_soon(self.flush)
-            self._dirty.append(direct)
-
-    def flush(self) -> None:
-        """Write every connection's pending frames (a connection closed meanwhile gets
-        nothing: its reader is finishing it)."""
-        dirty, self._dirty = self._dirty, []
-        for direct in dirty:
-            data, direct.pending = direct.pending, b""
-            if not direct.closed():
-                direct.write(data)
-
-
-def websocket_frame(payload: bytes, binary: bool) -> bytes:
-    """A complete, unfragmented, unmasked server-to-client WebSocket frame (RFC 6455 5.2)."""
-    first = 0x82 if binary else 0x81  # FIN + opcode
-    n = len(payload)
-    if n < 126:
-        header = struct.pack("!BB", first, n)
-    elif n < 1 << 16:
-        header = struct.pack("!BBH", first, 126, n)
-    else:
-        header = struct.pack("!BBQ", first, 127, n)
-    return header + payload
-
-
-def wire_message(frame: dict[str, Any], codec: Codec) -> WireMessage:
-    """Encode ``frame`` for ``codec`` as the ASGI message handed to every recipient."""
-    payload = codec.encode(frame)
-    if isinstance(payload, bytes):
-        return {"type": "websocket.send", "bytes": payload,
-                FRAME_KEY: websocket_frame(payload, binary=True)}
-    return {"type": "websocket.send", "text": payload,
-            FRAME_KEY: websocket_frame(payload.encode("utf-8"), binary=False)}
 
 
 class SendQueue:
@@ -129,9 +38,9 @@ class SendQueue:
     It never waits: the connection's writer task pops until it is empty and exits, and a put
     starts a new one (``Connection._kick``). The deque exists only while something is queued:
     an empty deque costs ~600 bytes (its first block), and most connections are idle with an
-    empty queue (issue #8)."""
+    empty queue."""
 
-    # One per connection: slots keep the per-connection footprint small (issue #8).
+    # One per connection: slots keep the per-connection footprint small.
     __slots__ = ("_items", "closed", "dropped", "max_frames")
 
     def __init__(self, max_frames: int) -> None:
@@ -202,7 +111,7 @@ class Connection:
     """One viewer's socket as fan-out sees it: a queue, and a writer task that drains it while
     it has something in it."""
 
-    # One per connection: slots keep the per-connection footprint small (issue #8).
+    # One per connection: slots keep the per-connection footprint small.
     __slots__ = ("_batch", "_close", "_closer", "_send", "_started", "_writer", "closing",
                  "direct", "direct_writes", "epoch", "id", "info", "queue", "send_started",
                  "skip_through")
@@ -329,79 +238,3 @@ class Connection:
             # The close frame (with its code, e.g. 4429) must go out before the session ends:
             # once the app returns, the server drops the socket without one.
             await asyncio.gather(self._closer, return_exceptions=True)
-
-
-class LanguageGroup:
-    """The connections of one room reading one language. A frame is encoded once per codec
-    in use and the same message object goes to every member."""
-
-    def __init__(self, lang: str) -> None:
-        self.lang = lang
-        self.members: dict[int, Connection] = {}
-
-    def __len__(self) -> int:
-        return len(self.members)
-
-    def broadcast(self, frame: dict[str, Any], message_id: int = 0) -> None:
-        """Queue ``frame`` to every member without waiting on any of them."""
-        broadcast(self.members.values(), frame, message_id)
-
-
-def broadcast(connections: Iterable[Connection], frame: dict[str, Any],
-              message_id: int = 0) -> None:
-    """Encode ``frame`` at most once per codec and queue it to each connection."""
-    encoded: dict[Codec, WireMessage] = {}
-    for conn in connections:
-        message = encoded.get(conn.codec)
-        if message is None:
-            message = encoded[conn.codec] = wire_message(frame, conn.codec)
-        conn.push(message, message_id)
-
-
-class StallWatchdog:
-    """Closes connections that have taken nothing for longer than ``timeout_s``: a send
-    blocked that long, or (seen through the direct path's socket) bytes owed to the peer and
-    none acknowledged that long, though no write blocked: the kernel's buffers absorb
-    hundreds of KB before one does."""
-
-    def __init__(self, connections: Callable[[], Iterable[Connection]], timeout_s: float,
-                 close_code: int) -> None:
-        self._connections = connections
-        self.timeout_s = timeout_s
-        self.close_code = close_code
-        self.closed_count = 0
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="stall-watchdog")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    def check(self, now: float) -> int:
-        """Close every stalled connection; returns how many were closed."""
-        closed = 0
-        for conn in list(self._connections()):
-            if conn.closing:
-                continue
-            started = conn.send_started
-            stalled = now - started if started is not None else 0.0
-            if conn.direct is not None:
-                stalled = max(stalled, conn.direct.stalled_for(now))
-            if stalled > self.timeout_s:
-                log.info("closing stalled connection %s (%s in %s): no progress for %.1fs, "
-                         "%d frames dropped", conn.id, conn.info.user, conn.info.room,
-                         stalled, conn.queue.dropped)
-                conn.close(self.close_code, "slow consumer: not reading")
-                closed += 1
-        self.closed_count += closed
-        return closed
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        interval = min(1.0, max(0.02, self.timeout_s / 4))
-        while True:
-            await asyncio.sleep(interval)
-            self.check(loop.time())

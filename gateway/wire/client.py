@@ -1,52 +1,30 @@
-"""Wire protocol v1, free of I/O: decoding and validating client frames, encoding server
-frames, and the per-connection rate limiter. The endpoint feeds it bytes and acts on what it
-returns; everything here is testable without a socket. See docs/protocol.md."""
+"""Client frames and handshake values, decoded and validated without I/O: the endpoint feeds
+this module what it received and acts on the dataclass it returns, or on the
+``ProtocolError`` naming the problem (docs/protocol.md, "Client → server")."""
 
 from __future__ import annotations
 
-import enum
-import json
 import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-import msgpack
-
-from babelcast.langid import normalize_lang
-
-SUBPROTOCOL_MSGPACK = "babelcast.v1.msgpack"
-SUBPROTOCOL_JSON = "babelcast.v1.json"
-
-# Close codes (4000-4999 are ours; see docs/protocol.md).
-CLOSE_BAD_HANDSHAKE = 4400  # invalid room, lang, name or since: an error frame precedes it
-CLOSE_SLOW_CONSUMER = 4408  # the viewer stopped reading for longer than stall_timeout_s
-CLOSE_RATE_LIMITED = 4429  # kept flooding after rate_limited errors
-CLOSE_GOING_AWAY = 1001  # server shutting down
-CLOSE_POLICY_VIOLATION = 1008  # a refused handshake, on servers that cannot answer with HTTP
-CLOSE_SERVICE_RESTART = 1012  # message ids started over (Redis lost its data): reconnect
-CLOSE_TRY_AGAIN_LATER = 1013  # the shared backend (Redis) is unreachable
-
-# Error codes carried by `error` frames.
-INVALID_FRAME = "invalid_frame"
-FRAME_TOO_LARGE = "frame_too_large"
-UNKNOWN_TYPE = "unknown_type"
-INVALID_FIELD = "invalid_field"
-EMPTY_TEXT = "empty_text"
-TEXT_TOO_LONG = "text_too_long"
-INVALID_LANG = "invalid_lang"
-FORBIDDEN = "forbidden"
-RATE_LIMITED = "rate_limited"
-INVALID_ROOM = "invalid_room"
-INVALID_NAME = "invalid_name"
-INVALID_SINCE = "invalid_since"
-INTERNAL_ERROR = "internal_error"
-UNAVAILABLE = "unavailable"
-NOT_FOUND = "not_found"
-MUTED = "muted"
-BLOCKED = "blocked"  # moderation (docs/moderation.md): the blocklist caught the comment
-SLOW_MODE = "slow_mode"  # the room's slow mode: the frame carries retry_after_s
-ROOM_BUSY = "room_busy"  # the room's comment rate cap shed the comment
+from babelcast.gateway.wire.codec import Codec
+from babelcast.gateway.wire.codes import (
+    EMPTY_TEXT,
+    FORBIDDEN,
+    FRAME_TOO_LARGE,
+    INVALID_FIELD,
+    INVALID_FRAME,
+    INVALID_LANG,
+    INVALID_NAME,
+    INVALID_ROOM,
+    INVALID_SINCE,
+    TEXT_TOO_LONG,
+    UNKNOWN_TYPE,
+)
+from babelcast.gateway.wire.errors import ProtocolError
+from babelcast.langid.codes import normalize_lang
 
 HOST_ONLY_TYPES = frozenset({"delete", "ban", "unban", "pin"})
 _ROOM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -55,88 +33,10 @@ _MAX_USER_ID = 64
 _MAX_ID_DIGITS = 18
 
 
-class Codec(enum.Enum):
-    """How frames are carried: JSON text frames (default) or msgpack binary frames."""
-
-    JSON = "json"
-    MSGPACK = "msgpack"
-
-    @classmethod
-    def for_subprotocols(cls, offered: list[str]) -> tuple[Codec, str | None]:
-        """Pick the codec from the client's offered subprotocols; returns the one to accept."""
-        if SUBPROTOCOL_MSGPACK in offered:
-            return cls.MSGPACK, SUBPROTOCOL_MSGPACK
-        if SUBPROTOCOL_JSON in offered:
-            return cls.JSON, SUBPROTOCOL_JSON
-        return cls.JSON, None
-
-    def encode(self, frame: dict[str, Any]) -> str | bytes:
-        """Serialise a server frame: ``str`` for JSON, ``bytes`` for msgpack."""
-        if self is Codec.JSON:
-            return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
-        return msgpack.packb(frame, use_bin_type=True)
-
-    def decode(self, data: str | bytes) -> Any:
-        """Parse a frame payload; raises ``ProtocolError(invalid_frame)``."""
-        try:
-            if self is Codec.JSON:
-                if not isinstance(data, str):
-                    raise ValueError("binary frame on a JSON connection; send text frames")
-                obj = json.loads(data)
-                if "\\u" in data and has_lone_surrogate(obj):
-                    # JSON escapes can spell half a surrogate pair, which no UTF-8 frame
-                    # (ours to other viewers included) can carry.
-                    raise ValueError("an unpaired surrogate escape (\\ud800-\\udfff); send "
-                                     "valid Unicode")
-                return obj
-            if not isinstance(data, bytes):
-                raise ValueError("text frame on a msgpack connection; send binary frames")
-            return msgpack.unpackb(data, raw=False, strict_map_key=True)
-        except RecursionError:  # found by tests/live/test_fuzz_protocol.py
-            raise ProtocolError(INVALID_FRAME, f"cannot decode frame as {self.value}: nested "
-                                "too deeply") from None
-        except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError,
-                TypeError) as exc:
-            raise ProtocolError(INVALID_FRAME, f"cannot decode frame as {self.value}: {exc}")\
-                from None
-
-
-def has_lone_surrogate(obj: Any) -> bool:
-    """Whether a decoded JSON value holds half a surrogate pair (from a ``\\ud800`` escape)."""
-    try:
-        json.dumps(obj, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-class ProtocolError(Exception):
-    """A client frame that cannot be accepted. Becomes an ``error`` frame; the connection
-    stays open."""
-
-    def __init__(self, code: str, message: str, client_id: str | None = None, *,
-                 retry_after_s: float | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.client_id = client_id
-        self.retry_after_s = retry_after_s
-
-    def frame(self) -> dict[str, Any]:
-        """The ``error`` frame for this problem."""
-        frame = error_frame(self.code, self.message, self.client_id)
-        if self.retry_after_s is not None:
-            frame["retry_after_s"] = self.retry_after_s
-        return frame
-
-
-def error_frame(code: str, message: str, client_id: str | None = None) -> dict[str, Any]:
-    """Build an ``error`` server frame."""
-    return {"type": "error", "code": code, "message": message, "client_id": client_id}
-
-
 @dataclass(frozen=True)
 class InputLimits:
+    """How much one client frame may carry (advertised in ``welcome``)."""
+
     max_text_chars: int = 500
     max_frame_bytes: int = 8192
 
@@ -332,28 +232,3 @@ def validate_since(value: str | None) -> int | None:
     if not value.isdigit() or len(value) > 18:
         raise ProtocolError(INVALID_SINCE, f"since={value[:40]!r} is not a message id")
     return int(value)
-
-
-class TokenBucket:
-    """A rate limit: ``rate`` tokens per second, at most ``burst`` saved up.
-    Time is passed in so the limiter is deterministic under test."""
-
-    def __init__(self, rate: float, burst: int, now: float) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._tokens = float(burst)
-        self._last = now
-
-    @property
-    def last_used(self) -> float:
-        """When ``take`` was last called (or the bucket made)."""
-        return self._last
-
-    def take(self, now: float) -> bool:
-        """Spend one token if there is one."""
-        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
-        self._last = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return True
-        return False
