@@ -53,9 +53,9 @@ def test_acks_stay_within_the_moderation_wait_while_the_translator_never_answers
             assert all(f["pending"] is True for f in got)
 
             engine.answer.set()  # the translator is back: translations arrive in time again
-            pt.comment("obrigada!", client_id="back")
+            pt.comment("Voltou ao normal?", client_id="back")
             pt.expect(lambda f: f["type"] == "ack" and f["client_id"] == "back")
-            back = en.expect_comment("obrigada!")
-            assert back["translated"] is True and back["text"] == "[en] obrigada!"
+            back = en.expect_comment("Voltou ao normal?")
+            assert back["translated"] is True and back["text"] == "[en] Voltou ao normal?"
         finally:
             engine.answer.set()
