@@ -43,6 +43,7 @@ from babelcast.gateway.wire.client import (
     PinIn,
     SetLangIn,
     UnbanIn,
+    clean_name,
     parse_client_frame,
     peek_client_id,
     validate_lang,
@@ -209,7 +210,9 @@ class ViewerSession:
             # --auth jwt: who this is comes from the token; `name` and `role` in the URL are
             # ignored, so nobody can pick a name or a role the platform did not give them.
             user_id, self.role = self.identity.user_id, self.identity.role
-            name = self.identity.name[:s.max_name_chars]
+            # The platform's name, cleaned like a chosen one (no bidi overrides in a name).
+            name = (clean_name(self.identity.name)[:s.max_name_chars]
+                    or "guest-" + user_id[:8])
             self.rate_key = ("user", room, user_id)
         else:
             user_id = "u-" + secrets.token_hex(4)

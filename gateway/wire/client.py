@@ -213,12 +213,17 @@ def validate_room(room: str) -> str:
 _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 
 
+def clean_name(value: str) -> str:
+    """A display name with control characters and bidi embedding, override and isolate
+    controls stripped (a name chosen in the URL or given by a room token alike)."""
+    return strip_controls(value).translate(_BIDI_CONTROLS).strip()
+
+
 def validate_name(value: str | None, max_chars: int, fallback: str) -> str:
-    """A display name: control characters and bidi embedding, override and isolate controls
-    stripped, at most ``max_chars``; blank -> fallback."""
+    """A display name: ``clean_name``, at most ``max_chars``; blank -> fallback."""
     if value is None:
         return fallback
-    name = strip_controls(value).translate(_BIDI_CONTROLS).strip()
+    name = clean_name(value)
     if len(name) > max_chars:
         raise ProtocolError(INVALID_NAME, f"name has {len(name)} characters; the limit is "
                             f"{max_chars}")

@@ -59,6 +59,12 @@ def test_a_good_token_decides_name_and_role(jwt_server: LiveServer, room: str) -
     assert got["user"] == "Ana Store" and got["user_id"] == "user-7"
 
 
+def test_a_token_name_loses_its_bidi_controls(jwt_server: LiveServer, room: str) -> None:
+    # An override in a name would reorder what is shown around it (the host's buttons).
+    v = join(jwt_server, room, token(room, "user-8", "\u202eAna\u2066 Store"), "pt")
+    assert v.welcome["you"]["name"] == "Ana Store"
+
+
 @pytest.mark.parametrize(("make", "code"), [
     (lambda room: "", "token_missing"),
     (lambda room: "garbage.token.here", "token_malformed"),
