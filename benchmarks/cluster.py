@@ -1,4 +1,4 @@
-"""Cluster benchmark (issue #6): one process vs translator + two gateway nodes on Redis.
+"""Cluster benchmark: one process vs translator + two gateway nodes on Redis.
 
 Starts its own ``redis-server`` on a free port, then measures the same load against
 

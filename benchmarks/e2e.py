@@ -1,4 +1,4 @@
-"""``babelcast bench e2e``: end-to-end latency as viewers feel it, with locust (issue #8).
+"""``babelcast bench e2e``: end-to-end latency as viewers feel it, with locust.
 
 Starts ``babelcast serve`` as a subprocess (embedded models by default; ``--models FILE`` and
 any ``--server-arg`` are passed through), waits for ``/readyz``, runs locust headless with the

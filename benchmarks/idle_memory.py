@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Memory per idle connection (issue #8 target: < 30 KB with 5,000 idle connections).
+"""Memory per idle connection (target: < 30 KB with 5,000 idle connections).
 
 Starts ``babelcast serve`` (embedded default, or ``--server-arg`` flags), opens a few warm-up
 connections and closes them (so that lazily built state is not counted), reads the gateway's

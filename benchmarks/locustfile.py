@@ -1,4 +1,4 @@
-"""Locust users that speak the babelcast v1 WebSocket protocol (issue #8).
+"""Locust users that speak the babelcast v1 WebSocket protocol.
 
     babelcast bench e2e --viewers 200 --rate 10 --duration 60      # the usual way
     locust -f benchmarks/locustfile.py --host http://127.0.0.1:8000 --headless -u 50 -r 25 \\

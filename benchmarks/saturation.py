@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Saturation point (issue #8): raise the comment rate until the p99 end-to-end latency of
+"""Saturation point: raise the comment rate until the p99 end-to-end latency of
 translated delivery passes 1 s, profiling the gateway with py-spy at every rate, and say what
 gave first: the translation model, the fan-out, or the event loop (everything else).
 

@@ -20,7 +20,7 @@ class ChatMessage:
     ts: float
     translations: dict[str, Translation] = field(default_factory=dict)
     glossary_hits: tuple[str, ...] = ()  # glossary terms in the text, one per occurrence
-    question: bool = False  # the question detector's verdict at publish time (#7)
+    question: bool = False  # the question detector's verdict at publish time
     # Degraded mode (several nodes): a negative id is provisional, shown only on its node while
     # Redis is unreachable; the published message then names that number here (0: none).
     replaces: int = 0

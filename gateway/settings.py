@@ -196,7 +196,7 @@ class Settings:
         if not 60 <= self.insights_window_s <= 3600:
             problems.append("insights_window_s must be between 60 and 3600 seconds (the "
                             "console shows comments per minute over it)")
-        if self.moderation_wait_ms < 0:  # Moderation (#9)
+        if self.moderation_wait_ms < 0:
             problems.append("moderation_wait_ms must be >= 0")
         if problems:
             raise SettingsError("; ".join(problems))

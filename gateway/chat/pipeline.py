@@ -127,7 +127,7 @@ class CommentPipeline:
 
     def _is_question(self, text: str, src: str, english: Translation | None) -> bool:
         """The question flag, decided once at publish time from the original and the English
-        translation when it was ready by then (the host console's question queue, #7)."""
+        translation when it was ready by then (the host console's question queue)."""
         en_text = english.text if english is not None and english.translated else None
         return self.questions.is_question(text, src, en_text)
 

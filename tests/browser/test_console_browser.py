@@ -1,4 +1,4 @@
-"""The host console (/host/{room}) and the widget's remaining #7 behaviours in a real browser,
+"""The host console (/host/{room}) and the widget's host-console behaviours in a real browser,
 against the real gateway and the real en<->pt models: a Portuguese viewer's questions reach the
 English console's question queue, the host marks them answered, deletes a comment from a
 viewer's widget and mutes a viewer; the insights panel counts the room; the widget fits a

@@ -1,4 +1,4 @@
-"""Fault injection with the real parts (issue #9): an engine that raises, an engine that hangs,
+"""Fault injection with the real parts: an engine that raises, an engine that hangs,
 and 1,000 viewers connecting at once. Every case counts what each viewer received: nothing
 accepted is lost, nothing arrives twice.
 

@@ -1,4 +1,4 @@
-"""Fuzzing (#9, docs/fuzzing.md): the protocol parser and the whole WebSocket endpoint under
+"""Fuzzing (docs/fuzzing.md): the protocol parser and the whole WebSocket endpoint under
 hostile input.
 
 Parser: whatever a client sends (arbitrary JSON values, msgpack bytes, wrong types, huge and

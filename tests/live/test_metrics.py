@@ -36,7 +36,7 @@ def test_metrics_count_comments_translations_and_connections(server: LiveServer,
     assert grew("babelcast_comment_publish_seconds_count") == 2
     assert grew("babelcast_translation_seconds_count", ("outcome", "translated")) >= 1
     assert grew("babelcast_langid_total", ("reason", "und")) == 1
-    # Fan-out (#8): both comments reached both viewers; each delivery was timed: the English
+    # Fan-out: both comments reached both viewers; each delivery was timed: the English
     # one to en at once and to pt when its translation came, the emoji one to both at once.
     assert grew("babelcast_delivery_seconds_count") == 3
     assert grew("babelcast_fanout_seconds_count") >= 2
@@ -44,7 +44,7 @@ def test_metrics_count_comments_translations_and_connections(server: LiveServer,
     assert after[("babelcast_connections", ())] >= 2
     assert after[("babelcast_degraded", ())] == 0
     assert after[("babelcast_translation_requests", ())] >= 1
-    # The process's own usage, which a load test run from another machine reads (#8).
+    # The process's own usage, which a load test run from another machine reads.
     assert after[("process_cpu_seconds_total", ())] > 0
     assert after[("process_resident_memory_bytes", ())] > 0
     assert after[("process_open_fds", ())] >= 2
