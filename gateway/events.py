@@ -74,4 +74,16 @@ class EpochChanged:
     epoch: str
 
 
-RoomEvent = CommentPublished | TranslationPublished | MessageDeleted | PinChanged | EpochChanged
+@dataclass(frozen=True)
+class ReactionsCounted:
+    """Reactions counted in a room over one interval: on the bus, one node's partial count;
+    summed by each node before its viewers see it. ``counts``: reactions to the stream;
+    ``comments``: reactions to comments, by message id."""
+
+    room: str
+    counts: dict[str, int]
+    comments: dict[int, dict[str, int]] = field(default_factory=dict)
+
+
+RoomEvent = (CommentPublished | TranslationPublished | MessageDeleted | PinChanged | EpochChanged
+             | ReactionsCounted)

@@ -17,6 +17,7 @@ from babelcast.gateway import backends
 from babelcast.gateway.bus.backend import RoomBackend
 from babelcast.gateway.chat.insights import InsightsWindow
 from babelcast.gateway.chat.pipeline import CommentPipeline
+from babelcast.gateway.chat.reactions import ReactionAggregator
 from babelcast.gateway.chat.tracking import TranslationTracker
 from babelcast.gateway.limits.admission import ConnectionAdmission
 from babelcast.gateway.limits.base import RateLimiter
@@ -102,6 +103,7 @@ class Gateway:
         self.service: TranslationService | None = None  # local models (roles all, translator)
         self.worker: TranslatorWorker | None = None
         self.tracker: TranslationTracker
+        self.reactions: ReactionAggregator
         self.pipeline: CommentPipeline
         self.rooms: RoomRegistry
         self.watchdog: StallWatchdog
@@ -118,6 +120,9 @@ class Gateway:
         # Redis, reconnecting to another node does not either.
         self.user_rates: RateLimiter = backends.rate_limiter(
             url, settings.rate_limit_per_s, settings.rate_limit_burst, name="user")
+        # Reactions spend their own buckets: liking fast never costs a user its comments.
+        self.reaction_rates: RateLimiter = backends.rate_limiter(
+            url, settings.reaction_rate_per_s, settings.reaction_burst, name="reaction")
         # POST /v1/translate spends model time: per client IP, shared like the user buckets.
         self.translate_rates: RateLimiter | None = (
             backends.rate_limiter(url, settings.translate_rate_per_ip,
@@ -189,16 +194,19 @@ class Gateway:
                 self.detector, self.translator, self.bus, self.presence, self.glossaries,
                 self.room_settings, self.tracker, wait_s=s.translation_wait_ms / 1000,
                 observer=self.metrics, moderation_wait_s=s.moderation_wait_ms / 1000)
+            self.reactions = ReactionAggregator(self.bus, self.room_settings,
+                                                s.reaction_interval_ms / 1000)
+            self.reactions.start()
             self.rooms = RoomRegistry(RoomDeps(
                 self.bus, self.presence, self.tracker, hold_s=self.pipeline.wait_s,
                 presence_interval_s=s.presence_interval_s, write_batch=self.write_batch,
-                observer=self.metrics))
+                observer=self.metrics, reaction_interval_s=s.reaction_interval_ms / 1000))
             self.watchdog = StallWatchdog(self.rooms.connections, s.stall_timeout_s,
                                           codes.CLOSE_SLOW_CONSUMER)
             self.watchdog.start()
             self._stats_sources = replace(self._stats_sources, viewers=ViewerSources(
                 self.bus, self.rooms, self.watchdog, self.session_counters, self.admission,
-                self.pipeline.moderation))
+                self.pipeline.moderation, self.reactions.stats))
         self.ready = True
         log.info("babelcast ready (role %s, auth %s)", self.role, s.auth)
         if self.serves_viewers and s.auth == "none" and not s.admin_key:
@@ -236,10 +244,11 @@ class Gateway:
                     max_name_chars=s.max_name_chars, send_queue_frames=s.send_queue_frames,
                     welcome_history=s.welcome_history, rate_limit_per_s=s.rate_limit_per_s,
                     rate_limit_burst=s.rate_limit_burst,
-                    rate_limit_strikes=s.rate_limit_strikes, host_key=s.host_key),
+                    rate_limit_strikes=s.rate_limit_strikes, host_key=s.host_key,
+                    reaction_rate_per_s=s.reaction_rate_per_s, reaction_burst=s.reaction_burst),
                 self.bus, self.presence, self.room_state, self.rooms, self.pipeline,
                 self.tracker, self.admission, self.user_rates, self.tokens, self.write_batch,
-                self.session_counters)),
+                self.session_counters, self.reactions, self.reaction_rates)),
             *pages.routes(),
         ]
         return out
@@ -252,6 +261,7 @@ class Gateway:
             for conn in list(self.rooms.connections()):
                 conn.close(codes.CLOSE_GOING_AWAY, "server shutting down")
             await self.watchdog.stop()
+            await self.reactions.close()
             await self.pipeline.close()
             await self.tracker.close()
             await self.rooms.close()
@@ -260,6 +270,7 @@ class Gateway:
         if self.translator is not None:
             await self.translator.aclose()  # the local service, or the remote client
         await self.user_rates.close()
+        await self.reaction_rates.close()
         if self.translate_rates is not None:
             await self.translate_rates.close()
         await self.room_settings.close()

@@ -92,6 +92,11 @@ class Settings:
     rate_limit_burst: int = setting(8, AUTH, "...with bursts of this many")
     rate_limit_strikes: int = setting(20, AUTH, "rejected frames in a row before the connection "
                                                 "is closed")
+    # Reactions (docs/protocol.md, "Reactions and likes") spend a budget of their own, so a
+    # viewer can like fast without losing comments, and a flood is cut
+    reaction_rate_per_s: float = setting(10.0, AUTH, "reactions per second per user (token "
+                                                     "bucket, apart from frames)...")
+    reaction_burst: int = setting(20, AUTH, "...with bursts of this many")
     # Host actions with --auth none (a local/dev convenience): `role=host&host_key=...` in the
     # WebSocket URL; empty: nobody can be host. With --auth jwt, roles come from room tokens.
     host_key: str = setting("", AUTH, "with --auth none: the key of `role=host&host_key=...`; "
@@ -127,6 +132,8 @@ class Settings:
                                                        "request; slower ones are closed")
     presence_interval_s: float = setting(2.0, NETWORK, "at most one presence frame per room per "
                                                        "interval")
+    reaction_interval_ms: int = setting(500, NETWORK, "reactions are counted per room over this "
+                                                      "and sent as one frame per interval")
     ws_impl: str = setting("websockets-sansio", NETWORK, "uvicorn's WebSocket implementation",
                            choices=("websockets-sansio", "websockets", "wsproto", "auto"))
     # Several nodes (docs/architecture.md, "Several nodes")
@@ -167,6 +174,11 @@ class Settings:
                      "batch_max_wait_ms"):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must be >= 0")
+        if self.reaction_rate_per_s <= 0 or self.reaction_burst <= 0:
+            problems.append("reaction_rate_per_s and reaction_burst must be > 0")
+        if not 50 <= self.reaction_interval_ms <= 10_000:
+            problems.append("reaction_interval_ms must be between 50 and 10000 (one reactions "
+                            "frame per room per interval)")
         if self.rate_limit_per_s <= 0 or self.stall_timeout_s <= 0:
             problems.append("rate_limit_per_s and stall_timeout_s must be > 0")
         if self.handshake_timeout_s <= 0:

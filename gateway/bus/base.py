@@ -27,7 +27,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from babelcast.gateway.events import ChatMessage, RoomEvent
+from babelcast.gateway.events import ChatMessage, ReactionsCounted, RoomEvent
 from babelcast.translation import Translation
 
 
@@ -173,3 +173,13 @@ class Bus(ABC):
     @abstractmethod
     async def stats(self, room: str) -> RoomStats | None:
         """Counts for the room, or None if no message was ever published or read there."""
+
+    @abstractmethod
+    async def publish_reactions(self, partial: ReactionsCounted) -> None:
+        """Deliver one node's reaction counts of one interval to every subscriber of the room
+        (on every node). Not kept in history; a live signal, so a backend that cannot reach
+        its service drops it rather than retrying."""
+
+    @abstractmethod
+    async def has_message(self, room: str, message_id: int) -> bool:
+        """Whether message ``message_id`` is in the room's history now."""

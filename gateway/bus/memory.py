@@ -24,6 +24,7 @@ from babelcast.gateway.events import (
     CommentPublished,
     MessageDeleted,
     PinChanged,
+    ReactionsCounted,
     RoomEvent,
     TranslationPublished,
 )
@@ -156,6 +157,15 @@ class MemoryBus(Bus):
         )
         return RoomStats(messages=len(log.messages), translations=translations,
                          last_id=log.last_id)
+
+    async def publish_reactions(self, partial: ReactionsCounted) -> None:
+        log = self._rooms.get(partial.room)
+        if log is not None:
+            self._deliver(log, partial)
+
+    async def has_message(self, room: str, message_id: int) -> bool:
+        log = self._rooms.get(room)
+        return log is not None and message_id in log.by_id
 
 
 class MemoryPresence(Presence):

@@ -12,7 +12,8 @@ Keys (``{p}`` is the key prefix, ``{r}`` the room):
 - ``{p}:r:{r}:trimmed``    the newest id trimmed from a full history (resume gaps)
 - ``{p}:r:{r}:pin``        the pinned message id (absent: nothing pinned)
 - ``{p}:r:{r}:muted``      set of muted user ids
-- ``{p}:r:{r}:ev``         stream of room events, capped (``MAXLEN ~``)
+- ``{p}:r:{r}:ev``         stream of room events, capped (``MAXLEN ~``); also carries each
+                         node's reaction counts per interval (kind ``r``, never in history)
 - ``{p}:r:{r}:nodes``      set of node ids with viewers in the room
 - ``{p}:r:{r}:p:{node}``   hash lang -> viewers on that node, expiring unless refreshed
 
@@ -59,6 +60,7 @@ from babelcast.gateway.events import (
     EpochChanged,
     MessageDeleted,
     PinChanged,
+    ReactionsCounted,
     RoomEvent,
     TranslationPublished,
 )
@@ -520,6 +522,8 @@ class RedisBus(Bus):
                         sub.queue.put_nowait(event)
 
     async def _decode(self, room: str, f: dict[bytes, bytes]) -> RoomEvent | None:
+        if f[b"k"] == b"r":  # reactions carry no epoch and need no lookup
+            return _unpack_reactions(room, f[b"r"])
         epoch = f[b"e"].decode() if b"e" in f else self.epoch
         if epoch != self.epoch:
             # Written under an epoch this node has not seen yet: adopt it first, so that its
@@ -603,6 +607,29 @@ class RedisBus(Bus):
                            for m in messages)
         return RoomStats(messages=len(messages), translations=translations,
                          last_id=int(last))
+
+    async def publish_reactions(self, partial: ReactionsCounted) -> None:
+        """One XADD on the room's event stream; dropped (logged) when Redis fails: the
+        next interval brings fresh counts, and a retry would only delay them."""
+        try:
+            await self._redis.xadd(self._k(partial.room, "ev"),
+                                   {"k": "r", "r": _pack_reactions(partial)},
+                                   maxlen=self.stream_maxlen, approximate=True)
+        except (RedisError, OSError) as exc:
+            log.warning("reactions of room %s dropped: %s", partial.room, exc)
+
+    async def has_message(self, room: str, message_id: int) -> bool:
+        return bool(await self._retrying(
+            "has_message", lambda: self._redis.hexists(self._k(room, "msgs"), message_id)))
+
+
+def _pack_reactions(partial: ReactionsCounted) -> bytes:
+    return msgpack.packb([partial.counts, [[mid, c] for mid, c in partial.comments.items()]])
+
+
+def _unpack_reactions(room: str, data: bytes) -> ReactionsCounted:
+    counts, comments = msgpack.unpackb(data)
+    return ReactionsCounted(room, dict(counts), {int(mid): dict(c) for mid, c in comments})
 
 
 class RedisPresence(Presence):

@@ -9,16 +9,40 @@ from typing import Any
 
 from babelcast.gateway.chat.moderation import validate_entries
 from babelcast.gateway.stores.base import RoomSettings
+from babelcast.gateway.wire.codes import REACTIONS
 from babelcast.langid import normalize_lang
 
-__all__ = ["MAX_COMMENTS_PER_S", "MAX_SLOW_MODE_S", "MODERATION_FIELDS", "TRANSLATION_FIELDS",
-           "RoomSettings", "moderation_changes", "translation_changes"]
+__all__ = [
+    "MAX_COMMENTS_PER_S",
+    "MAX_SLOW_MODE_S",
+    "MODERATION_FIELDS",
+    "REACTION_FIELDS",
+    "TRANSLATION_FIELDS",
+    "RoomSettings",
+    "moderation_changes",
+    "reaction_changes",
+    "translation_changes",
+]
 
 MAX_SLOW_MODE_S = 3600.0
 MAX_COMMENTS_PER_S = 100_000
 MODERATION_FIELDS = ("blocklist", "use_default_blocklist", "moderation_lang", "slow_mode_s",
                      "max_comments_per_s")
 TRANSLATION_FIELDS = ("normalise_chat",)
+REACTION_FIELDS = ("reactions",)
+
+
+def reaction_changes(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The reaction fields present in a settings update, validated (``ValueError``): a list
+    of known reactions, in the order the widget offers them ([] turns reactions off)."""
+    if "reactions" not in data:
+        return {}
+    value = data["reactions"]
+    if (not isinstance(value, list) or len(value) > len(REACTIONS)
+            or not all(isinstance(r, str) and r in REACTIONS for r in value)):
+        raise ValueError(f"'reactions' must be a list of reactions from {', '.join(REACTIONS)} "
+                         "([] turns reactions off)")
+    return {"reactions": tuple(dict.fromkeys(value))}
 
 
 def translation_changes(data: Mapping[str, Any]) -> dict[str, Any]:

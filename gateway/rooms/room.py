@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from babelcast.gateway.bus.base import Bus, Subscription
 from babelcast.gateway.bus.presence import Presence
 from babelcast.gateway.chat.moderation import RoomCommentGate
+from babelcast.gateway.chat.reactions import ReactionWindow
 from babelcast.gateway.chat.tracking import TranslationTracker
 from babelcast.gateway.events import (
     ChatMessage,
@@ -28,6 +29,7 @@ from babelcast.gateway.events import (
     EpochChanged,
     MessageDeleted,
     PinChanged,
+    ReactionsCounted,
     TranslationPublished,
 )
 from babelcast.gateway.rooms.batch import WriteBatch
@@ -40,6 +42,7 @@ from babelcast.gateway.wire.server import (
     deleted_frame,
     pinned_frame,
     presence_frame,
+    reactions_frame,
     translation_frame,
 )
 from babelcast.translation import Translation
@@ -58,6 +61,7 @@ class RoomDeps:
     presence_interval_s: float
     write_batch: WriteBatch | None = None  # None: each direct frame is written at once
     observer: FanoutObserver | None = None  # None: nobody measures the fan-out
+    reaction_interval_s: float = 0.5  # at most one reactions frame per room per interval
 
 
 class LocalRoom:
@@ -81,6 +85,9 @@ class LocalRoom:
         self._presence_task: asyncio.Task[None] | None = None
         # (message id, language) -> the comment held back from that group, and its deadline.
         self._held: dict[tuple[int, str], tuple[ChatMessage, asyncio.TimerHandle]] = {}
+        # Every node's partial reaction counts, summed; one frame per interval at most.
+        self._reactions = ReactionWindow(name, deps.reaction_interval_s)
+        self._reactions_handle: asyncio.TimerHandle | None = None
 
     @property
     def held_back(self) -> int:
@@ -186,6 +193,10 @@ class LocalRoom:
             for conn in conns:
                 conn.close(CLOSE_SERVICE_RESTART, "chat history restarted; reconnect")
             return len(conns)
+        if isinstance(event, ReactionsCounted):
+            self._reactions.add(event)
+            self._schedule_reactions()
+            return 0  # counted when the summed frame goes out
         if isinstance(event, PinChanged):
             msg = event.message
             for lang, group in list(self.groups.items()):
@@ -236,6 +247,24 @@ class LocalRoom:
                 broadcast(seen, translation_frame(msg.id, translation))
         return len(group)
 
+    def _schedule_reactions(self) -> None:
+        if self._reactions_handle is not None:
+            return
+        loop = asyncio.get_running_loop()
+        delay = self._reactions.due_in(loop.time())
+        if delay is not None:
+            self._reactions_handle = loop.call_later(delay, self._reactions_due)
+
+    def _reactions_due(self) -> None:
+        self._reactions_handle = None
+        counts = self._reactions.take(asyncio.get_running_loop().time())
+        if counts is None:
+            return
+        # No language: one encoding per codec for every viewer of the room on this node.
+        broadcast(self.connections(), reactions_frame(
+            self.name, counts.counts, counts.comments,
+            round(self._reactions.interval_s * 1000)))
+
     def presence_changed(self) -> None:
         """Schedule a presence frame: at once if none went out recently, else at the end of
         the interval, so a burst of joins costs one frame."""
@@ -258,6 +287,8 @@ class LocalRoom:
         """Stop dispatching (the room has no local viewers left, or shutdown)."""
         if self._presence_handle is not None:
             self._presence_handle.cancel()
+        if self._reactions_handle is not None:
+            self._reactions_handle.cancel()
         for _msg, handle in self._held.values():
             handle.cancel()
         self._held.clear()

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from babelcast.gateway.wire.codes import REACTIONS
 from babelcast.glossary import Glossary
 
 
@@ -34,7 +35,8 @@ class RoomSettings:
     seconds between one viewer's comments; 0: off), ``max_comments_per_s`` (room-wide cap,
     lowest priority shed first; 0: off). ``normalise_chat``: run the chat stage (abbreviations,
     accents, casing, commerce terms, reactions; docs/translation-quality.md) on the room's
-    comments before translation (default on)."""
+    comments before translation (default on). ``reactions``: the reactions viewers may send
+    (a subset of ``wire.codes.REACTIONS``, all by default; empty: reactions are off)."""
 
     glossary: str | None = None
     languages: tuple[str, ...] = ()
@@ -44,6 +46,7 @@ class RoomSettings:
     slow_mode_s: float = 0.0
     max_comments_per_s: int = 0
     normalise_chat: bool = True
+    reactions: tuple[str, ...] = REACTIONS
 
     def to_json(self) -> dict[str, object]:
         return {"glossary": self.glossary, "languages": list(self.languages),
@@ -51,18 +54,18 @@ class RoomSettings:
                 "use_default_blocklist": self.use_default_blocklist,
                 "moderation_lang": self.moderation_lang, "slow_mode_s": self.slow_mode_s,
                 "max_comments_per_s": self.max_comments_per_s,
-                "normalise_chat": self.normalise_chat}
+                "normalise_chat": self.normalise_chat, "reactions": list(self.reactions)}
 
     def to_list(self) -> list[Any]:
         """Compact form for a shared store (``from_list`` reads it back)."""
         return [self.glossary, list(self.languages), list(self.blocklist),
                 self.use_default_blocklist, self.moderation_lang, self.slow_mode_s,
-                self.max_comments_per_s, self.normalise_chat]
+                self.max_comments_per_s, self.normalise_chat, list(self.reactions)]
 
     @classmethod
     def from_list(cls, values: list[Any]) -> RoomSettings:
-        """Inverse of ``to_list``; entries written before moderation (two fields) or the chat
-        stage (seven) existed get the defaults of what they lack."""
+        """Inverse of ``to_list``; entries written before moderation (two fields), the chat
+        stage (seven) or reactions (eight) existed get the defaults of what they lack."""
         glossary, languages, *rest = values
         base = cls(glossary=glossary, languages=tuple(languages))
         if not rest:
@@ -70,7 +73,8 @@ class RoomSettings:
         blocklist, use_default, lang, slow, cap, *later = rest
         return cls(glossary=glossary, languages=tuple(languages), blocklist=tuple(blocklist),
                    use_default_blocklist=use_default, moderation_lang=lang, slow_mode_s=slow,
-                   max_comments_per_s=cap, normalise_chat=later[0] if later else True)
+                   max_comments_per_s=cap, normalise_chat=later[0] if later else True,
+                   reactions=tuple(later[1]) if len(later) > 1 else REACTIONS)
 
 
 class GlossaryStore(Protocol):

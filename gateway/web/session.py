@@ -23,6 +23,7 @@ from babelcast.gateway.bus.presence import Presence
 from babelcast.gateway.bus.state import RoomState
 from babelcast.gateway.chat.moderation import CommentRefused
 from babelcast.gateway.chat.pipeline import CommentPipeline
+from babelcast.gateway.chat.reactions import ReactionAggregator, ReactionRefused
 from babelcast.gateway.chat.tracking import TranslationTracker
 from babelcast.gateway.events import ChatMessage
 from babelcast.gateway.limits.admission import ConnectionAdmission, Refusal
@@ -41,11 +42,11 @@ from babelcast.gateway.wire.client import (
     InputLimits,
     PingIn,
     PinIn,
+    ReactIn,
     SetLangIn,
     UnbanIn,
     clean_name,
     parse_client_frame,
-    peek_client_id,
     validate_lang,
     validate_name,
     validate_room,
@@ -84,6 +85,8 @@ class SessionConfig:
     rate_limit_burst: int = 8
     rate_limit_strikes: int = 20  # rejected frames in a row before the connection is closed
     host_key: str = ""  # proves role=host under --auth none; empty: no host role
+    reaction_rate_per_s: float = 10.0  # reactions spend a bucket of their own
+    reaction_burst: int = 20
 
 
 @dataclass
@@ -110,6 +113,8 @@ class SessionDeps:
     tokens: RoomTokens | None  # --auth jwt; None: anonymous connections
     write_batch: WriteBatch | None = None
     counters: SessionCounters = field(default_factory=SessionCounters)
+    reactions: ReactionAggregator | None = None  # None: no reactions on this server
+    reaction_rates: RateLimiter | None = None  # reactions per user, apart from frames
 
 
 class ViewerSession:
@@ -126,6 +131,7 @@ class ViewerSession:
         self.identity: RoomIdentity | None = None  # from the room token (--auth jwt)
         self.role = Role.VIEWER  # checked for every frame: only hosts and moderators moderate
         self.rate_key: tuple[str, ...] = ()  # whose frame-rate bucket this connection spends
+        self.reactions_cut = False  # over the reaction budget: told once, then dropped silently
 
     @property
     def host(self) -> bool:
@@ -300,12 +306,14 @@ class ViewerSession:
         pinned = await self._pinned_frame()
         viewers = await self.deps.presence.viewers(info.room)
         s = self.deps.config
+        reactions = self.deps.reactions
+        allowed = await reactions.allowed(info.room) if reactions is not None else ()
         frame = welcome_frame(
             room=info.room, epoch=epoch, user_id=info.user_id, name=info.user,
             lang=info.lang, role=self.role.value, history=history, gap=gap, pinned=pinned,
             viewers=viewers, max_text_chars=s.max_text_chars,
             max_frame_bytes=s.max_frame_bytes, rate_limit_per_s=s.rate_limit_per_s,
-            rate_limit_burst=s.rate_limit_burst)
+            rate_limit_burst=s.rate_limit_burst, reactions=allowed)
         # Ahead of any live frame queued since join: the client must see welcome first.
         self.conn.queue.put_first(wire_message(frame, info.codec))
 
@@ -322,6 +330,24 @@ class ViewerSession:
             data = message.get("text")
             if data is None:
                 data = message.get("bytes", b"")
+            # Parsed first: reactions spend a budget of their own (liking never costs a
+            # comment), every other frame, refused ones included, the frame budget.
+            parsed: ClientFrame | ProtocolError
+            try:
+                parsed = parse_client_frame(data, self.conn.codec, self.limits,
+                                            self._may_moderate())
+            except ProtocolError as exc:
+                parsed = exc
+            if isinstance(parsed, ReactIn):
+                try:
+                    await self._react(parsed)
+                except Exception:
+                    log.exception("reaction from %s in %s failed", self.conn.info.user_id,
+                                  self.conn.info.room)
+                    self.conn.push_frame(error_frame(
+                        codes.INTERNAL_ERROR, "the server failed to count this reaction",
+                        parsed.client_id))
+                continue
             if not await rates.take(self.rate_key):
                 strikes += 1
                 counters.rate_limited += 1
@@ -330,14 +356,13 @@ class ViewerSession:
                     return
                 self.conn.push_frame(error_frame(
                     codes.RATE_LIMITED, f"too many frames: at most {s.rate_limit_per_s:g}/s "
-                    f"(bursts of {s.rate_limit_burst}); slow down",
-                    peek_client_id(data, self.conn.codec, self.limits)))
+                    f"(bursts of {s.rate_limit_burst}); slow down", parsed.client_id))
                 continue
             strikes = 0
             try:
-                frame = parse_client_frame(data, self.conn.codec, self.limits,
-                                           self._may_moderate())
-                await self._handle(frame)
+                if isinstance(parsed, ProtocolError):
+                    raise parsed
+                await self._handle(parsed)
             except ProtocolError as exc:
                 counters.bad_frames += 1
                 if exc.code == codes.FORBIDDEN and self.role.moderates:
@@ -351,6 +376,34 @@ class ViewerSession:
                               self.conn.info.room)
                 self.conn.push_frame(error_frame(codes.INTERNAL_ERROR, "the server failed to "
                                                  "handle this frame; it was not delivered"))
+
+    async def _react(self, frame: ReactIn) -> None:
+        """Count a reaction, within the user's reaction budget. Over it, the first reaction
+        gets ``rate_limited`` and later ones are dropped silently (counted) until one is
+        accepted again; a reaction flood never closes the connection."""
+        conn, reactions, rates = self.conn, self.deps.reactions, self.deps.reaction_rates
+        assert conn is not None
+        if reactions is None or rates is None:
+            self.deps.counters.bad_frames += 1
+            conn.push_frame(error_frame(codes.UNKNOWN_REACTION, "reactions are off on this "
+                                        "server", frame.client_id))
+            return
+        if not await rates.take(self.rate_key):
+            reactions.stats.dropped += 1
+            if not self.reactions_cut:
+                self.reactions_cut = True
+                s = self.deps.config
+                conn.push_frame(error_frame(
+                    codes.RATE_LIMITED, f"too many reactions: at most "
+                    f"{s.reaction_rate_per_s:g}/s (bursts of {s.reaction_burst}); the ones "
+                    "over it are not counted", frame.client_id))
+            return
+        self.reactions_cut = False
+        try:
+            await reactions.react(conn.info.room, frame.reaction, frame.target)
+        except ReactionRefused as exc:
+            self.deps.counters.bad_frames += 1
+            conn.push_frame(exc.protocol_error(frame.client_id).frame())
 
     def _may_moderate(self) -> bool:
         """Whether this frame may be a host action: the role allows it and, with a token, the

@@ -13,6 +13,7 @@ from typing import Any
 
 from babelcast.gateway.bus.base import Bus
 from babelcast.gateway.chat.moderation import ModerationStats
+from babelcast.gateway.chat.reactions import ReactionStats
 from babelcast.gateway.limits.admission import ConnectionAdmission
 from babelcast.gateway.rooms.room import RoomRegistry
 from babelcast.gateway.rooms.watchdog import StallWatchdog
@@ -31,6 +32,7 @@ class ViewerSources:
     sessions: SessionCounters
     admission: ConnectionAdmission
     moderation: ModerationStats
+    reactions: ReactionStats | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class ViewerStats:
     rate_limited: int
     handshakes_refused: int
     moderation: dict[str, int]
+    reactions: dict[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,8 @@ class StatsSnapshot:
                 "handshakes_refused": v.handshakes_refused,
                 "moderation": v.moderation,
             })
+            if v.reactions is not None:
+                out["reactions"] = v.reactions
         out["handshakes_timed_out"] = self.handshakes_timed_out
         out["translation"] = self.translation
         if self.translator_worker is not None:
@@ -110,7 +115,8 @@ def take_snapshot(sources: StatsSources) -> StatsSnapshot:
             frames_direct=totals.frames_direct, frames_joined=totals.frames_joined,
             slow_consumers_closed=v.watchdog.closed_count, bad_frames=v.sessions.bad_frames,
             rate_limited=v.sessions.rate_limited, handshakes_refused=v.admission.refused,
-            moderation=v.moderation.to_json())
+            moderation=v.moderation.to_json(),
+            reactions=None if v.reactions is None else v.reactions.to_json())
     return StatsSnapshot(
         role=sources.role, viewers=viewers,
         translation=sources.translator.snapshot() if sources.translator is not None else None,

@@ -11,6 +11,7 @@ from typing import Any
 
 from babelcast.gateway.wire.codec import Codec
 from babelcast.gateway.wire.codes import (
+    DEFAULT_REACTION,
     EMPTY_TEXT,
     FORBIDDEN,
     FRAME_TOO_LARGE,
@@ -90,7 +91,19 @@ class UnbanIn:
     client_id: str | None
 
 
-ClientFrame = CommentIn | SetLangIn | PingIn | DeleteIn | PinIn | BanIn | UnbanIn
+@dataclass(frozen=True)
+class ReactIn:
+    """A reaction (``heart``...) to the stream (``target`` None) or to message ``target``.
+    Whether the room accepts ``reaction`` is the room's business, not the wire's."""
+
+    reaction: str
+    target: int | None
+    client_id: str | None
+
+
+ClientFrame = CommentIn | SetLangIn | PingIn | DeleteIn | PinIn | BanIn | UnbanIn | ReactIn
+
+_REACTION_RE = re.compile(r"^[a-z_]{1,16}$")
 
 
 def strip_controls(text: str) -> str:
@@ -131,12 +144,14 @@ def parse_client_frame(data: str | bytes, codec: Codec, limits: InputLimits,
         return SetLangIn(validate_lang(obj.get("lang"), client_id), client_id)
     if kind == "ping":
         return PingIn(client_id)
+    if kind == "react":
+        return _parse_react(obj, client_id)
     if kind in HOST_ONLY_TYPES and host:
         return _parse_host_frame(kind, obj, client_id)
     if kind in HOST_ONLY_TYPES:
         raise ProtocolError(FORBIDDEN, f"'{kind}' is for hosts and moderators only", client_id)
     raise ProtocolError(UNKNOWN_TYPE, f"unknown frame type {kind[:40]!r}; expected comment, "
-                        "set_lang or ping", client_id)
+                        "set_lang, react or ping", client_id)
 
 
 def _parse_host_frame(kind: str, obj: dict[str, Any], client_id: str | None) -> ClientFrame:
@@ -156,11 +171,23 @@ def _parse_host_frame(kind: str, obj: dict[str, Any], client_id: str | None) -> 
     return BanIn(user_id, client_id) if kind == "ban" else UnbanIn(user_id, client_id)
 
 
-def validate_message_id(value: Any, client_id: str | None = None) -> int:
-    """A message id as the wire carries it: a string of digits ("17")."""
+def _parse_react(obj: dict[str, Any], client_id: str | None) -> ReactIn:
+    reaction = obj.get("reaction", DEFAULT_REACTION)
+    if not isinstance(reaction, str) or not _REACTION_RE.match(reaction):
+        raise ProtocolError(INVALID_FIELD, "'reaction' must be a reaction name like \"heart\"; "
+                            f"got {repr(reaction)[:40]}", client_id)
+    target = obj.get("target")
+    if target is not None:
+        target = validate_message_id(target, client_id, "target")
+    return ReactIn(reaction, target, client_id)
+
+
+def validate_message_id(value: Any, client_id: str | None = None, name: str = "id") -> int:
+    """A message id as the wire carries it: a string of digits ("17"); ``name`` is the field
+    the error names."""
     if (not isinstance(value, str) or not value.isascii() or not value.isdigit()
             or len(value) > _MAX_ID_DIGITS):
-        raise ProtocolError(INVALID_FIELD, f"'id' must be a message id, a string of digits "
+        raise ProtocolError(INVALID_FIELD, f"'{name}' must be a message id, a string of digits "
                             f"like \"17\"; got {repr(value)[:40]}", client_id)
     return int(value)
 

@@ -8,6 +8,10 @@ PROTOCOL_VERSION = 1  # the ``protocol`` field of ``welcome``
 SUBPROTOCOL_MSGPACK = "babelcast.v1.msgpack"
 SUBPROTOCOL_JSON = "babelcast.v1.json"
 
+# The reactions a `react` frame may name; a room accepts these or fewer (its settings).
+REACTIONS = ("heart", "fire", "laugh", "wow", "clap")
+DEFAULT_REACTION = "heart"  # a `react` frame without `reaction`
+
 # Close codes (4000-4999 are ours; see docs/protocol.md).
 CLOSE_BAD_HANDSHAKE = 4400  # invalid room, lang, name or since: an error frame precedes it
 CLOSE_SLOW_CONSUMER = 4408  # the viewer stopped reading for longer than stall_timeout_s
@@ -37,3 +41,4 @@ MUTED = "muted"
 BLOCKED = "blocked"  # moderation (docs/moderation.md): the blocklist caught the comment
 SLOW_MODE = "slow_mode"  # the room's slow mode: the frame carries retry_after_s
 ROOM_BUSY = "room_busy"  # the room's comment rate cap shed the comment
+UNKNOWN_REACTION = "unknown_reaction"  # not one of the room's reactions (or they are off)

@@ -23,10 +23,11 @@ def wire_id(message_id: int) -> str:
 def welcome_frame(*, room: str, epoch: str, user_id: str, name: str, lang: str, role: str,
                   history: list[Frame], gap: bool, pinned: Frame | None,
                   viewers: dict[str, int], max_text_chars: int, max_frame_bytes: int,
-                  rate_limit_per_s: float, rate_limit_burst: int) -> Frame:
+                  rate_limit_per_s: float, rate_limit_burst: int,
+                  reactions: tuple[str, ...] = ()) -> Frame:
     """The ``welcome`` frame, first on every connection: who the viewer is, the room's recent
     ``history`` (comment frames; ``gap`` when some are missing), its pinned comment, who is
-    here, and the limits the viewer's frames must keep."""
+    here, the limits the viewer's frames must keep, and the reactions the room accepts."""
     return {
         "type": "welcome", "protocol": PROTOCOL_VERSION, "room": room, "epoch": epoch,
         "you": {"user_id": user_id, "name": name, "lang": lang, "role": role},
@@ -34,6 +35,7 @@ def welcome_frame(*, room: str, epoch: str, user_id: str, name: str, lang: str, 
         "presence": {"viewers": viewers, "total": sum(viewers.values())},
         "limits": {"max_text_chars": max_text_chars, "max_frame_bytes": max_frame_bytes,
                    "rate_limit_per_s": rate_limit_per_s, "rate_limit_burst": rate_limit_burst},
+        "reactions": list(reactions),
     }
 
 
@@ -122,6 +124,15 @@ def presence_frame(room: str, viewers: dict[str, int]) -> Frame:
     """The ``presence`` frame: viewers per language in ``room``."""
     return {"type": "presence", "room": room, "viewers": viewers,
             "total": sum(viewers.values())}
+
+
+def reactions_frame(room: str, counts: dict[str, int], comments: dict[int, dict[str, int]],
+                    interval_ms: int) -> Frame:
+    """The ``reactions`` frame: the room's reactions since the previous one, to the stream
+    (``counts``) and to comments (``comments``, by message id). It has no language."""
+    return {"type": "reactions", "room": room, "counts": dict(counts),
+            "comments": {wire_id(mid): dict(c) for mid, c in comments.items()},
+            "interval_ms": interval_ms}
 
 
 def pong_frame(client_id: str | None) -> Frame:

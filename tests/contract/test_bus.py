@@ -19,6 +19,7 @@ from babelcast.gateway.events import (
     CommentPublished,
     MessageDeleted,
     PinChanged,
+    ReactionsCounted,
     RoomEvent,
     TranslationPublished,
 )
@@ -208,5 +209,28 @@ def test_a_translation_replaces_only_a_failed_one(backend: Open) -> None:
             assert await bus.translation("r", msg.id, "pt", epoch=msg.epoch) == done
             [stored] = (await bus.history("r"))[0]
             assert stored.translations["pt"] == done
+
+    asyncio.run(run())
+
+
+def test_reaction_counts_reach_subscribers_and_messages_are_known(backend: Open) -> None:
+    async def run() -> None:
+        async with backend() as rooms:
+            bus = rooms.bus
+            sub = await bus.subscribe("react")
+            msg = await bus.publish_comment(draft("oi", room="react"))
+            partial = ReactionsCounted("react", {"heart": 40, "clap": 2}, {msg.id: {"fire": 3}})
+            await bus.publish_reactions(partial)
+            events = await take(sub, 2)
+            assert isinstance(events[0], CommentPublished) and events[1] == partial
+            assert await bus.has_message("react", msg.id)
+            assert not await bus.has_message("react", msg.id + 1)
+            assert not await bus.has_message("nowhere", 1)
+            # Reactions are not history.
+            history, _ = await bus.history("react")
+            assert [m.id for m in history] == [msg.id]
+            assert await bus.delete_message("react", msg.id)
+            assert not await bus.has_message("react", msg.id)
+            sub.close()
 
     asyncio.run(run())

@@ -46,7 +46,7 @@ def test_welcome() -> None:
         '"history":[],"gap":false,"pinned":null,'
         '"presence":{"viewers":{"en":3,"pt":2},"total":5},'
         '"limits":{"max_text_chars":500,"max_frame_bytes":8192,"rate_limit_per_s":2.0,'
-        '"rate_limit_burst":8}}')
+        '"rate_limit_burst":8},"reactions":[]}')
 
 
 def test_comment_translated_and_the_translation_that_completes_one() -> None:

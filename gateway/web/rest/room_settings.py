@@ -11,9 +11,11 @@ from starlette.routing import BaseRoute, Route
 
 from babelcast.gateway.chat.room_settings import (
     MODERATION_FIELDS,
+    REACTION_FIELDS,
     TRANSLATION_FIELDS,
     RoomSettings,
     moderation_changes,
+    reaction_changes,
     translation_changes,
 )
 from babelcast.gateway.chat.tracking import GlossaryLookup
@@ -49,15 +51,17 @@ def routes(deps: RoomSettingsDeps) -> list[BaseRoute]:
             data = await json_body(request, MAX_BODY)
             if (not isinstance(data, dict) or not data
                     or set(data) - {"glossary", "languages", *MODERATION_FIELDS,
-                                    *TRANSLATION_FIELDS}):
+                                    *TRANSLATION_FIELDS, *REACTION_FIELDS}):
                 raise ApiError(400, "invalid_body", 'room settings are {"glossary": name or '
                                'null, "languages": [ISO 639-1 codes], "normalise_chat": true '
-                               'or false, and the moderation fields '
+                               'or false, "reactions": [reaction names], and the '
+                               'moderation fields '
                                f'{", ".join(MODERATION_FIELDS)}}} (any of them; see '
                                'docs/moderation.md)')
             try:
                 changes: dict[str, Any] = {**moderation_changes(data),
-                                           **translation_changes(data)}
+                                           **translation_changes(data),
+                                           **reaction_changes(data)}
             except ValueError as exc:
                 raise ApiError(400, "invalid_field", str(exc)) from None
             if "glossary" in data:

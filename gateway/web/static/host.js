@@ -43,8 +43,12 @@
     answeredCount: $("answered-count"), empty: $("queue-empty"),
     window: $("insights-window"), viewers: $("insights-viewers"), rate: $("insights-rate"),
     questions: $("insights-questions"), mood: $("insights-mood"), spark: $("insights-spark"),
-    terms: $("insights-terms"), cues: $("insights-cues"),
+    terms: $("insights-terms"), cues: $("insights-cues"), reactions: $("insights-reactions"),
   };
+  // The room's reactions since the console opened, summed from the `reactions` frames.
+  const reactionTotals = new Map();
+  const REACTION_SIGNS = { heart: "\u2665", fire: "\u{1F525}", laugh: "\u{1F602}",
+    wow: "\u{1F62E}", clap: "\u{1F44F}" };
 
   const chat = document.createElement("babelcast-chat");
   chat.setAttribute("room", room);
@@ -128,8 +132,22 @@
 
   // ---------------------------------------------------------------- frames from the widget
 
+  function onReactions(f) {
+    const add = (counts) => {
+      for (const [name, n] of Object.entries(counts || {})) {
+        reactionTotals.set(name, (reactionTotals.get(name) || 0) + n);
+      }
+    };
+    add(f.counts);
+    for (const counts of Object.values(f.comments || {})) add(counts);
+    ui.reactions.textContent = [...reactionTotals]
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, n]) => `${REACTION_SIGNS[name] || name} ${n}`).join(" · ");
+  }
+
   function onFrame(f) {
     switch (f.type) {
+      case "reactions": return onReactions(f);
       case "welcome": {
         state.host = Boolean(f.you && MODERATING_ROLES.has(f.you.role));
         if (!state.host && (token || key)) {

@@ -321,6 +321,14 @@ textarea:focus, select:focus, button:focus-visible {
   cursor: pointer; color: var(--babelcast-accent-fg, #ffffff);
   background: var(--babelcast-accent, #3d5afe); }
 .send:disabled { opacity: 0.45; cursor: default; }
+.like { position: relative; font: inherit; padding: 7px 10px; border-radius: 6px; cursor: pointer;
+  border: 1px solid var(--babelcast-border, #d9dce3); background: transparent; color: #e0245e; }
+.like[hidden] { display: none; }
+.like .float { position: absolute; left: 50%; bottom: 100%; pointer-events: none;
+  animation: babelcast-float 0.9s ease-out forwards; }
+@keyframes babelcast-float { from { opacity: 1; transform: translate(-50%, 0); }
+  to { opacity: 0; transform: translate(-50%, -40px); } }
+@media (prefers-reduced-motion: reduce) { .like .float { display: none; } }
 `;
 
   // ---------------------------------------------------------------- helpers
@@ -423,7 +431,7 @@ textarea:focus, select:focus, button:focus-visible {
         lastId: null, epoch: null, messages: new Map(), myUserIds: new Set(),
         limits: { max_text_chars: 500 }, unacked: new Map(), nextClientId: 1,
         switchingTo: null, stick: true, live: false, held: false, fatal: false,
-        pinned: null, presence: null,
+        pinned: null, presence: null, likes: 0,
       };
       this._built = false;
       // For pages built on the widget (the host console): extra query parameters of the
@@ -559,18 +567,23 @@ textarea:focus, select:focus, button:focus-visible {
       const count = testid(el("span", { className: "count" }), "count");
       box.append(text, count);
       const send = testid(el("button", { type: "submit", className: "send" }), "send");
-      form.append(box, send);
+      // Likes: the room's hearts counted since this widget joined (reactions frames).
+      const like = testid(el("button", { type: "button", className: "like" }), "like");
+      like.hidden = true;
+      like.textContent = "\u2665";
+      form.append(box, like, send);
 
       wrap.append(header, pinned, list, empty, error, form);
       root.append(style, wrap);
       this._ui = {
         wrap, room, status, langSelect, presence, pinned, pinnedLabel, pinnedUser, pinnedText,
-        pinnedMeta, list, empty, error, form, text, count, send,
+        pinnedMeta, list, empty, error, form, text, count, send, like,
       };
       this._built = true;
 
       langSelect.addEventListener("change", () => this._switchLanguage(langSelect.value));
       form.addEventListener("submit", (ev) => { ev.preventDefault(); this._submit(); });
+      like.addEventListener("click", () => this._like());
       text.addEventListener("input", () => this._updateComposer());
       text.addEventListener("keydown", (ev) => {
         if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing && ev.keyCode !== 229) {
@@ -1025,6 +1038,7 @@ textarea:focus, select:focus, button:focus-visible {
         case "lang_changed": return this._onLangChanged(f);
         case "deleted": return this._onDeleted(f);
         case "pinned": return this._onPinned(f);
+        case "reactions": return this._onReactions(f);
         default: return undefined;
       }
     }
@@ -1052,10 +1066,26 @@ textarea:focus, select:focus, button:focus-visible {
         entry.el.classList.toggle("mine", s.myUserIds.has(entry.frame.user_id));
       }
       if (f.presence) this._renderPresence(f.presence.viewers, f.presence.total);
+      this._ui.like.hidden = !(f.reactions || []).includes("heart");
       this._updateEmpty();
       this._setStatus("connected", this._t("connected"));
       this._updateComposer();
       this._startPing();
+    }
+
+    _like() {
+      if (!this._send({ type: "react", reaction: "heart" })) return;
+      const heart = el("span", { className: "float" });
+      heart.textContent = "\u2665";
+      heart.addEventListener("animationend", () => heart.remove());
+      this._ui.like.append(heart);
+    }
+
+    _onReactions(f) {
+      const s = this._s;
+      s.likes += (f.counts && f.counts.heart) || 0;
+      // The text node first: floating hearts appended after it stay.
+      this._ui.like.firstChild.textContent = `\u2665 ${s.likes}`;
     }
 
     _onError(f) {
