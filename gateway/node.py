@@ -30,7 +30,15 @@ from babelcast.gateway.web.app import build_app, websocket_route
 from babelcast.gateway.web.auth import RoomTokens
 from babelcast.gateway.web.metrics import GatewayMetrics
 from babelcast.gateway.web.request_deadline import HANDSHAKE_GUARD_STATE, HandshakeGuard
-from babelcast.gateway.web.rest import glossaries, health, pages, room_settings, rooms, tokens
+from babelcast.gateway.web.rest import (
+    glossaries,
+    health,
+    openapi,
+    pages,
+    room_settings,
+    rooms,
+    tokens,
+)
 from babelcast.gateway.web.rest import translate as translate_api
 from babelcast.gateway.web.rest.access import AdminAccess, TranslateAccess
 from babelcast.gateway.web.session import SessionConfig, SessionCounters, SessionDeps
@@ -223,6 +231,7 @@ class Gateway:
             role=self.role, ready=lambda: self.ready, translator=self.translator,
             degraded=None if bus is None else lambda: bus.degraded, stats=self.stats,
             metrics=self.metrics.render))
+        out += openapi.routes()  # describes the routes the app serves, whatever they are
         if not self.serves_viewers:  # a translator only answers health checks and stats
             return out
         assert self.translator is not None

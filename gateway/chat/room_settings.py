@@ -78,6 +78,8 @@ def moderation_changes(data: Mapping[str, Any]) -> dict[str, Any]:
         changes["slow_mode_s"] = float(value)
     if "max_comments_per_s" in data:
         value = data["max_comments_per_s"]
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON has one number type: 5.0 is the whole number 5
         if (isinstance(value, bool) or not isinstance(value, int)
                 or not 0 <= value <= MAX_COMMENTS_PER_S):
             raise ValueError(f"'max_comments_per_s' must be a whole number from 0 (off) to "

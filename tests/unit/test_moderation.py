@@ -151,6 +151,14 @@ def test_room_settings_moderation_fields_validate_and_round_trip() -> None:
             moderation_changes(bad)
 
 
+def test_a_whole_number_sent_as_a_json_float_is_accepted() -> None:
+    # JSON (and JSON Schema's "integer", which the OpenAPI document uses) has one number
+    # type: 10.0 is the whole number 10; schemathesis sent it and got a 400.
+    changes = moderation_changes({"max_comments_per_s": 10.0})
+    assert changes == {"max_comments_per_s": 10}
+    assert type(changes["max_comments_per_s"]) is int
+
+
 def test_emoji_only() -> None:
     assert is_emoji_only("😀🔥 !!")
     assert not is_emoji_only("😀 ok")

@@ -39,6 +39,40 @@ def routes(deps: GlossariesDeps) -> list[BaseRoute]:
     store = deps.glossaries
 
     async def glossary_put(request: Request) -> Response:
+        """Create or replace a glossary.
+        ---
+        put:
+          summary: Create or replace a glossary
+          description: The glossary document of docs/glossary.md ("terms", "keep", "mapped",
+            "case_sensitive", "whole_word", "description").
+          operationId: putGlossary
+          tags: [glossaries]
+          security:
+            - adminKey: []
+          parameters:
+            - glossary  # components.parameters
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/GlossaryInput'}
+          responses:
+            '200':
+              description: replaced
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/Glossary'}
+            '201':
+              description: created
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/Glossary'}
+            '400': {$ref: '#/components/responses/BadRequest'}
+            '401': {$ref: '#/components/responses/Unauthorized'}
+            '403': {$ref: '#/components/responses/Forbidden'}
+            '413': {$ref: '#/components/responses/PayloadTooLarge'}
+            '422': {$ref: '#/components/responses/Unprocessable'}
+        """
         deps.admin.require(request)
         name = request.path_params["name"]
         length = request.headers.get("content-length")
@@ -52,6 +86,22 @@ def routes(deps: GlossariesDeps) -> list[BaseRoute]:
         return JSONResponse(stored.to_json(), status_code=201 if created else 200)
 
     async def glossary_get(request: Request) -> Response:
+        """One glossary.
+        ---
+        get:
+          summary: A glossary
+          operationId: getGlossary
+          tags: [glossaries]
+          parameters:
+            - glossary  # components.parameters
+          responses:
+            '200':
+              description: the glossary, every term with its options
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/Glossary'}
+            '404': {$ref: '#/components/responses/NotFound'}
+        """
         name = request.path_params["name"]
         found = await store.get(name)
         if found is None:
@@ -59,6 +109,22 @@ def routes(deps: GlossariesDeps) -> list[BaseRoute]:
         return JSONResponse(found.to_json())
 
     async def glossary_delete(request: Request) -> Response:
+        """Delete a glossary.
+        ---
+        delete:
+          summary: Delete a glossary
+          operationId: deleteGlossary
+          tags: [glossaries]
+          security:
+            - adminKey: []
+          parameters:
+            - glossary  # components.parameters
+          responses:
+            '204': {description: deleted}
+            '401': {$ref: '#/components/responses/Unauthorized'}
+            '403': {$ref: '#/components/responses/Forbidden'}
+            '404': {$ref: '#/components/responses/NotFound'}
+        """
         deps.admin.require(request)
         name = request.path_params["name"]
         if not await store.delete(name):
@@ -66,6 +132,31 @@ def routes(deps: GlossariesDeps) -> list[BaseRoute]:
         return Response(status_code=204)
 
     async def glossary_list(request: Request) -> Response:
+        """The stored glossaries.
+        ---
+        get:
+          summary: List glossaries
+          operationId: listGlossaries
+          tags: [glossaries]
+          responses:
+            '200':
+              description: every glossary's name, version and number of terms
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    required: [glossaries]
+                    properties:
+                      glossaries:
+                        type: array
+                        items:
+                          type: object
+                          required: [name, version, terms]
+                          properties:
+                            name: {type: string}
+                            version: {type: integer}
+                            terms: {type: integer}
+        """
         return JSONResponse({"glossaries": [
             {"name": g.name, "version": g.version, "terms": len(g.all_terms)}
             for g in await store.names()]})

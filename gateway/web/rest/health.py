@@ -31,9 +31,58 @@ def routes(deps: HealthDeps) -> list[BaseRoute]:
     role = deps.role
 
     async def healthz(request: Request) -> Response:
+        """Liveness: the process answers.
+        ---
+        get:
+          summary: Liveness
+          operationId: healthz
+          tags: [health]
+          responses:
+            '200':
+              description: the process is up
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    required: [status, role]
+                    properties:
+                      status: {const: ok}
+                      role: {type: string, enum: [all, gateway, translator]}
+        """
         return JSONResponse({"status": "ok", "role": role})
 
     async def readyz(request: Request) -> Response:
+        """Readiness: started, models loaded, the shared bus reachable.
+        ---
+        get:
+          summary: Readiness
+          operationId: readyz
+          tags: [health]
+          responses:
+            '200':
+              description: ready; the translation engines loaded
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    required: [ready, role, engines]
+                    properties:
+                      ready: {const: true}
+                      role: {type: string}
+                      engines: {type: array, items: {type: string}}
+            '503':
+              description: starting, stopping, or Redis unreachable (degraded)
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    required: [ready, role, reason]
+                    properties:
+                      ready: {const: false}
+                      role: {type: string}
+                      degraded: {type: boolean}
+                      reason: {type: string}
+        """
         if not deps.ready() or deps.translator is None:
             return JSONResponse({"ready": False, "role": role,
                                  "reason": "starting: connecting and loading models"},
@@ -48,9 +97,35 @@ def routes(deps: HealthDeps) -> list[BaseRoute]:
                              "engines": [e.name for e in deps.translator.engines]})
 
     async def stats(request: Request) -> Response:
+        """Every counter of this process.
+        ---
+        get:
+          summary: Counters of this process
+          operationId: stats
+          tags: [health]
+          responses:
+            '200':
+              description: the counters (see /metrics for the Prometheus form)
+              content:
+                application/json:
+                  schema: {type: object}
+        """
         return JSONResponse(deps.stats().to_json())
 
     async def metrics(request: Request) -> Response:
+        """The Prometheus exposition.
+        ---
+        get:
+          summary: Prometheus metrics
+          operationId: metrics
+          tags: [health]
+          responses:
+            '200':
+              description: the Prometheus text exposition format
+              content:
+                text/plain:
+                  schema: {type: string}
+        """
         return Response(deps.metrics(), media_type=CONTENT_TYPE)
 
     return [Route("/healthz", healthz), Route("/readyz", readyz), Route("/v1/stats", stats),

@@ -44,6 +44,74 @@ def routes(deps: RoomSettingsDeps) -> list[BaseRoute]:
     """``GET`` and ``PUT /v1/rooms/{room}/settings``."""
 
     async def room_settings(request: Request) -> Response:
+        """Read or change a room's settings.
+        ---
+        get:
+          summary: A room's settings
+          operationId: getRoomSettings
+          tags: [room settings]
+          parameters:
+            - room  # components.parameters
+          responses:
+            '200':
+              description: the settings (defaults for a room never set)
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/RoomSettings'}
+            '400': {$ref: '#/components/responses/BadRequest'}
+        put:
+          summary: Change a room's settings
+          description: Any non-empty subset of the fields; the others keep their values.
+            Moderation fields are described in docs/moderation.md.
+          operationId: putRoomSettings
+          tags: [room settings]
+          security:
+            - adminKey: []
+          parameters:
+            - room  # components.parameters
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  minProperties: 1
+                  additionalProperties: false
+                  properties:
+                    glossary:
+                      type: [string, 'null']
+                      description: the name of a stored glossary, or null for none
+                    languages:
+                      type: array
+                      maxItems: 32
+                      description: the languages the room's comments are in ([] for any)
+                      items: {$ref: '#/components/schemas/Lang'}
+                    normalise_chat: {type: boolean}
+                    blocklist:
+                      type: array
+                      maxItems: 500
+                      description: words and phrases refused in comments
+                      items:
+                        type: string
+                        description: 1-100 characters with at least one letter or digit
+                        maxLength: 100
+                        pattern: '[^\\W_]'
+                    use_default_blocklist: {type: boolean}
+                    moderation_lang: {$ref: '#/components/schemas/Lang'}
+                    slow_mode_s: {type: number, minimum: 0, maximum: 3600}
+                    max_comments_per_s: {type: integer, minimum: 0, maximum: 100000}
+          responses:
+            '200':
+              description: the settings now
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/RoomSettings'}
+            '400': {$ref: '#/components/responses/BadRequest'}
+            '401': {$ref: '#/components/responses/Unauthorized'}
+            '403': {$ref: '#/components/responses/Forbidden'}
+            '413': {$ref: '#/components/responses/PayloadTooLarge'}
+            '422': {$ref: '#/components/responses/Unprocessable'}
+        """
         room = room_param(request)
         current = await deps.room_settings.get(room)
         if request.method == "PUT":

@@ -38,6 +38,35 @@ def routes(deps: RoomsDeps) -> list[BaseRoute]:
     bus, tracker = deps.bus, deps.translations
 
     async def room_info(request: Request) -> Response:
+        """A room's viewers per language and its counters.
+        ---
+        get:
+          summary: A room's viewers and counters
+          operationId: getRoom
+          tags: [rooms]
+          parameters:
+            - room  # components.parameters
+          responses:
+            '200':
+              description: the room
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    required: [room, viewers, viewers_total, messages, translations, last_id]
+                    properties:
+                      room: {type: string}
+                      viewers:
+                        type: object
+                        description: viewers per language
+                        additionalProperties: {type: integer}
+                      viewers_total: {type: integer}
+                      messages: {type: integer}
+                      translations: {type: integer}
+                      last_id: {type: string, description: the last message id}
+            '400': {$ref: '#/components/responses/BadRequest'}
+            '404': {$ref: '#/components/responses/NotFound'}
+        """
         room = room_param(request)
         st = await bus.stats(room)
         viewers = await deps.presence.viewers(room)
@@ -51,6 +80,40 @@ def routes(deps: RoomsDeps) -> list[BaseRoute]:
                              "last_id": str(st.last_id)})
 
     async def history(request: Request) -> Response:
+        """A room's recent messages, in one language or as written.
+        ---
+        get:
+          summary: A room's history
+          operationId: getRoomHistory
+          tags: [rooms]
+          parameters:
+            - room  # components.parameters
+            - name: since
+              in: query
+              description: the last message id seen; only later messages are returned
+              schema: {type: string, pattern: '^[0-9]{0,18}$'}
+            - name: lang
+              in: query
+              description: translate into this ISO 639-1 language; absent or empty, as written
+              schema:
+                anyOf:
+                  - {$ref: '#/components/schemas/Lang'}
+                  - {const: ''}
+          responses:
+            '200':
+              description: the messages, as the WebSocket's comment frames (docs/protocol.md)
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    required: [room, lang, gap, messages]
+                    properties:
+                      room: {type: string}
+                      lang: {type: [string, 'null']}
+                      gap: {type: boolean, description: messages after since were dropped}
+                      messages: {type: array, items: {type: object}}
+            '400': {$ref: '#/components/responses/BadRequest'}
+        """
         room = room_param(request)
         q = request.query_params
         try:
@@ -76,6 +139,29 @@ def routes(deps: RoomsDeps) -> list[BaseRoute]:
         return JSONResponse({"room": room, "lang": lang, "gap": gap, "messages": out})
 
     async def insights(request: Request) -> Response:
+        """The host console's summary of a room.
+        ---
+        get:
+          summary: A room at a glance (the host console's insights)
+          operationId: getRoomInsights
+          tags: [rooms]
+          parameters:
+            - room  # components.parameters
+            - name: lang
+              in: query
+              description: the host's language; absent or empty, en
+              schema:
+                anyOf:
+                  - {$ref: '#/components/schemas/Lang'}
+                  - {const: ''}
+          responses:
+            '200':
+              description: the insights (docs/console.md)
+              content:
+                application/json:
+                  schema: {type: object}
+            '400': {$ref: '#/components/responses/BadRequest'}
+        """
         # Open like /history, whose data it summarises (auth may restrict both).
         room = room_param(request)
         q = request.query_params

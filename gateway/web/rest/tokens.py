@@ -26,6 +26,49 @@ def routes(deps: TokensDeps) -> list[BaseRoute]:
     """``POST /v1/tokens``."""
 
     async def issue_token(request: Request) -> Response:
+        """Issue a room token.
+        ---
+        post:
+          summary: Issue a room token (--auth jwt)
+          operationId: issueToken
+          tags: [tokens]
+          security:
+            - adminKey: []
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [room, user, name]
+                  additionalProperties: false
+                  properties:
+                    room: {$ref: '#/components/schemas/Room'}
+                    user: {type: string, description: the platform's user id}
+                    name: {type: string, description: the name shown in the chat}
+                    role: {type: string, enum: [viewer, host, moderator], default: viewer}
+                    ttl_s: {type: integer, minimum: 1, maximum: 604800, description: lifetime in s}
+          responses:
+            '200':
+              description: the token
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    required: [token, expires_at]
+                    properties:
+                      token: {type: string}
+                      expires_at: {type: integer, description: Unix time}
+            '400': {$ref: '#/components/responses/BadRequest'}
+            '401': {$ref: '#/components/responses/Unauthorized'}
+            '403': {$ref: '#/components/responses/Forbidden'}
+            '409':
+              description: this server runs --auth none, where tokens mean nothing
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/Error'}
+            '413': {$ref: '#/components/responses/PayloadTooLarge'}
+        """
         deps.admin.require(request)
         if deps.tokens is None:
             raise ApiError(409, "auth_disabled", "this server runs --auth none, where tokens "

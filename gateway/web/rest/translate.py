@@ -39,6 +39,82 @@ def routes(deps: TranslateDeps) -> list[BaseRoute]:
     """``POST /v1/translate``."""
 
     async def translate(request: Request) -> Response:
+        """Translate one text into several languages.
+        ---
+        post:
+          summary: Translate a text
+          description: Through the same translator and chat stage as the comments. The admin
+            key passes unlimited; other callers are limited per address and, under --auth
+            jwt, need a room token of any room.
+          operationId: translate
+          tags: [translate]
+          security:
+            - {}
+            - adminKey: []
+            - roomToken: []
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [text, targets]
+                  properties:
+                    text:
+                      type: string
+                      description: at least one character that is not a space or a control
+                        character; at most --max-text-chars (500 by default)
+                      pattern: '[^\\s\\u0000-\\u001f\\u007f-\\u009f]'
+                      maxLength: 500
+                    targets:
+                      type: array
+                      minItems: 1
+                      maxItems: 16
+                      items: {$ref: '#/components/schemas/Lang'}
+                    source:
+                      description: the text's language; absent or null, it is detected
+                      oneOf:
+                        - {$ref: '#/components/schemas/Lang'}
+                        - {type: 'null'}
+                    glossary:
+                      type: [string, 'null']
+                      description: the name of a stored glossary to protect terms with
+                    debug: {type: boolean, description: add what the chat stage rewrote}
+          responses:
+            '200':
+              description: a translation per target language
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    required: [source, translations, glossary_hits]
+                    properties:
+                      source: {type: string}
+                      translations:
+                        type: object
+                        additionalProperties:
+                          type: object
+                          required: [text, translated, reason]
+                          properties:
+                            text: {type: string}
+                            translated: {type: boolean}
+                            reason:
+                              type: [string, 'null']
+                              description: why it was not translated
+                            rewrites: {type: array, items: {type: object}}
+                      glossary_hits: {type: array, items: {type: string}}
+                      detection:
+                        type: object
+                        properties:
+                          lang: {type: string}
+                          confidence: {type: number}
+                          reason: {type: [string, 'null']}
+            '400': {$ref: '#/components/responses/BadRequest'}
+            '401': {$ref: '#/components/responses/Unauthorized'}
+            '413': {$ref: '#/components/responses/PayloadTooLarge'}
+            '422': {$ref: '#/components/responses/Unprocessable'}
+            '429': {$ref: '#/components/responses/TooManyRequests'}
+        """
         await deps.access.check(request)
         data = await json_body(request, MAX_TRANSLATE_BODY)
         if not isinstance(data, dict):
