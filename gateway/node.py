@@ -38,11 +38,15 @@ from babelcast.gateway.web.rest import (
     room_settings,
     rooms,
     tokens,
+    webhooks,
 )
 from babelcast.gateway.web.rest import translate as translate_api
 from babelcast.gateway.web.rest.access import AdminAccess, TranslateAccess
 from babelcast.gateway.web.session import SessionConfig, SessionCounters, SessionDeps
 from babelcast.gateway.web.stats import StatsSnapshot, StatsSources, ViewerSources, take_snapshot
+from babelcast.gateway.webhooks.delivery import DeliveryPolicy
+from babelcast.gateway.webhooks.dispatcher import WebhookDispatcher
+from babelcast.gateway.webhooks.endpoints import load_endpoints
 from babelcast.gateway.wire import codes
 from babelcast.glossary import load_glossaries
 from babelcast.langid import Detector
@@ -139,6 +143,14 @@ class Gateway:
         # Joins each viewer's direct-path frames per loop iteration (one send() for several).
         self.write_batch = WriteBatch()
         self.session_counters = SessionCounters()
+        # Events for the platform's endpoints, each delivered from its own queue (a comment's
+        # event waits for its translations: up to the translation timeout and then some).
+        self.webhooks = WebhookDispatcher(
+            policy=DeliveryPolicy(
+                attempt_timeout_s=settings.webhook_timeout_s,
+                first_retry_s=settings.webhook_first_retry_s,
+                retry_for_s=settings.webhook_retry_for_s, queue_size=settings.webhook_queue_size),
+            translation_wait_s=settings.translation_timeout_ms / 1000 + 1)
 
     @property
     def serves_viewers(self) -> bool:
@@ -163,6 +175,13 @@ class Gateway:
             for g in (await asyncio.to_thread(load_glossaries, [s.glossaries])).values():
                 await self.glossaries.put(g.name, json.dumps(g.to_json()).encode())
             log.info("glossaries loaded from %s", s.glossaries)
+        if self.serves_viewers:
+            # Validated by Settings; read again here in case the file changed since.
+            endpoints = (await asyncio.to_thread(load_endpoints, s.webhooks)
+                         if s.webhooks else [])
+            await self.webhooks.start(endpoints)
+            if endpoints:
+                log.info("webhooks: %d endpoint(s) from %s", len(endpoints), s.webhooks)
         if self.role in ("all", "translator"):
             engines = self._given_engines
             if engines is None:
@@ -201,7 +220,8 @@ class Gateway:
             self.pipeline = CommentPipeline(
                 self.detector, self.translator, self.bus, self.presence, self.glossaries,
                 self.room_settings, self.tracker, wait_s=s.translation_wait_ms / 1000,
-                observer=self.metrics, moderation_wait_s=s.moderation_wait_ms / 1000)
+                observer=self.metrics, moderation_wait_s=s.moderation_wait_ms / 1000,
+                events=self.webhooks)
             self.reactions = ReactionAggregator(self.bus, self.room_settings,
                                                 s.reaction_interval_ms / 1000)
             self.reactions.start()
@@ -257,7 +277,9 @@ class Gateway:
                     reaction_rate_per_s=s.reaction_rate_per_s, reaction_burst=s.reaction_burst),
                 self.bus, self.presence, self.room_state, self.rooms, self.pipeline,
                 self.tracker, self.admission, self.user_rates, self.tokens, self.write_batch,
-                self.session_counters, self.reactions, self.reaction_rates)),
+                self.session_counters, self.reactions, self.reaction_rates,
+                events=self.webhooks)),
+            *webhooks.routes(webhooks.WebhooksDeps(self.webhooks, admin)),
             *pages.routes(),
         ]
         return out
@@ -274,6 +296,7 @@ class Gateway:
             await self.pipeline.close()
             await self.tracker.close()
             await self.rooms.close()
+            await self.webhooks.close()
         if self.worker is not None:
             await self.worker.close()  # unfinished jobs stay pending for another translator
         if self.translator is not None:

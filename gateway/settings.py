@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from babelcast.gateway.web.auth import MAX_TTL_S, secret_problem
+from babelcast.gateway.webhooks.endpoints import EndpointError, load_endpoints
 from babelcast.translation.ct2 import COMPUTE_TYPES, DEVICES
 
 ENV_PREFIX = "BABELCAST_"
@@ -22,8 +23,9 @@ MODELS = ("models", "CTranslate2 models (docs/models.md); entries of the models 
 AUTH = ("auth and limits", "who may connect and act (docs/security.md), and input limits")
 MODERATION = ("moderation and host console", "docs/moderation.md and docs/console.md")
 CLUSTER = ("cluster", "several nodes sharing rooms through Redis (docs/architecture.md)")
+WEBHOOKS = ("webhooks", "events delivered to the platform's endpoints (docs/webhooks.md)")
 OTHER = ("other", "")
-GROUPS = (NETWORK, TRANSLATION, MODELS, AUTH, MODERATION, CLUSTER, OTHER)
+GROUPS = (NETWORK, TRANSLATION, MODELS, AUTH, MODERATION, CLUSTER, WEBHOOKS, OTHER)
 
 
 def setting(default: Any, group: tuple[str, str], help: str, *,
@@ -160,6 +162,17 @@ class Settings:
     moderation_wait_ms: int = setting(1000, MODERATION, "how long a comment in another language "
                                                         "waits for the translation the "
                                                         "blocklist checks")
+    # Webhooks (docs/webhooks.md): endpoints may also be added over REST (/v1/webhooks)
+    webhooks: str = setting("", WEBHOOKS, "endpoints file (TOML or JSON: url, secret whsec_..., "
+                                          "events) events are delivered to; empty: none")
+    webhook_timeout_s: float = setting(10.0, WEBHOOKS, "deadline of one delivery attempt")
+    webhook_first_retry_s: float = setting(1.0, WEBHOOKS, "wait before the first retry, doubled "
+                                                          "after each failure (at most 1 h)...")
+    webhook_retry_for_s: float = setting(6 * 3600.0, WEBHOOKS, "...until this long after the "
+                                                               "first attempt; then the event "
+                                                               "is dead-lettered")
+    webhook_queue_size: int = setting(10_000, WEBHOOKS, "events queued per endpoint; beyond, "
+                                                        "the oldest is dead-lettered")
 
     def __post_init__(self) -> None:
         problems = []
@@ -210,6 +223,7 @@ class Settings:
                             "console shows comments per minute over it)")
         if self.moderation_wait_ms < 0:
             problems.append("moderation_wait_ms must be >= 0")
+        problems.extend(self._webhook_problems())
         if problems:
             raise SettingsError("; ".join(problems))
 
@@ -240,6 +254,21 @@ class Settings:
             if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
                 problems.append(f"allowed_origins: {origin!r} is not an origin like "
                                 "https://shop.example.com (scheme://host[:port], no path)")
+        return problems
+
+    def _webhook_problems(self) -> list[str]:
+        problems = []
+        if self.webhooks:
+            try:
+                load_endpoints(self.webhooks)
+            except EndpointError as exc:
+                problems.append(str(exc))
+        if self.webhook_timeout_s <= 0 or self.webhook_first_retry_s <= 0:
+            problems.append("webhook_timeout_s and webhook_first_retry_s must be > 0")
+        if self.webhook_retry_for_s < 0:
+            problems.append("webhook_retry_for_s must be >= 0 (0: no retries)")
+        if self.webhook_queue_size <= 0:
+            problems.append("webhook_queue_size must be > 0")
         return problems
 
     @property

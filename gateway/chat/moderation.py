@@ -155,11 +155,15 @@ def validate_entries(value: object) -> tuple[str, ...]:
 class CommentRefused(Exception):
     """A comment moderation will not publish: ``code`` is the error frame's code."""
 
-    def __init__(self, code: str, message: str, retry_after_s: float | None = None) -> None:
+    def __init__(self, code: str, message: str, retry_after_s: float | None = None, *,
+                 via_translation: bool = False) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.retry_after_s = retry_after_s
+        # A blocklist refusal: whether the blocked words were in the comment's translation
+        # into the moderation language rather than in the text as written.
+        self.via_translation = via_translation
 
     def protocol_error(self, client_id: str | None) -> ProtocolError:
         """The error frame for the sender."""
@@ -171,7 +175,8 @@ def blocked(via_translation: bool) -> CommentRefused:
     """The refusal of a comment the blocklist caught."""
     where = " (in its translation)" if via_translation else ""
     return CommentRefused(codes.BLOCKED, f"your comment was not published: it contains a word or "
-                          f"phrase this room does not allow{where}; rephrase it")
+                          f"phrase this room does not allow{where}; rephrase it",
+                          via_translation=via_translation)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from babelcast.gateway.bus.presence import Presence
 from babelcast.gateway.chat.moderation import (
     Blocklist,
     BlocklistCache,
+    CommentRefused,
     ModerationStats,
     RoomCommentGate,
     blocked,
@@ -24,6 +25,7 @@ from babelcast.gateway.chat.moderation import (
 from babelcast.gateway.chat.moderation_wait import ModerationWait
 from babelcast.gateway.chat.observer import PipelineObserver
 from babelcast.gateway.chat.questions import QuestionDetector
+from babelcast.gateway.chat.sink import ChatEventSink
 from babelcast.gateway.chat.tracking import (
     GlossaryLookup,
     RoomSettingsLookup,
@@ -32,6 +34,7 @@ from babelcast.gateway.chat.tracking import (
 )
 from babelcast.gateway.events import ChatMessage
 from babelcast.gateway.stores.base import RoomSettings
+from babelcast.gateway.wire import codes
 from babelcast.glossary import Glossary, glossary_hits
 from babelcast.langid import UNDETERMINED, Detection, Detector
 from babelcast.translation import Translation, Translator
@@ -47,10 +50,12 @@ class CommentPipeline:
                  room_settings: RoomSettingsLookup, tracker: TranslationTracker, *, wait_s: float,
                  observer: PipelineObserver | None = None,
                  questions: QuestionDetector | None = None,
-                 moderation_wait_s: float = 1.0) -> None:
+                 moderation_wait_s: float = 1.0, events: ChatEventSink | None = None) -> None:
         """``tracker`` takes over the translations a comment needs once it is published;
-        ``observer`` is told about each comment and translation (None: nobody measures)."""
+        ``observer`` is told about each comment and translation (None: nobody measures);
+        ``events`` about each comment published or blocked (None: nobody listens)."""
         self.observer = observer
+        self.events = events
         self.questions = questions or QuestionDetector()
         self.moderation_wait_s = moderation_wait_s
         self.moderation_wait = ModerationWait(moderation_wait_s)
@@ -99,7 +104,13 @@ class CommentPipeline:
         detection = self.detect(text, declared, settings.languages)
         src = detection.lang
         glossary = await self._glossary_named(settings.glossary)
-        ready, late_check = await self._screen(text, src, settings, glossary)
+        try:
+            ready, late_check = await self._screen(text, src, settings, glossary)
+        except CommentRefused as exc:
+            if self.events is not None and exc.code == codes.BLOCKED:
+                self.events.comment_blocked(room, user, user_id, text, src,
+                                            via_translation=exc.via_translation)
+            raise
         tasks: dict[str, asyncio.Task[Translation]] = {}
         if late_check is not None:
             tasks[settings.moderation_lang] = late_check[1]  # one model call for both uses
@@ -121,6 +132,9 @@ class CommentPipeline:
                 self.tracker.follow(msg, lang, task)
         if late_check is not None:
             self._check_late(msg, *late_check)
+        if self.events is not None:
+            self.events.comment_published(
+                msg, {lang: task for lang, task in tasks.items() if lang not in ready})
         if self.observer is not None:
             self.observer.comment_published(asyncio.get_running_loop().time() - started)
         return msg
@@ -202,6 +216,10 @@ class CommentPipeline:
             elif blocklist.find(result.text) is not None:
                 self.moderation.deleted_late += 1
                 self._spawn(self.bus.delete_message(msg.room, msg.id, epoch=msg.epoch))
+                if self.events is not None:
+                    self.events.comment_blocked(msg.room, msg.user, msg.user_id, msg.text,
+                                                msg.src_lang, via_translation=True,
+                                                message_id=msg.id)
 
         task.add_done_callback(done)
         self._late_checks.add(task)

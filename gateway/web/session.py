@@ -24,6 +24,7 @@ from babelcast.gateway.bus.state import RoomState
 from babelcast.gateway.chat.moderation import CommentRefused
 from babelcast.gateway.chat.pipeline import CommentPipeline
 from babelcast.gateway.chat.reactions import ReactionAggregator, ReactionRefused
+from babelcast.gateway.chat.sink import ChatEventSink
 from babelcast.gateway.chat.tracking import TranslationTracker
 from babelcast.gateway.events import ChatMessage
 from babelcast.gateway.limits.admission import ConnectionAdmission, Refusal
@@ -115,6 +116,7 @@ class SessionDeps:
     counters: SessionCounters = field(default_factory=SessionCounters)
     reactions: ReactionAggregator | None = None  # None: no reactions on this server
     reaction_rates: RateLimiter | None = None  # reactions per user, apart from frames
+    events: ChatEventSink | None = None  # told about deletions and mutes (webhooks)
 
 
 class ViewerSession:
@@ -443,6 +445,8 @@ class ViewerSession:
         elif isinstance(frame, DeleteIn):
             if not await self.deps.bus.delete_message(info.room, frame.id):
                 raise self._not_found(frame.id, frame.client_id)
+            if self.deps.events is not None:
+                self.deps.events.comment_deleted(info.room, frame.id, info.user_id)
             self._ack(frame.client_id, str(frame.id))
         elif isinstance(frame, PinIn):
             try:
@@ -452,6 +456,8 @@ class ViewerSession:
             self._ack(frame.client_id, None if frame.id is None else str(frame.id))
         elif isinstance(frame, BanIn):
             await self.deps.room_state.mute(info.room, frame.user_id)
+            if self.deps.events is not None:
+                self.deps.events.user_muted(info.room, frame.user_id, info.user_id)
             self._ack(frame.client_id, frame.user_id)
         elif isinstance(frame, UnbanIn):
             await self.deps.room_state.unmute(info.room, frame.user_id)
