@@ -33,7 +33,7 @@ MIN_SECRET_BYTES, MAX_SECRET_BYTES = 24, 64
 MAX_URL_CHARS = 2048
 MAX_ENDPOINTS = 50
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_FIELDS = frozenset({"id", "url", "secret", "events", "description"})
+ENDPOINT_FIELDS = frozenset({"id", "url", "secret", "events", "description"})
 
 
 class EndpointError(ValueError):
@@ -135,10 +135,10 @@ def parse_endpoint(data: Any, where: str = "", *, make_secret: bool = False) -> 
     if not isinstance(data, Mapping):
         raise EndpointError(f"{_where(where)}an endpoint must be an object with url, secret "
                             "and events")
-    extra = sorted(set(data) - _FIELDS)
+    extra = sorted(set(data) - ENDPOINT_FIELDS)
     if extra:
         raise EndpointError(f"{_where(where)}unknown field(s) {', '.join(map(str, extra))}; "
-                            f"an endpoint has {', '.join(sorted(_FIELDS))}")
+                            f"an endpoint has {', '.join(sorted(ENDPOINT_FIELDS))}")
     if "url" not in data:
         raise EndpointError(f"{_where(where)}url is missing")
     url = check_url(data["url"], where)

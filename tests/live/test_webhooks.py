@@ -181,7 +181,9 @@ def test_endpoints_over_rest_need_the_admin_key_and_valid_fields(
         ({}, "url is missing"),
     ]:
         reply = hooks_server.post("/v1/webhooks", json=body, headers=AUTH)
-        assert reply.status_code == 400, body
+        # The body's shape is a 400; well-formed values that make no endpoint a 422.
+        shape = "url" not in body or "colour" in body
+        assert reply.status_code == (400 if shape else 422), body
         assert reply.json()["error"]["code"] == "invalid_endpoint"
         assert problem in reply.json()["error"]["message"]
     made = add_endpoint(hooks_server, "https://shop.example/h", id="shop")

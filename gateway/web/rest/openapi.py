@@ -105,6 +105,13 @@ GLOSSARY_SCHEMA: dict[str, Any] = {
 
 # Referenced by the operations as ``$ref: '#/components/schemas/<name>'``.
 SCHEMAS: dict[str, dict[str, Any]] = {
+    "WebhookEndpoint": {
+        "type": "object", "required": ["id", "url", "events"],
+        "properties": {"id": {"type": "string"}, "url": {"type": "string"},
+                       "events": {"type": "array", "items": {"type": "string"}},
+                       "description": {"type": "string"},
+                       "secret": {"type": "string",
+                                  "description": "only in the answer that created it"}}},
     "Lang": LANG_SCHEMA, "Room": ROOM_SCHEMA, "RoomSettings": ROOM_SETTINGS_SCHEMA,
     "GlossaryInput": GLOSSARY_INPUT_SCHEMA, "Glossary": GLOSSARY_SCHEMA,
 }
@@ -178,7 +185,8 @@ def document(routes: Sequence[BaseRoute]) -> dict[str, Any]:
     spec = APISpec(
         title=TITLE, version=VERSION, openapi_version="3.1.0",
         info={"description": "The REST API of a babelcast gateway: health, rooms, room "
-                             "settings, glossaries, translation and room tokens. Every error "
+                             "settings, glossaries, translation, room tokens and webhooks. Every "
+                             "error "
                              "is {\"error\": {\"code\", \"message\"}}. Viewers chat over the "
                              "WebSocket /v1/rooms/{room}/ws (docs/protocol.md), which OpenAPI "
                              "does not describe.",
