@@ -1,5 +1,7 @@
 """The Redis backend: ``RedisBus``, ``RedisPresence`` and ``RedisRoomState``, so that several
-gateway nodes share rooms. The three share one ``RedisLink`` (connection pool, health, retry).
+gateway nodes share rooms. The three share one ``BusLink``: a connection pool and its health
+(``degraded``) from the Redis toolkit (``babelcast.gateway.redis``), retries through an
+outage, and the key scheme below.
 
 Keys (``{p}`` is the key prefix, ``{r}`` the room):
 
@@ -32,12 +34,11 @@ import logging
 import secrets
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
 import msgpack
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from babelcast.gateway.bus.backend import RoomBackend
@@ -63,6 +64,15 @@ from babelcast.gateway.events import (
     ReactionsCounted,
     RoomEvent,
     TranslationPublished,
+)
+from babelcast.gateway.redis import (
+    PoolLimits,
+    RedisLink,
+    RedisUnavailable,
+    latest_id,
+    or_last_known,
+    retrying,
+    stop_tasks,
 )
 from babelcast.translation import Translation
 
@@ -169,108 +179,54 @@ def _unpack_translation(data: bytes) -> Translation:
     return Translation(lang, text, translated, reason, engine)
 
 
-def blocking_read_ms(client: aioredis.Redis, wanted_s: float) -> int:
-    """How long a blocking read may wait: under the client's socket timeout (redis-py 8
-    defaults to 5 s), else every idle wait ends in a socket timeout and a reconnect."""
-    timeout = client.connection_pool.connection_kwargs.get("socket_timeout")
-    if timeout:
-        wanted_s = min(wanted_s, timeout / 2)
-    return max(1, int(wanted_s * 1000))
+# One pool for the bus, presence and room state. Blocking: a burst of joins waits for a free
+# connection instead of failing with "Too many connections" (redis-py's default pool raises at
+# 100); the connect timeout bounds what an unreachable (not refusing) Redis costs a call.
+BUS_POOL = PoolLimits(200, wait_s=10, connect_timeout_s=2.0)
 
 
-async def stop_tasks(tasks: Iterable[asyncio.Task[Any]]) -> None:
-    """Cancel ``tasks`` and wait until they end. Cancelling again until they do: on Python
-    3.11, ``asyncio.wait_for`` (inside redis-py's send) can swallow a cancellation that
-    arrives as the command is sent."""
-    pending = {t for t in tasks if not t.done()}
-    while pending:
-        for task in pending:
-            task.cancel()
-        _done, pending = await asyncio.wait(pending, timeout=0.1)
-
-
-class RedisLink:
-    """One Redis connection pool shared by the bus, presence and room state, with its health:
-    ``degraded`` while calls fail, retries with backoff, and the key scheme."""
+class BusLink:
+    """What the bus, presence and room state share: one toolkit ``RedisLink`` (connection
+    pool and ``Health``: ``degraded`` while calls fail), the bus's key scheme, and how long an
+    operation keeps retrying through an outage (``outage_limit_s``) before it raises
+    ``BusUnavailable``."""
 
     def __init__(self, url: str, *, prefix: str = "bc", outage_limit_s: float = 30.0) -> None:
+        self.redis = RedisLink(url, pool=BUS_POOL)
+        self.client = self.redis.client
+        self.health = self.redis.health
         self.url = url
         self.prefix = prefix
-        # How long an operation keeps retrying through a Redis outage before giving up.
         self.outage_limit_s = outage_limit_s
-        self.degraded = False  # the last Redis call failed; we are retrying
-        # A blocking pool waits for a free connection instead of failing a burst of joins
-        # with "Too many connections" (redis-py's default pool raises at 100).
-        # The connect timeout bounds what an unreachable (not refusing) Redis costs a call.
-        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=200, timeout=10,
-                                                        socket_connect_timeout=2.0)
-        self.client: aioredis.Redis = aioredis.Redis(connection_pool=pool)
 
     def key(self, room: str, *parts: str) -> str:
         """The key of one of a room's values."""
         return ":".join((self.prefix, "r", room, *parts))
 
-    def failed(self, what: str, exc: Exception) -> None:
-        """Record a failed call (logged once per outage)."""
-        if not self.degraded:
-            log.warning("Redis at %s failed during %s (%s); degraded, retrying",
-                        self.url, what, exc)
-        self.degraded = True
-
-    def answered(self) -> None:
-        """Record a call that Redis answered."""
-        if self.degraded:
-            log.warning("Redis at %s is back", self.url)
-            self.degraded = False
-
     async def or_last_known(self, what: str, call: Callable[[], Awaitable[T]],
                             last_known: Callable[[], T]) -> T:
         """One attempt; while Redis is unreachable, ``last_known()`` answers at once (reads
-        on the comment path must not hold local viewers' chat up). Once degraded, no attempt
-        at all until another call (the presence heartbeat, a publish) finds Redis back: a
-        network partition would make each attempt wait for the connect timeout."""
-        if self.degraded:
-            return last_known()
-        try:
-            result = await call()
-        except (RedisError, OSError) as exc:
-            self.failed(what, exc)
-            return last_known()
-        self.answered()
-        return result
+        on the comment path must not hold local viewers' chat up; none is tried until another
+        call, the presence heartbeat or a publish, finds Redis back)."""
+        return await or_last_known(call, last_known, what=what, health=self.health)
 
     async def retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         """Run ``call`` until Redis answers, with backoff: during a brief outage an event is
         delayed, never lost (publishing is idempotent, so a retry after a lost reply does not
         publish twice). After ``outage_limit_s`` it raises ``BusUnavailable``."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.outage_limit_s
-        backoff = 0.05
-        while True:
-            try:
-                result = await call()
-            except (RedisError, OSError) as exc:
-                self.failed(what, exc)
-                if loop.time() + backoff > deadline:
-                    raise BusUnavailable(f"Redis at {self.url} unreachable for "
-                                         f"{self.outage_limit_s:.0f}s ({what}): {exc}") from exc
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 1.0)
-                continue
-            self.answered()
-            return result
+        return await retrying(call, what=what, health=self.health,
+                              limit_s=self.outage_limit_s, error=BusUnavailable)
 
     async def ping(self) -> None:
         """Check the connection (raises ``BusUnavailable`` with the URL when unreachable)."""
         try:
-            await self.client.ping()
-        except (RedisError, OSError) as exc:
-            raise BusUnavailable(f"cannot reach Redis at {self.url}: {exc}; start "
-                                 "redis-server or fix --redis-url") from exc
+            await self.redis.ping()
+        except RedisUnavailable as exc:
+            raise BusUnavailable(str(exc)) from exc
 
-    async def aclose(self) -> None:
-        """Disconnect (the pool is ours)."""
-        await self.client.aclose(close_connection_pool=True)
+    async def close(self) -> None:
+        """Disconnect (the pool is the bus's)."""
+        await self.redis.close()
 
 
 class RedisBus(Bus):
@@ -278,8 +234,8 @@ class RedisBus(Bus):
 
     def __init__(self, url: str, *, history_size: int = 500, prefix: str = "bc",
                  outage_limit_s: float = 30.0, held_limit: int = 10_000,
-                 epoch_check_s: float = 1.0, link: RedisLink | None = None) -> None:
-        self.link = link or RedisLink(url, prefix=prefix, outage_limit_s=outage_limit_s)
+                 epoch_check_s: float = 1.0, link: BusLink | None = None) -> None:
+        self.link = link or BusLink(url, prefix=prefix, outage_limit_s=outage_limit_s)
         self.url = url
         self.history_size = history_size
         self.prefix = self.link.prefix
@@ -307,7 +263,7 @@ class RedisBus(Bus):
     @property  # type: ignore[override]
     def degraded(self) -> bool:
         """The last Redis call failed; operations are being retried."""
-        return self.link.degraded
+        return self.link.health.degraded
 
     async def start(self) -> None:
         """Connect (raises ``BusUnavailable`` with the URL when Redis cannot be reached)."""
@@ -356,7 +312,7 @@ class RedisBus(Bus):
         await stop_tasks([*self._readers.values(), *self.outbox.tasks(),
                           *([self._watcher] if self._watcher else [])])
         self._readers.clear()
-        await self.link.aclose()
+        await self.link.close()
 
     def _comment_script(self, draft: CommentDraft, ts: float, epoch: str,
                         replaces: int = 0) -> tuple[list[str], list[Any]]:
@@ -386,12 +342,12 @@ class RedisBus(Bus):
                         break
                     await self._adopt_epoch()  # and publish again, under the new epoch
                 msg.id, msg.epoch = mid, epoch
-                self.link.answered()
+                self.link.health.answered()
                 return msg
             except (RedisError, OSError) as exc:
                 # It may have run (only the reply was lost): the held copy keeps the token,
                 # so publishing it again returns that id instead of publishing twice.
-                self.link.failed("publish_comment", exc)
+                self.link.health.failed("publish_comment", exc)
         return self.outbox.hold(msg, draft, keys)
 
     async def _publish_held(self, held: Held) -> tuple[int, str]:
@@ -483,9 +439,8 @@ class RedisBus(Bus):
 
     async def subscribe(self, room: str) -> Subscription:
         # Start after the newest entry now, so every later event is read and none before.
-        last = await self._retrying(
-            "subscribe", lambda: self._redis.xrevrange(self._k(room, "ev"), count=1))
-        start = last[0][0] if last else b"0-0"
+        start = await self._retrying(
+            "subscribe", lambda: latest_id(self._redis, self._k(room, "ev")))
         sub = Subscription(room, self._unsubscribe)
         self._readers[sub] = asyncio.create_task(self._read(sub, start), name=f"xread-{room}")
         return sub
@@ -496,30 +451,13 @@ class RedisBus(Bus):
             task.cancel()
 
     async def _read(self, sub: Subscription, last: bytes) -> None:
-        key = self._k(sub.room, "ev")
-        block = blocking_read_ms(self._redis, 2.0)
-        backoff = 0.1
-        failed = False
-        while True:
-            try:
-                if failed:  # reconnected: Redis may have come back without its data
-                    await self._adopt_epoch()
-                    failed = False
-                batches = await self._redis.xread({key: last}, block=block, count=500)
-                backoff = 0.1
-            except (RedisError, OSError) as exc:
-                log.warning("reading %s failed (%s); retrying in %.1fs", key, exc, backoff)
-                failed = True
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 1.0)
-                continue
-            for _key, entries in batches:
-                for entry_id, fields in entries:
-                    last = entry_id
-                    event = await self._retrying(
-                        "read", lambda f=fields: self._decode(sub.room, f))
-                    if event is not None:
-                        sub.queue.put_nowait(event)
+        # After a failed read Redis may have come back without its data: the epoch first.
+        entries = self.link.redis.tail(self._k(sub.room, "ev"), last,
+                                       resume=self._adopt_epoch)
+        async for _entry_id, fields in entries:
+            event = await self._retrying("read", lambda f=fields: self._decode(sub.room, f))
+            if event is not None:
+                sub.queue.put_nowait(event)
 
     async def _decode(self, room: str, f: dict[bytes, bytes]) -> RoomEvent | None:
         if f[b"k"] == b"r":  # reactions carry no epoch and need no lookup
@@ -636,7 +574,7 @@ class RedisPresence(Presence):
     """Viewers summed over every node: each node writes its own counts per room, expiring
     after ``presence_ttl_s`` unless refreshed (a crashed node's viewers drop out)."""
 
-    def __init__(self, link: RedisLink, *, node_id: str | None = None,
+    def __init__(self, link: BusLink, *, node_id: str | None = None,
                  presence_ttl_s: float = 10.0, viewers_cache_s: float = 0.0) -> None:
         self.link = link
         self.node_id = node_id or secrets.token_hex(4)

@@ -8,7 +8,8 @@ limiters, the remote translation client and worker) shares, written once.
   counted, one log line per transition (down, back).
 - ``backoff``: ``Backoff``, the delay between retries (doubling up to a ceiling), and
   ``retrying(call, what=, health=, limit_s=, error=)``: an idempotent call retried through an
-  outage, raising the caller's error type after ``limit_s``.
+  outage, raising the caller's error type after ``limit_s``; ``or_last_known(call,
+  last_known, what=, health=)``: one attempt, else a local answer at once (none while degraded).
 - ``streams``: blocking reads sized under the socket timeout (``blocking_read_ms``), following
   a stream (``tail``), the last entry id (``latest_id``), consumer groups (``ensure_group``,
   ``is_nogroup``), and ``stop_tasks`` for the tasks that read them.
@@ -19,7 +20,7 @@ contract). ``translation.remote`` cannot import the gateway at all; it declares 
 ``RedisLink`` it uses as a ``typing.Protocol`` and is given a link.
 """
 
-from babelcast.gateway.redis.backoff import Backoff, retrying
+from babelcast.gateway.redis.backoff import Backoff, or_last_known, retrying
 from babelcast.gateway.redis.client import PoolLimits, RedisLink, RedisUnavailable, url_of
 from babelcast.gateway.redis.health import Health
 from babelcast.gateway.redis.streams import (
@@ -33,5 +34,6 @@ from babelcast.gateway.redis.streams import (
 
 __all__ = [
     "Backoff", "Health", "PoolLimits", "RedisLink", "RedisUnavailable", "blocking_read_ms",
-    "ensure_group", "is_nogroup", "latest_id", "retrying", "stop_tasks", "tail", "url_of",
+    "ensure_group", "is_nogroup", "latest_id", "or_last_known", "retrying", "stop_tasks",
+    "tail", "url_of",
 ]

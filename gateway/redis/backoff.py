@@ -1,5 +1,6 @@
-"""Retrying Redis calls: ``Backoff`` (how long to wait before the next attempt) and
-``retrying`` (run a call until Redis answers or an outage lasts too long).
+"""Calling Redis through outages: ``Backoff`` (how long to wait before the next attempt),
+``retrying`` (run a call until Redis answers or an outage lasts too long) and ``or_last_known``
+(one attempt, else a local answer at once).
 
 ``Backoff`` doubles from ``first_s`` up to ``max_s``; ``reset`` once a call succeeds. One object
 per retry loop (it holds that loop's current delay)."""
@@ -73,3 +74,20 @@ async def retrying(call: Callable[[], Awaitable[T]], *, what: str, health: Healt
             continue
         health.answered()
         return result
+
+
+async def or_last_known(call: Callable[[], Awaitable[T]], last_known: Callable[[], T], *,
+                        what: str, health: Health) -> T:
+    """One attempt at ``call``, recorded in ``health``; when it fails, ``last_known()``
+    answers at once (for reads that must not hold a caller up during an outage). While
+    ``health`` is degraded no attempt is made at all until another call finds Redis back: in
+    a network partition each attempt would wait for the connect timeout."""
+    if health.degraded:
+        return last_known()
+    try:
+        result = await call()
+    except (RedisError, OSError) as exc:
+        health.failed(what, exc)
+        return last_known()
+    health.answered()
+    return result

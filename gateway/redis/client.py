@@ -7,7 +7,8 @@ blocking pool of its own (a burst waits for a free connection instead of failing
 many connections"; short timeouts where a caller must not wait on a hung Redis).
 
 The link also carries the component's ``Health`` and the toolkit's helpers as methods
-(``block_ms``, ``backoff``, ``ensure_group``, ``tail``, ``stop_tasks``), so code that cannot
+(``block_ms``, ``backoff``, ``ensure_group``, ``is_nogroup``, ``latest_id``, ``tail``,
+``stop_tasks``), so code that cannot
 import the gateway (``translation.remote``) gets all of it by being handed one link.
 
     link = RedisLink("redis://127.0.0.1:6379/0")
@@ -19,16 +20,16 @@ import the gateway (``translation.remote``) gets all of it by being handed one l
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from babelcast.gateway.redis import streams
 from babelcast.gateway.redis.backoff import Backoff
 from babelcast.gateway.redis.health import Health
-from babelcast.gateway.redis.streams import blocking_read_ms, ensure_group, stop_tasks, tail
 
 
 class RedisUnavailable(RuntimeError):
@@ -113,7 +114,7 @@ class RedisLink:
 
     def block_ms(self, wanted_s: float) -> int:
         """``blocking_read_ms`` for this link's client."""
-        return blocking_read_ms(self.client, wanted_s)
+        return streams.blocking_read_ms(self.client, wanted_s)
 
     def backoff(self, first_s: float = 0.1, max_s: float = 1.0) -> Backoff:
         """A new ``Backoff`` (one per retry loop)."""
@@ -121,17 +122,28 @@ class RedisLink:
 
     async def ensure_group(self, stream: str, group: str) -> None:
         """``ensure_group`` on this link's client."""
-        await ensure_group(self.client, stream, group)
+        await streams.ensure_group(self.client, stream, group)
+
+    @staticmethod
+    def is_nogroup(exc: BaseException) -> bool:
+        """``is_nogroup``: whether ``exc`` says the consumer group (or its stream) is gone."""
+        return streams.is_nogroup(exc)
+
+    async def latest_id(self, key: str) -> bytes:
+        """``latest_id`` on this link's client: where to start reading stream ``key``."""
+        return await streams.latest_id(self.client, key)
 
     def tail(self, key: str, last: bytes, *, wanted_block_s: float = 2.0, count: int = 500,
              backoff: Backoff | None = None, health: Health | None = None,
              running: Callable[[], bool] = lambda: True,
+             resume: Callable[[], Awaitable[object]] | None = None,
              ) -> AsyncIterator[tuple[bytes, dict[bytes, bytes]]]:
         """``tail`` on this link's client; ``health`` defaults to none (a reader's failures
         are retried, not reported), pass ``link.health`` to have them count."""
-        return tail(self.client, key, last, block_ms=self.block_ms(wanted_block_s),
-                    count=count, backoff=backoff, health=health, running=running)
+        return streams.tail(self.client, key, last, block_ms=self.block_ms(wanted_block_s),
+                            count=count, backoff=backoff, health=health, running=running,
+                            resume=resume)
 
     async def stop_tasks(self, tasks: Iterable[asyncio.Task[Any]]) -> None:
         """``stop_tasks``: cancel ``tasks`` (this link's readers) and wait until they end."""
-        await stop_tasks(tasks)
+        await streams.stop_tasks(tasks)

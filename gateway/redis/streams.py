@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -47,16 +47,23 @@ async def latest_id(client: aioredis.Redis, key: str) -> bytes:
 async def tail(client: aioredis.Redis, key: str, last: bytes, *, block_ms: int,
                count: int = 500, backoff: Backoff | None = None, health: Health | None = None,
                running: Callable[[], bool] = lambda: True,
+               resume: Callable[[], Awaitable[object]] | None = None,
                ) -> AsyncIterator[tuple[bytes, dict[bytes, bytes]]]:
     """Yield ``(entry id, fields)`` of every entry added to stream ``key`` after ``last``, in
     order, until ``running()`` is false (or the task is cancelled). A failed read is logged
     and retried after ``backoff`` (default: 0.1 s doubling to 1 s); with ``health``, reads
-    count as its calls."""
+    count as its calls. ``resume`` runs after a failure, before the next read (Redis may have
+    come back without its data); until it succeeds it is retried like a read."""
     backoff = backoff or Backoff(0.1, 1.0)
+    failed = False
     while running():
         try:
+            if failed and resume is not None:
+                await resume()
+            failed = False
             batches = await client.xread({key: last}, block=block_ms, count=count)
         except (RedisError, OSError) as exc:
+            failed = True
             if not running():
                 return
             if health is not None:

@@ -1,6 +1,7 @@
 """The Redis toolkit's pieces that need no server: backoff delays, the health flag and its
-once-per-transition logging, blocking-read sizing, link ownership, stopping tasks, and the
-choice of backend by URL."""
+once-per-transition logging, blocking-read sizing, link ownership, stopping tasks, one-attempt
+reads with a local answer, following a stream through a failure, recognising a lost consumer
+group, and the choice of backend by URL."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
 
 from babelcast.gateway import backends
 from babelcast.gateway.limits.memory import MemoryRateLimiter
@@ -19,8 +21,11 @@ from babelcast.gateway.redis import (
     PoolLimits,
     RedisLink,
     blocking_read_ms,
+    is_nogroup,
+    or_last_known,
     retrying,
     stop_tasks,
+    tail,
 )
 from babelcast.gateway.stores.memory import MemoryGlossaryStore, MemoryRoomSettingsStore
 from babelcast.gateway.stores.redis import RedisGlossaryStore, RedisRoomSettingsStore
@@ -134,3 +139,77 @@ def test_retrying_rides_out_failures_then_raises_the_callers_error() -> None:
         assert health.degraded
 
     asyncio.run(run())
+
+
+def test_or_last_known_answers_locally_and_tries_nothing_while_degraded() -> None:
+    async def run() -> None:
+        health = Health("redis://h:1/0")
+        attempts = 0
+        up = False
+
+        async def read() -> str:
+            nonlocal attempts
+            attempts += 1
+            if not up:
+                raise OSError("refused")
+            return "shared"
+
+        assert await or_last_known(read, lambda: "local", what="viewers",
+                                   health=health) == "local"
+        assert attempts == 1 and health.degraded
+        up = True
+        # Degraded: answered locally without an attempt, until another call finds Redis back.
+        assert await or_last_known(read, lambda: "local", what="viewers",
+                                   health=health) == "local"
+        assert attempts == 1
+        health.answered()
+        assert await or_last_known(read, lambda: "local", what="viewers",
+                                   health=health) == "shared"
+        assert attempts == 2 and not health.degraded
+
+    asyncio.run(run())
+
+
+class _FlakyStream:
+    """A client whose first ``XREAD`` fails and whose later ones return one entry each."""
+
+    def __init__(self) -> None:
+        self.reads: list[bytes] = []
+
+    async def xread(self, streams: dict[str, bytes], *, block: int,
+                    count: int) -> list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]]:
+        (last,) = streams.values()
+        self.reads.append(last)
+        if len(self.reads) == 1:
+            raise OSError("connection reset")
+        n = len(self.reads)
+        return [(b"ev", [(f"{n}-0".encode(), {b"n": str(n).encode()})])]
+
+
+def test_tail_resumes_after_a_failed_read_before_reading_again() -> None:
+    async def run() -> None:
+        client = _FlakyStream()
+        order: list[str] = []
+
+        async def resume() -> None:
+            order.append(f"resume before read {len(client.reads) + 1}")
+
+        got = []
+        entries = tail(client, "ev", b"1-0", block_ms=1,  # type: ignore[arg-type]
+                       backoff=Backoff(0.001, 0.002), resume=resume)
+        async for entry_id, fields in entries:
+            got.append((entry_id, fields))
+            if len(got) == 2:
+                break
+        assert order == ["resume before read 2"]  # once, after the failure only
+        assert got == [(b"2-0", {b"n": b"2"}), (b"3-0", {b"n": b"3"})]
+        assert client.reads == [b"1-0", b"1-0", b"2-0"]  # each read after the last entry
+
+    asyncio.run(run())
+
+
+def test_a_lost_consumer_group_is_recognised() -> None:
+    assert is_nogroup(ResponseError("NOGROUP No such key 'jobs' or consumer group"))
+    assert not is_nogroup(ResponseError("BUSYGROUP Consumer Group name already exists"))
+    assert not is_nogroup(OSError("NOGROUP"))
+    assert RedisLink.is_nogroup(ResponseError("NOGROUP gone"))

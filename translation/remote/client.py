@@ -149,8 +149,7 @@ class JobQueueBackend:
         await self.link.ping()
         self._submit_sha = await self._redis.script_load(_SUBMIT)
         # Read replies from the stream's end now: older entries belong to no job of ours.
-        last = await self._redis.xrevrange(self.reply_key, count=1)
-        start = last[0][0] if last else b"0-0"
+        start = await self.link.latest_id(self.reply_key)
         await self._refresh()
         self._tasks = [asyncio.create_task(self._read_replies(start), name="tx-replies"),
                        asyncio.create_task(self._watch(), name="tx-translators")]

@@ -110,6 +110,16 @@ class RedisLink(Protocol):
         """Make the consumer group (and its stream) if missing."""
         ...
 
+    def is_nogroup(self, exc: BaseException) -> bool:
+        """Whether ``exc`` says the consumer group (or its stream) is gone (Redis restarted
+        without persistence; ``ensure_group`` makes it again)."""
+        ...
+
+    async def latest_id(self, key: str) -> bytes:
+        """The newest entry's id of stream ``key`` (``0-0`` when empty): reading after it
+        gets every later entry and none before."""
+        ...
+
     def tail(self, key: str, last: bytes, *, wanted_block_s: float = 2.0, count: int = 500,
              backoff: Backoff | None = None, health: Health | None = None,
              running: Callable[[], bool] = lambda: True,

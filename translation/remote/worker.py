@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import msgpack
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisError
 
 from babelcast.glossary import Glossary
 from babelcast.translation import Translation, TranslationService
@@ -242,7 +242,7 @@ class TranslatorWorker:
     async def _on_error(self, what: str, exc: Exception, backoff: Backoff) -> None:
         self.stats.errors += 1
         self.link.health.failed(what, exc)
-        if _is_nogroup(exc):
+        if self.link.is_nogroup(exc):
             # Redis lost the stream (restart without persistence): make it again.
             log.warning("%s: the consumer group is gone; creating it again", what)
             with contextlib.suppress(RedisError, OSError):
@@ -359,9 +359,3 @@ class TranslatorWorker:
                 log.warning("answering job %s failed (%s); retrying in %.1fs", entry_id, exc,
                             delay)
                 await asyncio.sleep(delay)
-
-
-def _is_nogroup(exc: BaseException) -> bool:
-    """Whether ``exc`` says the consumer group (or its stream) is gone: Redis restarted
-    without persistence."""
-    return isinstance(exc, ResponseError) and "NOGROUP" in str(exc)
