@@ -61,7 +61,8 @@ def test_serve_help_groups_flags_with_a_description_and_the_choices() -> None:
     titles = [line.rstrip(":") for line in out.splitlines()
               if line.endswith(":") and not line.startswith(" ")]
     assert titles == ["options", "network and rooms", "translation", "models",
-                      "auth and limits", "moderation and host console", "cluster"]
+                      "auth and limits", "moderation and host console", "cluster",
+                      "webhooks"]
     lines: dict[str, str] = {}  # each flag's text, its wrapped lines joined
     flag = ""
     for line in out.splitlines():
