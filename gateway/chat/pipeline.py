@@ -117,8 +117,8 @@ class CommentPipeline:
         if src != UNDETERMINED:
             for lang in await self.presence.viewers(room):
                 if lang != src and lang not in ready and lang not in tasks:
-                    tasks[lang] = asyncio.create_task(
-                        self._translate(text, src, lang, glossary, settings.normalise_chat))
+                    tasks[lang] = asyncio.create_task(self._translate_after_fanout(
+                        text, src, lang, glossary, settings.normalise_chat))
         # No wait for the translations: the comment goes out now (its own language's readers
         # get it at once) and each translation follows as its own event; rooms hold the comment
         # back from the readers who need one for up to ``wait_s``.
@@ -224,6 +224,15 @@ class CommentPipeline:
         task.add_done_callback(done)
         self._late_checks.add(task)
         task.add_done_callback(self._late_checks.discard)
+
+    async def _translate_after_fanout(self, text: str, src: str, tgt: str,
+                                      glossary: Glossary | None,
+                                      normalise: bool = True) -> Translation:
+        """``_translate`` once the loop has run what is ready: the comment is published in the
+        meantime, and the room's fan-out to readers of its own language (woken by that) goes
+        ahead of the chat stage's work on the loop, which they do not need."""
+        await asyncio.sleep(0)
+        return await self._translate(text, src, tgt, glossary, normalise)
 
     async def _translate(self, text: str, src: str, tgt: str, glossary: Glossary | None,
                          normalise: bool = True) -> Translation:
