@@ -123,6 +123,23 @@ redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'k', 't', 'id', ARGV[1]
 return 1
 """
 
+# The epoch a node adopts. KEYS[1] the epoch, KEYS[2] the run of Redis it began under (its
+# INFO run_id); ARGV[1] this run, ARGV[2] a fresh epoch, ARGV[3] '1' when this Redis loses
+# no acknowledged write (AOF with appendfsync always). A run that differs means Redis
+# restarted since: from an RDB snapshot or an AOF everysec log it may lack its last writes, so
+# ids written after them would be issued again under the old name; a new epoch starts. Of the
+# nodes that notice, the first one's epoch wins (the script runs alone).
+_ADOPT_EPOCH = """
+local run = redis.call('GET', KEYS[2])
+if run and run ~= ARGV[1] and ARGV[3] ~= '1' then
+  redis.call('SET', KEYS[1], ARGV[2])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'NX')
+end
+redis.call('SET', KEYS[2], ARGV[1])
+return redis.call('GET', KEYS[1])
+"""
+
 _DELETE_MESSAGE = """
 if ARGV[4] ~= '' and redis.call('GET', KEYS[6]) ~= ARGV[4] then return -1 end
 local prev = redis.call('GET', KEYS[5])
@@ -241,6 +258,7 @@ class RedisBus(Bus):
         self.prefix = self.link.prefix
         self.epoch = ""
         self._epoch_key = f"{self.prefix}:epoch"
+        self._epoch_run_key = f"{self.prefix}:epoch_run"
         # How often the epoch is checked when nothing else checks it (an idle node notices
         # within this that Redis lost its data).
         self.epoch_check_s = epoch_check_s
@@ -254,6 +272,7 @@ class RedisBus(Bus):
         self._publish_comment = self._redis.register_script(_PUBLISH_COMMENT)
         self._publish_translation = self._redis.register_script(_PUBLISH_TRANSLATION)
         self._delete_message = self._redis.register_script(_DELETE_MESSAGE)
+        self._adopt_epoch_script = self._redis.register_script(_ADOPT_EPOCH)
         self.set_pinned_script = self._redis.register_script(_SET_PINNED)
         # Degraded mode: comments held per room, in order, until Redis takes them.
         self.outbox = Outbox(self._publish_held, self._publish_late_translation,
@@ -277,24 +296,38 @@ class RedisBus(Bus):
 
     async def _adopt_epoch(self) -> bool:
         """Take the epoch Redis holds, starting a new one if the key is gone (Redis lost its
-        data: ids start over, so they must under a new name). Returns True when the epoch
-        changed; then every subscription gets ``EpochChanged`` before any later event."""
-        while True:
-            # SET NX: of the nodes that find the key gone, the first one's epoch wins.
-            await self._redis.set(self._epoch_key, secrets.token_hex(8), nx=True)
-            raw = await self._redis.get(self._epoch_key)
-            if raw is not None:  # else flushed again between the two calls
-                break
+        data: ids start over, so they must under a new name) or Redis restarted since it began
+        (it may have come back from a snapshot older than its last ids). Returns True when the
+        epoch changed; then every subscription gets ``EpochChanged`` before any later event."""
+        run = str((await self._redis.info("server"))["run_id"])
+        raw = await self._adopt_epoch_script(keys=[self._epoch_key, self._epoch_run_key],
+                                             args=[run, secrets.token_hex(8),
+                                                   "1" if await self._lossless() else "0"])
         epoch = raw.decode()
         if epoch == self.epoch:
             return False
         old, self.epoch = self.epoch, epoch
         if old:
-            log.warning("Redis at %s lost its data (epoch %s gone; now %s): message ids start "
-                        "over; this node's viewers reload their rooms", self.url, old, epoch)
+            log.warning("Redis at %s lost its data or restarted (epoch %s gone; now %s): "
+                        "message ids start over; this node's viewers reload their rooms",
+                        self.url, old, epoch)
             for sub in self._readers:
                 sub.queue.put_nowait(EpochChanged(sub.room, epoch))
         return True
+
+    async def _lossless(self) -> bool:
+        """Whether this Redis keeps every acknowledged write across a restart (AOF with
+        ``appendfsync always``): then a restart is an outage, not a rollback. False when it
+        cannot tell (``CONFIG`` renamed away, as some hosted Redis do): a new epoch costs a
+        reconnect, a reused id a wrong chat."""
+        try:
+            if not int((await self._redis.info("persistence")).get("aof_enabled", 0)):
+                return False
+            config = await self._redis.config_get("appendfsync")
+        except RedisError:
+            return False
+        value = config.get("appendfsync", config.get(b"appendfsync"))  # type: ignore[call-overload]
+        return value in ("always", b"always")
 
     async def _watch_epoch(self) -> None:
         """Check the epoch every ``epoch_check_s`` (writes check it too; this catches a loss

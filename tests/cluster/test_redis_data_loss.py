@@ -178,3 +178,39 @@ def test_a_late_translation_never_attaches_to_the_comment_that_has_its_id_now(
         assert [f["original"] for f in back.welcome["history"]] == ["tem à prova d'água?", "ok"]
 
 
+
+
+def test_a_redis_back_from_an_older_snapshot_starts_a_new_epoch() -> None:
+    # RDB snapshots (and AOF everysec) can bring Redis back without its last writes, epoch key
+    # included: ids after the snapshot would be issued again under the old name. Redis'
+    # run_id changes with every start, so the bus starts a new epoch instead.
+    server = RedisServer().start()
+
+    async def run() -> None:
+        bus = RedisBus(server.url, epoch_check_s=0.05)
+        await bus.start()
+        try:
+            sub = await bus.subscribe("r")
+            first = await bus.publish_comment(draft("um"))
+            redis.Redis(port=server.port).save()  # the snapshot: epoch and id 1
+            await bus.publish_comment(draft("dois"))  # id 2: only after the snapshot
+            old = bus.epoch
+            server.halt()
+            server.start()  # back from the snapshot: its last id is 1, under the old epoch
+            deadline = time.monotonic() + 20
+            while bus.epoch == old:
+                assert time.monotonic() < deadline, "the bus never started a new epoch"
+                await asyncio.sleep(0.05)
+            events = []
+            while not any(isinstance(e, EpochChanged) for e in events):
+                events += await take(sub, 1)
+            again = await bus.publish_comment(draft("três"))
+            # Id 2 again, but under another name: never the old epoch's id 2.
+            assert (again.epoch, again.id) != (old, 2) and again.epoch != first.epoch
+        finally:
+            await bus.close()
+
+    try:
+        asyncio.run(run())
+    finally:
+        server.stop()
