@@ -259,6 +259,7 @@ class RedisBus(Bus):
         self.epoch = ""
         self._epoch_key = f"{self.prefix}:epoch"
         self._epoch_run_key = f"{self.prefix}:epoch_run"
+        self._run = ""  # the run of Redis (INFO run_id) this node last checked the epoch under
         # How often the epoch is checked when nothing else checks it (an idle node notices
         # within this that Redis lost its data).
         self.epoch_check_s = epoch_check_s
@@ -300,9 +301,12 @@ class RedisBus(Bus):
         (it may have come back from a snapshot older than its last ids). Returns True when the
         epoch changed; then every subscription gets ``EpochChanged`` before any later event."""
         run = str((await self._redis.info("server"))["run_id"])
+        # Only a run this node has not seen may need the persistence check (two more calls).
+        lossless = run == self._run or await self._lossless()
         raw = await self._adopt_epoch_script(keys=[self._epoch_key, self._epoch_run_key],
                                              args=[run, secrets.token_hex(8),
-                                                   "1" if await self._lossless() else "0"])
+                                                   "1" if lossless else "0"])
+        self._run = run
         epoch = raw.decode()
         if epoch == self.epoch:
             return False
