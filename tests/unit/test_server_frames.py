@@ -55,7 +55,7 @@ def test_comment_translated_and_the_translation_that_completes_one() -> None:
     assert text(comment_frame(msg, "en")) == (
         '{"type":"comment","id":"17","user":"Ana","user_id":"u-5c019e0f","src_lang":"pt",'
         '"lang":"en","ts":1795416219.705,"original":"tem frete grátis?","glossary_hits":[],'
-        '"question":true,"text":"have free shipping?","translated":true,"pending":false,'
+        '"question":true,"votes":0,"text":"have free shipping?","translated":true,"pending":false,'
         '"reason":null}')
     assert text(translation_frame(17, t)) == (
         '{"type":"translation","id":"17","lang":"en","text":"have free shipping?",'
