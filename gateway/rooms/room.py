@@ -160,7 +160,8 @@ class LocalRoom:
                 pending = self.translations.request(msg, lang)
                 if pending and self._hold(msg, lang):
                     continue
-                group.broadcast(comment_frame(msg, lang, pending), msg.id)
+                # Just published: no vote yet.
+                group.broadcast(comment_frame(msg, lang, pending, votes=0), msg.id)
                 frames += len(group)
             return frames
         if isinstance(event, TranslationPublished):

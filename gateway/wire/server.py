@@ -40,9 +40,10 @@ def welcome_frame(*, room: str, epoch: str, user_id: str, name: str, lang: str, 
 
 
 def comment_frame(msg: ChatMessage, lang: str, pending: bool = False,
-                  translation: Translation | None = None, votes: int = 0) -> Frame:
+                  translation: Translation | None = None, votes: int | None = None) -> Frame:
     """The ``comment`` frame of ``msg`` for readers of ``lang``; a question carries its
-    ``votes`` so far.
+    ``votes`` so far when the caller knows them (None: the field is left out, never a
+    guessed 0; ``votes`` frames bring the count).
 
     With a translation into ``lang`` it carries that text; otherwise the original, with
     ``pending`` when a translation is on its way or ``reason`` saying why there is none.
@@ -53,7 +54,7 @@ def comment_frame(msg: ChatMessage, lang: str, pending: bool = False,
         "src_lang": msg.src_lang, "lang": lang, "ts": msg.ts, "original": msg.text,
         "glossary_hits": list(msg.glossary_hits), "question": msg.question,
     }
-    if msg.question:
+    if msg.question and votes is not None:
         frame["votes"] = votes
     if msg.id < 0:
         frame["provisional"] = True
