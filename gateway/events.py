@@ -78,11 +78,13 @@ class EpochChanged:
 class ReactionsCounted:
     """Reactions counted in a room over one interval: on the bus, one node's partial count;
     summed by each node before its viewers see it. ``counts``: reactions to the stream;
-    ``comments``: reactions to comments, by message id."""
+    ``comments``: reactions to comments, by message id; ``votes``: the newest vote count of
+    each question voted on in the interval (a total, not a difference)."""
 
     room: str
     counts: dict[str, int]
     comments: dict[int, dict[str, int]] = field(default_factory=dict)
+    votes: dict[int, int] = field(default_factory=dict)
 
 
 RoomEvent = (CommentPublished | TranslationPublished | MessageDeleted | PinChanged | EpochChanged

@@ -19,6 +19,7 @@ from babelcast.gateway.chat.insights import InsightsWindow
 from babelcast.gateway.chat.pipeline import CommentPipeline
 from babelcast.gateway.chat.reactions import ReactionAggregator
 from babelcast.gateway.chat.tracking import TranslationTracker
+from babelcast.gateway.chat.votes import QuestionVotes
 from babelcast.gateway.limits.admission import ConnectionAdmission
 from babelcast.gateway.limits.base import RateLimiter
 from babelcast.gateway.rooms.batch import WriteBatch
@@ -116,6 +117,7 @@ class Gateway:
         self.worker: TranslatorWorker | None = None
         self.tracker: TranslationTracker
         self.reactions: ReactionAggregator
+        self.votes: QuestionVotes
         self.pipeline: CommentPipeline
         self.rooms: RoomRegistry
         self.watchdog: StallWatchdog
@@ -225,6 +227,7 @@ class Gateway:
             self.reactions = ReactionAggregator(self.bus, self.room_settings,
                                                 s.reaction_interval_ms / 1000)
             self.reactions.start()
+            self.votes = QuestionVotes(self.room_state, self.reactions)
             self.rooms = RoomRegistry(RoomDeps(
                 self.bus, self.presence, self.tracker, hold_s=self.pipeline.wait_s,
                 presence_interval_s=s.presence_interval_s, write_batch=self.write_batch,
@@ -278,7 +281,7 @@ class Gateway:
                 self.bus, self.presence, self.room_state, self.rooms, self.pipeline,
                 self.tracker, self.admission, self.user_rates, self.tokens, self.write_batch,
                 self.session_counters, self.reactions, self.reaction_rates,
-                events=self.webhooks)),
+                events=self.webhooks, votes=self.votes)),
             *webhooks.routes(webhooks.WebhooksDeps(self.webhooks, admin)),
             *pages.routes(),
         ]

@@ -18,7 +18,7 @@ from babelcast.gateway.bus.base import (
     resume_after,
 )
 from babelcast.gateway.bus.presence import Presence
-from babelcast.gateway.bus.state import RoomState
+from babelcast.gateway.bus.state import RoomState, Vote, VoteOutcome
 from babelcast.gateway.events import (
     ChatMessage,
     CommentPublished,
@@ -118,6 +118,11 @@ class MemoryBus(Bus):
         self._deliver(log, PinChanged(room, msg))
         return msg
 
+    def message(self, room: str, message_id: int) -> ChatMessage | None:
+        """One message of history, or None if it is not there."""
+        log = self._rooms.get(room)
+        return log.by_id.get(message_id) if log else None
+
     def pinned_message(self, room: str) -> ChatMessage | None:
         """``MemoryRoomState.pinned``."""
         log = self._rooms.get(room)
@@ -192,11 +197,13 @@ class MemoryPresence(Presence):
 
 
 class MemoryRoomState(RoomState):
-    """Mutes in this process; pins through the ``MemoryBus`` whose history they point into."""
+    """Mutes and votes in this process; pins through the ``MemoryBus`` whose history they
+    point into."""
 
     def __init__(self, bus: MemoryBus) -> None:
         self._bus = bus
         self._muted: dict[str, set[str]] = {}
+        self._votes: dict[str, dict[int, set[str]]] = {}  # room -> question -> voters
 
     async def set_pinned(self, room: str, message_id: int | None) -> ChatMessage | None:
         return self._bus.pin(room, message_id)
@@ -214,6 +221,27 @@ class MemoryRoomState(RoomState):
 
     async def is_muted(self, room: str, user_id: str) -> bool:
         return user_id in self._muted.get(room, ())
+
+    async def add_vote(self, room: str, message_id: int, voter: str) -> Vote:
+        msg = self._bus.message(room, message_id)
+        if msg is None:
+            return Vote(VoteOutcome.NOT_FOUND)
+        if not msg.question:
+            return Vote(VoteOutcome.NOT_A_QUESTION)
+        questions = self._votes.setdefault(room, {})
+        if len(questions) > self._bus.history_size:
+            # Questions that left history take their votes with them (memory stays bounded).
+            for gone in [mid for mid in questions if self._bus.message(room, mid) is None]:
+                del questions[gone]
+        voters = questions.setdefault(message_id, set())
+        if voter in voters:
+            return Vote(VoteOutcome.ALREADY_VOTED, len(voters))
+        voters.add(voter)
+        return Vote(VoteOutcome.COUNTED, len(voters))
+
+    async def votes(self, room: str, message_ids: list[int]) -> dict[int, int]:
+        questions = self._votes.get(room, {})
+        return {mid: len(questions.get(mid, ())) for mid in message_ids}
 
 
 def memory_backend(history_size: int = 500) -> RoomBackend:

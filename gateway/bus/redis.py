@@ -54,7 +54,7 @@ from babelcast.gateway.bus.base import (
 )
 from babelcast.gateway.bus.outbox import Held, Outbox
 from babelcast.gateway.bus.presence import Presence
-from babelcast.gateway.bus.state import RoomState
+from babelcast.gateway.bus.state import RoomState, Vote, VoteOutcome
 from babelcast.gateway.events import (
     ChatMessage,
     CommentPublished,
@@ -599,12 +599,16 @@ class RedisBus(Bus):
 
 
 def _pack_reactions(partial: ReactionsCounted) -> bytes:
-    return msgpack.packb([partial.counts, [[mid, c] for mid, c in partial.comments.items()]])
+    return msgpack.packb([partial.counts, [[mid, c] for mid, c in partial.comments.items()],
+                          [[mid, n] for mid, n in partial.votes.items()]])
 
 
 def _unpack_reactions(room: str, data: bytes) -> ReactionsCounted:
-    counts, comments = msgpack.unpackb(data)
-    return ReactionsCounted(room, dict(counts), {int(mid): dict(c) for mid, c in comments})
+    fields = msgpack.unpackb(data)
+    counts, comments = fields[0], fields[1]
+    votes = fields[2] if len(fields) > 2 else []  # a node from before votes sends two
+    return ReactionsCounted(room, dict(counts), {int(mid): dict(c) for mid, c in comments},
+                            {int(mid): int(n) for mid, n in votes})
 
 
 class RedisPresence(Presence):
@@ -715,9 +719,13 @@ class RedisPresence(Presence):
         return dict(result)
 
 
+VOTES_TTL_S = 86_400  # a question's voters are kept a day after its last vote
+
+
 class RedisRoomState(RoomState):
-    """Pins and mutes shared by every node. Pins are set through the ``RedisBus`` whose
-    history they point into and whose event stream announces them."""
+    """Pins, mutes and question votes (a set of voters per question) shared by every node.
+    Pins are set through the ``RedisBus`` whose history they point into and whose event
+    stream announces them."""
 
     def __init__(self, bus: RedisBus) -> None:
         self._bus = bus
@@ -761,6 +769,40 @@ class RedisRoomState(RoomState):
         if muted:
             self._muted_known.add((room, user_id))
         return muted
+
+    async def add_vote(self, room: str, message_id: int, voter: str) -> Vote:
+        msg = await self.link.retrying("add_vote", lambda: self._bus.message(room, message_id))
+        if msg is None:
+            return Vote(VoteOutcome.NOT_FOUND)
+        if not msg.question:
+            return Vote(VoteOutcome.NOT_A_QUESTION)
+        # Under the epoch: ids issued again after a restore never inherit old voters.
+        key = self._k(room, "votes", self._bus.epoch, str(message_id))
+
+        async def add() -> tuple[int, int]:
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.sadd(key, voter)
+            pipe.scard(key)
+            pipe.expire(key, VOTES_TTL_S)
+            added, count, _ = await pipe.execute()
+            return int(added), int(count)
+
+        # Not retried: a retry after a lost reply would read the vote as a second one.
+        added, count = await add()
+        return Vote(VoteOutcome.COUNTED if added else VoteOutcome.ALREADY_VOTED, count)
+
+    async def votes(self, room: str, message_ids: list[int]) -> dict[int, int]:
+        if not message_ids:
+            return {}
+
+        async def read() -> list[int]:
+            pipe = self._redis.pipeline(transaction=False)
+            for mid in message_ids:
+                pipe.scard(self._k(room, "votes", self._bus.epoch, str(mid)))
+            return [int(n) for n in await pipe.execute()]
+
+        counts = await self.link.retrying("votes", read)
+        return dict(zip(message_ids, counts, strict=True))
 
 
 def redis_backend(url: str, *, history_size: int = 500, prefix: str = "bc",

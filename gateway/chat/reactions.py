@@ -63,9 +63,16 @@ class ReactionTally:
     def __init__(self) -> None:
         self._stream: dict[str, Counter[str]] = {}
         self._comments: dict[str, dict[int, Counter[str]]] = {}
+        self._votes: dict[str, dict[int, int]] = {}  # the newest count per question
 
     def __bool__(self) -> bool:
-        return bool(self._stream) or bool(self._comments)
+        return bool(self._stream) or bool(self._comments) or bool(self._votes)
+
+    def set_votes(self, room: str, message_id: int, votes: int) -> None:
+        """Note question ``message_id``'s vote count: counts only grow (a vote cannot be taken
+        back), so the highest one heard, from any node, is the newest."""
+        questions = self._votes.setdefault(room, {})
+        questions[message_id] = max(votes, questions.get(message_id, 0))
 
     def add(self, room: str, reaction: str, target: int | None = None, n: int = 1) -> None:
         """Count ``n`` reactions ``reaction`` in ``room``, to the stream or to ``target``."""
@@ -81,19 +88,23 @@ class ReactionTally:
         for target, counts in partial.comments.items():
             for reaction, n in counts.items():
                 self.add(partial.room, reaction, target, n)
+        for message_id, votes in partial.votes.items():
+            self.set_votes(partial.room, message_id, votes)
 
     def take(self, room: str) -> ReactionsCounted | None:
         """The room's counts so far (None: none), and start again from zero."""
         stream = self._stream.pop(room, None)
         comments = self._comments.pop(room, None)
-        if not stream and not comments:
+        votes = self._votes.pop(room, None)
+        if not stream and not comments and not votes:
             return None
         return ReactionsCounted(room, dict(stream or {}),
-                                {mid: dict(c) for mid, c in (comments or {}).items()})
+                                {mid: dict(c) for mid, c in (comments or {}).items()},
+                                dict(votes or {}))
 
     def take_all(self) -> list[ReactionsCounted]:
         """Every room's counts (one entry per room with any), and start again from zero."""
-        rooms = dict.fromkeys([*self._stream, *self._comments])
+        rooms = dict.fromkeys([*self._stream, *self._comments, *self._votes])
         return [t for t in (self.take(room) for room in rooms) if t is not None]
 
 
@@ -187,6 +198,10 @@ class ReactionAggregator:
                                   "history (deleted, or too old)")
         self._tally.add(room, reaction, target)
         self.stats.accepted += 1
+
+    def count_votes(self, room: str, message_id: int, votes: int) -> None:
+        """Publish question ``message_id``'s new vote count with this interval's reactions."""
+        self._tally.set_votes(room, message_id, votes)
 
     async def flush(self) -> int:
         """Publish every room's counts since the last flush, one partial count per room;

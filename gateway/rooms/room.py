@@ -44,6 +44,7 @@ from babelcast.gateway.wire.server import (
     presence_frame,
     reactions_frame,
     translation_frame,
+    votes_frame,
 )
 from babelcast.translation import Translation
 
@@ -159,7 +160,8 @@ class LocalRoom:
                 pending = self.translations.request(msg, lang)
                 if pending and self._hold(msg, lang):
                     continue
-                group.broadcast(comment_frame(msg, lang, pending), msg.id)
+                # Just published: no vote yet.
+                group.broadcast(comment_frame(msg, lang, pending, votes=0), msg.id)
                 frames += len(group)
             return frames
         if isinstance(event, TranslationPublished):
@@ -261,9 +263,13 @@ class LocalRoom:
         if counts is None:
             return
         # No language: one encoding per codec for every viewer of the room on this node.
-        broadcast(self.connections(), reactions_frame(
-            self.name, counts.counts, counts.comments,
-            round(self._reactions.interval_s * 1000)))
+        viewers = self.connections()
+        if counts.counts or counts.comments:
+            broadcast(viewers, reactions_frame(
+                self.name, counts.counts, counts.comments,
+                round(self._reactions.interval_s * 1000)))
+        for message_id, votes in counts.votes.items():
+            broadcast(viewers, votes_frame(message_id, votes))
 
     def presence_changed(self) -> None:
         """Schedule a presence frame: at once if none went out recently, else at the end of

@@ -26,6 +26,7 @@ from babelcast.gateway.chat.pipeline import CommentPipeline
 from babelcast.gateway.chat.reactions import ReactionAggregator, ReactionRefused
 from babelcast.gateway.chat.sink import ChatEventSink
 from babelcast.gateway.chat.tracking import TranslationTracker
+from babelcast.gateway.chat.votes import QuestionVotes
 from babelcast.gateway.events import ChatMessage
 from babelcast.gateway.limits.admission import ConnectionAdmission, Refusal
 from babelcast.gateway.limits.base import RateLimiter
@@ -46,6 +47,7 @@ from babelcast.gateway.wire.client import (
     ReactIn,
     SetLangIn,
     UnbanIn,
+    VoteIn,
     clean_name,
     parse_client_frame,
     validate_lang,
@@ -117,6 +119,7 @@ class SessionDeps:
     reactions: ReactionAggregator | None = None  # None: no reactions on this server
     reaction_rates: RateLimiter | None = None  # reactions per user, apart from frames
     events: ChatEventSink | None = None  # told about deletions and mutes (webhooks)
+    votes: QuestionVotes | None = None  # None: no question votes on this server
 
 
 class ViewerSession:
@@ -255,12 +258,23 @@ class ViewerSession:
         """The room's pinned comment in the connection's language, or None."""
         assert self.conn is not None
         msg = await self.deps.room_state.pinned(self.conn.info.room)
-        return None if msg is None else self._comment_frame(msg)
+        if msg is None:
+            return None
+        return self._comment_frame(msg, await self._votes([msg]))
 
-    def _comment_frame(self, msg: ChatMessage) -> dict[str, Any]:
+    def _comment_frame(self, msg: ChatMessage, votes: dict[int, int]) -> dict[str, Any]:
         assert self.conn is not None
         lang = self.conn.lang
-        return comment_frame(msg, lang, self.deps.translations.request(msg, lang))
+        return comment_frame(msg, lang, self.deps.translations.request(msg, lang),
+                             votes=votes.get(msg.id, 0))
+
+    async def _votes(self, messages: list[ChatMessage]) -> dict[int, int]:
+        """The vote counts of the questions among ``messages``."""
+        assert self.conn is not None
+        questions = [m.id for m in messages if m.question and m.id >= 0]
+        if not questions:
+            return {}
+        return await self.deps.room_state.votes(self.conn.info.room, questions)
 
     async def _history_frames(self, since: int | None) -> tuple[list[dict[str, Any]], bool]:
         """History in the connection's language; missing translations are requested and
@@ -271,7 +285,8 @@ class ViewerSession:
         messages, gap = await self.deps.bus.history(self.conn.info.room, since=since, limit=limit)
         if since is not None:
             messages = await self._maybe_held(since) + messages
-        frames = [self._comment_frame(msg) for msg in messages]
+        votes = await self._votes(messages)
+        frames = [self._comment_frame(msg, votes) for msg in messages]
         if messages:
             self.conn.skip_through = messages[-1].id
         return frames, gap
@@ -442,6 +457,13 @@ class ViewerSession:
                                                await self._pinned_frame()))
         elif isinstance(frame, PingIn):
             conn.push_frame(pong_frame(frame.client_id))
+        elif isinstance(frame, VoteIn):
+            if self.deps.votes is None:
+                raise ProtocolError(codes.NOT_A_QUESTION, "question votes are off on this "
+                                    "server", frame.client_id)
+            # One vote per user: the user the frame budget is kept for.
+            await self.deps.votes.vote(info.room, frame.id, "\x1f".join(self.rate_key),
+                                       frame.client_id)
         elif isinstance(frame, DeleteIn):
             if not await self.deps.bus.delete_message(info.room, frame.id):
                 raise self._not_found(frame.id, frame.client_id)

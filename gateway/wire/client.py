@@ -101,7 +101,17 @@ class ReactIn:
     client_id: str | None
 
 
-ClientFrame = CommentIn | SetLangIn | PingIn | DeleteIn | PinIn | BanIn | UnbanIn | ReactIn
+@dataclass(frozen=True)
+class VoteIn:
+    """A vote for question ``id`` (once per user; whether it is a question still in history
+    is the room's business, not the wire's)."""
+
+    id: int
+    client_id: str | None
+
+
+ClientFrame = (CommentIn | SetLangIn | PingIn | DeleteIn | PinIn | BanIn | UnbanIn | ReactIn
+               | VoteIn)
 
 _REACTION_RE = re.compile(r"^[a-z_]{1,16}$")
 
@@ -146,12 +156,14 @@ def parse_client_frame(data: str | bytes, codec: Codec, limits: InputLimits,
         return PingIn(client_id)
     if kind == "react":
         return _parse_react(obj, client_id)
+    if kind == "vote":
+        return VoteIn(validate_message_id(obj.get("id"), client_id), client_id)
     if kind in HOST_ONLY_TYPES and host:
         return _parse_host_frame(kind, obj, client_id)
     if kind in HOST_ONLY_TYPES:
         raise ProtocolError(FORBIDDEN, f"'{kind}' is for hosts and moderators only", client_id)
     raise ProtocolError(UNKNOWN_TYPE, f"unknown frame type {kind[:40]!r}; expected comment, "
-                        "set_lang, react or ping", client_id)
+                        "set_lang, react, vote or ping", client_id)
 
 
 def _parse_host_frame(kind: str, obj: dict[str, Any], client_id: str | None) -> ClientFrame:

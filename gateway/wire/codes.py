@@ -42,3 +42,5 @@ BLOCKED = "blocked"  # moderation (docs/moderation.md): the blocklist caught the
 SLOW_MODE = "slow_mode"  # the room's slow mode: the frame carries retry_after_s
 ROOM_BUSY = "room_busy"  # the room's comment rate cap shed the comment
 UNKNOWN_REACTION = "unknown_reaction"  # not one of the room's reactions (or they are off)
+ALREADY_VOTED = "already_voted"  # a user votes a question once
+NOT_A_QUESTION = "not_a_question"  # votes go to comments flagged `question` only

@@ -40,8 +40,10 @@ def welcome_frame(*, room: str, epoch: str, user_id: str, name: str, lang: str, 
 
 
 def comment_frame(msg: ChatMessage, lang: str, pending: bool = False,
-                  translation: Translation | None = None) -> Frame:
-    """The ``comment`` frame of ``msg`` for readers of ``lang``.
+                  translation: Translation | None = None, votes: int | None = None) -> Frame:
+    """The ``comment`` frame of ``msg`` for readers of ``lang``; a question carries its
+    ``votes`` so far when the caller knows them (None: the field is left out, never a
+    guessed 0; ``votes`` frames bring the count).
 
     With a translation into ``lang`` it carries that text; otherwise the original, with
     ``pending`` when a translation is on its way or ``reason`` saying why there is none.
@@ -52,6 +54,8 @@ def comment_frame(msg: ChatMessage, lang: str, pending: bool = False,
         "src_lang": msg.src_lang, "lang": lang, "ts": msg.ts, "original": msg.text,
         "glossary_hits": list(msg.glossary_hits), "question": msg.question,
     }
+    if msg.question and votes is not None:
+        frame["votes"] = votes
     if msg.id < 0:
         frame["provisional"] = True
     if msg.replaces:
@@ -133,6 +137,12 @@ def reactions_frame(room: str, counts: dict[str, int], comments: dict[int, dict[
     return {"type": "reactions", "room": room, "counts": dict(counts),
             "comments": {wire_id(mid): dict(c) for mid, c in comments.items()},
             "interval_ms": interval_ms}
+
+
+def votes_frame(message_id: int, votes: int) -> Frame:
+    """The ``votes`` frame: question ``message_id`` has ``votes`` votes now (every node's
+    viewers, every language). It has no language."""
+    return {"type": "votes", "id": wire_id(message_id), "votes": votes}
 
 
 def pong_frame(client_id: str | None) -> Frame:

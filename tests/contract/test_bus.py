@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from babelcast.gateway.bus.backend import RoomBackend
 from babelcast.gateway.bus.base import CommentDraft, Subscription, UnknownMessage
 from babelcast.gateway.bus.memory import memory_backend
 from babelcast.gateway.bus.redis import redis_backend
+from babelcast.gateway.bus.state import Vote, VoteOutcome
 from babelcast.gateway.events import (
     CommentPublished,
     MessageDeleted,
@@ -232,5 +234,39 @@ def test_reaction_counts_reach_subscribers_and_messages_are_known(backend: Open)
             assert await bus.delete_message("react", msg.id)
             assert not await bus.has_message("react", msg.id)
             sub.close()
+
+    asyncio.run(run())
+
+
+def test_question_votes_count_once_per_voter_and_travel_with_reactions(backend: Open) -> None:
+    async def run() -> None:
+        async with backend() as rooms:
+            bus, state = rooms.bus, rooms.state
+            question = await bus.publish_comment(replace(draft("tem frete?", room="v"),
+                                                          question=True))
+            remark = await bus.publish_comment(draft("oi", room="v"))
+            assert await state.add_vote("v", question.id, "en-1") == Vote(VoteOutcome.COUNTED, 1)
+            assert await state.add_vote("v", question.id, "ko-1") == Vote(VoteOutcome.COUNTED, 2)
+            assert await state.add_vote("v", question.id, "en-1") == Vote(
+                VoteOutcome.ALREADY_VOTED, 2)
+            assert (await state.add_vote("v", remark.id, "en-1")).outcome is (
+                VoteOutcome.NOT_A_QUESTION)
+            assert (await state.add_vote("v", remark.id + 9, "en-1")).outcome is (
+                VoteOutcome.NOT_FOUND)
+            assert (await state.add_vote("elsewhere", question.id, "en-1")).outcome is (
+                VoteOutcome.NOT_FOUND)
+            assert await state.votes("v", [question.id, remark.id]) == {question.id: 2,
+                                                                        remark.id: 0}
+            assert await state.votes("v", []) == {}
+            # The counts reach every subscriber with the reactions of the interval.
+            sub = await bus.subscribe("v")
+            partial = ReactionsCounted("v", {}, {}, {question.id: 2})
+            await bus.publish_reactions(partial)
+            assert await take(sub, 1) == [partial]
+            sub.close()
+            # A deleted question takes no more votes.
+            assert await bus.delete_message("v", question.id)
+            assert (await state.add_vote("v", question.id, "pt-1")).outcome is (
+                VoteOutcome.NOT_FOUND)
 
     asyncio.run(run())

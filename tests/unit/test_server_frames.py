@@ -52,11 +52,12 @@ def test_welcome() -> None:
 def test_comment_translated_and_the_translation_that_completes_one() -> None:
     t = Translation("en", "have free shipping?", True)
     msg = message(translations={"en": t}, question=True)
-    assert text(comment_frame(msg, "en")) == (
+    assert text(comment_frame(msg, "en", votes=0)) == (
         '{"type":"comment","id":"17","user":"Ana","user_id":"u-5c019e0f","src_lang":"pt",'
         '"lang":"en","ts":1795416219.705,"original":"tem frete grátis?","glossary_hits":[],'
-        '"question":true,"text":"have free shipping?","translated":true,"pending":false,'
+        '"question":true,"votes":0,"text":"have free shipping?","translated":true,"pending":false,'
         '"reason":null}')
+    assert "votes" not in comment_frame(msg, "en")  # a count the caller did not read
     assert text(translation_frame(17, t)) == (
         '{"type":"translation","id":"17","lang":"en","text":"have free shipping?",'
         '"translated":true,"reason":null}')

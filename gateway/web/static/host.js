@@ -29,6 +29,7 @@
     host: false,
     epoch: null,
     questions: new Map(), // id -> comment frame in the host's language
+    votes: new Map(), // question id -> votes (from comment and `votes` frames)
     answered: new Set(), // ids marked answered (kept per room and epoch in localStorage)
     frames: new Map(), // id -> the frame last rendered for it, to redraw its actions
     muted: new Set(), // user ids muted from this console
@@ -148,6 +149,12 @@
   function onFrame(f) {
     switch (f.type) {
       case "reactions": return onReactions(f);
+      case "votes":
+        if (isId(f.id) && Number.isInteger(f.votes)) {
+          setVotes(f.id, f.votes);
+          if (state.questions.has(f.id)) renderQueue();
+        }
+        return;
       case "welcome": {
         state.host = Boolean(f.you && MODERATING_ROLES.has(f.you.role));
         if (!state.host && (token || key)) {
@@ -159,6 +166,7 @@
           state.epoch = f.epoch;
           loadAnswered();
           state.questions.clear();
+          state.votes.clear();
         }
         for (const c of f.history || []) addComment(c);
         redecorateAll();
@@ -207,8 +215,12 @@
     const known = state.questions.get(f.id);
     if (known && !known.pending && f.pending) return false;
     state.questions.set(f.id, f);
+    if (Number.isInteger(f.votes)) setVotes(f.id, f.votes);
     return true;
   }
+
+  // Votes only grow: the highest count heard is the newest.
+  function setVotes(id, n) { state.votes.set(id, Math.max(n, state.votes.get(id) || 0)); }
 
   function onRefused(f) {
     const where = token ? "the token (?token=…)" : key ? "the host key (?key=…)"
@@ -283,14 +295,18 @@
       pin.addEventListener("click", () => act("pin", { type: "pin", id: f.id }, { id: f.id }));
       actions.append(pin);
     }
-    li.append(user, text, meta, actions);
+    const votes = testid(el("span", { className: "votes", title: "votes" },
+      `▲ ${state.votes.get(f.id) || 0}`), "question-votes");
+    li.append(votes, user, text, meta, actions);
     return li;
   }
 
   function renderQueue() {
     const open = [];
     const done = [];
-    const ids = [...state.questions.keys()].sort(cmpId);
+    // Most voted first; equal votes in the order they were asked.
+    const votes = (id) => state.votes.get(id) || 0;
+    const ids = [...state.questions.keys()].sort((a, b) => votes(b) - votes(a) || cmpId(a, b));
     for (const id of ids) (state.answered.has(id) ? done : open).push(state.questions.get(id));
     ui.queue.replaceChildren(...open.map((f) => questionItem(f, false)));
     ui.answeredQueue.replaceChildren(...done.map((f) => questionItem(f, true)));

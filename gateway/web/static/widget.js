@@ -324,6 +324,8 @@ textarea:focus, select:focus, button:focus-visible {
 .like { position: relative; font: inherit; padding: 7px 10px; border-radius: 6px; cursor: pointer;
   border: 1px solid var(--babelcast-border, #d9dce3); background: transparent; color: #e0245e; }
 .like[hidden] { display: none; }
+.vote { font: inherit; font-size: 0.85em; padding: 1px 6px; margin-left: 6px; border-radius: 4px;
+  cursor: pointer; }
 .like .float { position: absolute; left: 50%; bottom: 100%; pointer-events: none;
   animation: babelcast-float 0.9s ease-out forwards; }
 @keyframes babelcast-float { from { opacity: 1; transform: translate(-50%, 0); }
@@ -800,6 +802,20 @@ textarea:focus, select:focus, button:focus-visible {
       }
       meta.hidden = meta.childNodes.length === 0;
       node.dataset.question = f.question ? "true" : "false";
+      // Questions take votes: "▲ n", one vote per viewer (the server refuses a second).
+      let vote = node.querySelector(".vote");
+      if (f.question && isId(f.id)) {
+        if (!vote) {
+          vote = testid(el("button", { type: "button", className: "vote" }), "vote");
+          vote.addEventListener("click", () => {
+            if (this._send({ type: "vote", id: node.dataset.id })) vote.disabled = true;
+          });
+          node.append(vote);
+        }
+        vote.textContent = `\u25b2 ${f.votes || 0}`;
+      } else if (vote) {
+        vote.remove();
+      }
       if (this.decorateMessage) this.decorateMessage(node, f);
     }
 
@@ -1039,8 +1055,17 @@ textarea:focus, select:focus, button:focus-visible {
         case "deleted": return this._onDeleted(f);
         case "pinned": return this._onPinned(f);
         case "reactions": return this._onReactions(f);
+        case "votes": return this._onVotes(f);
         default: return undefined;
       }
+    }
+
+    _onVotes(f) {
+      const entry = this._s.messages.get(f.id);
+      // Counts only grow: an older count arriving late changes nothing.
+      if (!entry || !Number.isInteger(f.votes) || f.votes <= (entry.frame.votes || 0)) return;
+      entry.frame = Object.assign({}, entry.frame, { votes: f.votes });
+      this._render(entry);
     }
 
     _onWelcome(f) {
