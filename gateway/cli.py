@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from babelcast.gateway import doctor
+from babelcast.gateway import doctor, workers
 from babelcast.gateway.preflight import choose_device, serve_problem
 from babelcast.gateway.settings import ENV_PREFIX, Settings, SettingsError
 from babelcast.gateway.web.auth import Role
@@ -260,8 +260,9 @@ def websocket_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def serve(settings: Settings) -> None:
-    """Run uvicorn with the gateway app until interrupted."""
+def serve(settings: Settings) -> int:
+    """Run uvicorn with the gateway app until interrupted (with ``--workers`` above 1, the
+    supervisor of gateway workers and a translator); the exit status."""
     import logging.config
 
     import uvicorn
@@ -270,11 +271,23 @@ def serve(settings: Settings) -> None:
 
     log_config = logging_config(settings.log_level)
     logging.config.dictConfig(log_config)
+    if settings.worker_count > 1:
+        return workers.run_workers(settings)
     if settings.engine != "none" and settings.role != "gateway":
         logging.getLogger("babelcast").info("%s", choose_device(settings).note)
+    if settings.reuse_port == "on":
+        # One of several processes on the port (a --workers child): bind it ourselves,
+        # since uvicorn's own binding has no SO_REUSEPORT.
+        sock = workers.reuse_port_socket(settings.host, settings.port)
+        config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
+                                log_level=settings.log_level, log_config=log_config,
+                                **websocket_options(settings))
+        uvicorn.Server(config).run(sockets=[sock])
+        return 0
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 log_level=settings.log_level, log_config=log_config,
                 **websocket_options(settings))
+    return 0
 
 
 def logging_config(level: str) -> dict[str, Any]:
@@ -315,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         problem = serve_problem(settings)
         if problem:
             parser.exit(2, f"babelcast: {problem}\n")
-        serve(settings)
+        return serve(settings)
     return 0
 
 

@@ -136,8 +136,18 @@ class Settings:
                                                        "interval")
     reaction_interval_ms: int = setting(500, NETWORK, "reactions are counted per room over this "
                                                       "and sent as one frame per interval")
+    # Several processes on one port (--workers sets it for each of its gateway workers)
+    reuse_port: str = setting("off", NETWORK, "on: bind the port with SO_REUSEPORT, so that "
+                                              "several processes share it and the kernel "
+                                              "spreads connections", choices=("off", "on"))
     ws_impl: str = setting("websockets-sansio", NETWORK, "uvicorn's WebSocket implementation",
                            choices=("websockets-sansio", "websockets", "wsproto", "auto"))
+    # One machine, every core (docs/architecture.md, "One machine, every core"): a
+    # supervisor runs this many gateway processes on one port, one translator process and,
+    # without --redis-url, a private redis-server
+    workers: str = setting("1", CLUSTER, "gateway processes sharing the port (auto: one per "
+                                         "core); above 1 adds a translator process and shares "
+                                         "rooms through Redis")
     # Several nodes (docs/architecture.md, "Several nodes")
     role: str = setting("all", CLUSTER, "all: one process; gateway: connections, no models; "
                                         "translator: models only",
@@ -215,6 +225,7 @@ class Settings:
             if getattr(self, name) <= 0:
                 problems.append(f"{name} must be > 0")
         problems.extend(self._auth_problems())
+        problems.extend(self._workers_problems())
         if self.translator_heartbeat_ms * 2 > self.claim_timeout_ms:
             problems.append("translator_heartbeat_ms must be at most half of claim_timeout_ms "
                             "(a live translator's jobs would be claimed)")
@@ -255,6 +266,23 @@ class Settings:
                 problems.append(f"allowed_origins: {origin!r} is not an origin like "
                                 "https://shop.example.com (scheme://host[:port], no path)")
         return problems
+
+    def _workers_problems(self) -> list[str]:
+        if self.workers != "auto" and not (self.workers.isdigit() and int(self.workers) >= 1):
+            return [f"workers must be a whole number >= 1 or auto (one per core), not "
+                    f"{self.workers!r}"]
+        if self.worker_count > 1 and self.role != "all":
+            return [f"workers > 1 runs gateway workers and a translator itself: leave role as "
+                    f"all (not {self.role!r}), or run --role processes yourself with "
+                    f"--workers 1"]
+        return []
+
+    @property
+    def worker_count(self) -> int:
+        """``workers`` as a number: ``auto`` is one per core of this machine."""
+        if self.workers == "auto":
+            return os.cpu_count() or 1
+        return int(self.workers)
 
     def _webhook_problems(self) -> list[str]:
         problems = []

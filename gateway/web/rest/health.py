@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -65,10 +66,13 @@ def routes(deps: HealthDeps) -> list[BaseRoute]:
                 application/json:
                   schema:
                     type: object
-                    required: [ready, role, engines]
+                    required: [ready, role, engines, pid]
                     properties:
                       ready: {const: true}
                       role: {type: string}
+                      pid:
+                        type: integer
+                        description: this process's id (which worker of --workers answered)
                       engines: {type: array, items: {type: string}}
             '503':
               description: starting, stopping, or Redis unreachable (degraded)
@@ -76,24 +80,26 @@ def routes(deps: HealthDeps) -> list[BaseRoute]:
                 application/json:
                   schema:
                     type: object
-                    required: [ready, role, reason]
+                    required: [ready, role, reason, pid]
                     properties:
                       ready: {const: false}
                       role: {type: string}
+                      pid: {type: integer}
                       degraded: {type: boolean}
                       reason: {type: string}
         """
         if not deps.ready() or deps.translator is None:
-            return JSONResponse({"ready": False, "role": role,
+            return JSONResponse({"ready": False, "role": role, "pid": os.getpid(),
                                  "reason": "starting: connecting and loading models"},
                                 status_code=503)
         if deps.degraded is not None and deps.degraded():
             # Connected viewers are still served; a load balancer should send new ones
             # elsewhere until Redis is back.
-            return JSONResponse({"ready": False, "role": role, "degraded": True,
+            return JSONResponse({"ready": False, "role": role, "pid": os.getpid(),
+                                 "degraded": True,
                                  "reason": "Redis unreachable: serving connected viewers, "
                                            "retrying"}, status_code=503)
-        return JSONResponse({"ready": True, "role": role,
+        return JSONResponse({"ready": True, "role": role, "pid": os.getpid(),
                              "engines": [e.name for e in deps.translator.engines]})
 
     async def stats(request: Request) -> Response:
