@@ -52,6 +52,8 @@ def comment_frame(msg: ChatMessage, lang: str, pending: bool = False,
         "src_lang": msg.src_lang, "lang": lang, "ts": msg.ts, "original": msg.text,
         "glossary_hits": list(msg.glossary_hits), "question": msg.question,
     }
+    if msg.origin:
+        frame["from"] = msg.origin  # posted through the server API: shop, host or system
     if msg.id < 0:
         frame["provisional"] = True
     if msg.replaces:
