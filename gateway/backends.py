@@ -16,9 +16,17 @@ from babelcast.gateway.limits.base import RateLimiter
 from babelcast.gateway.limits.memory import MemoryRateLimiter
 from babelcast.gateway.limits.redis import RedisRateLimiter
 from babelcast.gateway.redis import RedisLink
-from babelcast.gateway.stores.base import GlossaryStore, RoomSettingsStore
-from babelcast.gateway.stores.memory import MemoryGlossaryStore, MemoryRoomSettingsStore
-from babelcast.gateway.stores.redis import RedisGlossaryStore, RedisRoomSettingsStore
+from babelcast.gateway.stores.base import GlossaryStore, IdempotencyStore, RoomSettingsStore
+from babelcast.gateway.stores.memory import (
+    MemoryGlossaryStore,
+    MemoryIdempotencyStore,
+    MemoryRoomSettingsStore,
+)
+from babelcast.gateway.stores.redis import (
+    RedisGlossaryStore,
+    RedisIdempotencyStore,
+    RedisRoomSettingsStore,
+)
 
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
@@ -51,6 +59,12 @@ def glossary_store(url: str) -> GlossaryStore:
 def room_settings_store(url: str) -> RoomSettingsStore:
     """Room settings in memory, or in the Redis at ``url``."""
     return RedisRoomSettingsStore(url) if is_redis(url) else MemoryRoomSettingsStore()
+
+
+def idempotency_store(url: str) -> IdempotencyStore:
+    """The server API's idempotency keys in memory, or in the Redis at ``url`` (shared by
+    every node, so a retry reaching another node gets the same answer)."""
+    return RedisIdempotencyStore(url) if is_redis(url) else MemoryIdempotencyStore()
 
 
 def rate_limiter(url: str, rate: float, burst: int, *, name: str) -> RateLimiter:

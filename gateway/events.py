@@ -30,6 +30,9 @@ class ChatMessage:
     # The id sequence the id belongs to (the bus' epoch when it was published): ids are never
     # reused under one epoch, so (epoch, id) names this message and no other.
     epoch: str = ""
+    # Who posted it through the server API ("shop", "host" or "system"); "" for a viewer's
+    # comment. Comment frames carry it as ``from``.
+    origin: str = ""
 
 
 @dataclass(frozen=True)

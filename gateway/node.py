@@ -26,7 +26,7 @@ from babelcast.gateway.rooms.batch import WriteBatch
 from babelcast.gateway.rooms.room import RoomDeps, RoomRegistry
 from babelcast.gateway.rooms.watchdog import StallWatchdog
 from babelcast.gateway.settings import Settings
-from babelcast.gateway.stores.base import GlossaryStore, RoomSettingsStore
+from babelcast.gateway.stores.base import GlossaryStore, IdempotencyStore, RoomSettingsStore
 from babelcast.gateway.web.app import build_app, websocket_route
 from babelcast.gateway.web.auth import RoomTokens
 from babelcast.gateway.web.metrics import GatewayMetrics
@@ -34,6 +34,7 @@ from babelcast.gateway.web.request_deadline import HANDSHAKE_GUARD_STATE, Handsh
 from babelcast.gateway.web.rest import (
     glossaries,
     health,
+    messages,
     openapi,
     pages,
     room_settings,
@@ -109,6 +110,7 @@ class Gateway:
         self.room_state = self.backend.state
         self.glossaries: GlossaryStore = backends.glossary_store(url)
         self.room_settings: RoomSettingsStore = backends.room_settings_store(url)
+        self.idempotency: IdempotencyStore = backends.idempotency_store(url)
         self._given_engines = engines
         self.insights = InsightsWindow(settings.insights_window_s)  # the host console's
         self.detector: Detector | None = None
@@ -172,6 +174,7 @@ class Gateway:
             await self.backend.start()
         await self.glossaries.start()
         await self.room_settings.start()
+        await self.idempotency.start()
         if s.glossaries:
             # Validated by the CLI before start-up; a PUT over REST later replaces a file's.
             for g in (await asyncio.to_thread(load_glossaries, [s.glossaries])).values():
@@ -282,6 +285,9 @@ class Gateway:
                 self.tracker, self.admission, self.user_rates, self.tokens, self.write_batch,
                 self.session_counters, self.reactions, self.reaction_rates,
                 events=self.webhooks, votes=self.votes)),
+            *messages.routes(messages.MessagesDeps(
+                self.pipeline, self.idempotency, admin, self.rooms.comment_gate,
+                s.max_text_chars, s.max_name_chars)),
             *webhooks.routes(webhooks.WebhooksDeps(self.webhooks, admin)),
             *pages.routes(),
         ]
@@ -309,6 +315,7 @@ class Gateway:
         if self.translate_rates is not None:
             await self.translate_rates.close()
         await self.room_settings.close()
+        await self.idempotency.close()
         await self.glossaries.close()
         if self.serves_viewers:
             await self.backend.close()

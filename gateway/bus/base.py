@@ -52,6 +52,7 @@ class CommentDraft:
     glossary_hits: tuple[str, ...] = ()
     question: bool = False
     owed: tuple[str, ...] = ()  # translations the publishing node is still making
+    origin: str = ""  # "shop", "host" or "system" when posted through the server API
 
 
 def message_from_draft(draft: CommentDraft, message_id: int, ts: float, epoch: str,
@@ -61,7 +62,8 @@ def message_from_draft(draft: CommentDraft, message_id: int, ts: float, epoch: s
                        text=draft.text, src_lang=draft.src_lang, ts=ts,
                        translations=dict(draft.translations),
                        glossary_hits=draft.glossary_hits, question=draft.question,
-                       replaces=replaces, owed=draft.owed, epoch=epoch)
+                       replaces=replaces, owed=draft.owed, epoch=epoch,
+                       origin=draft.origin)
 
 
 @dataclass(frozen=True)

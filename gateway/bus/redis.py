@@ -171,20 +171,22 @@ return 1
 def _pack_message(draft: CommentDraft, ts: float, replaces: int = 0) -> bytes:
     fields = [draft.user, draft.user_id, draft.text, draft.src_lang, ts,
               list(draft.glossary_hits), draft.question]
-    if replaces or draft.owed:  # optional trailing fields (degraded mode, owed translations)
-        fields += [replaces, list(draft.owed)]
+    if replaces or draft.owed or draft.origin:  # optional trailing fields (degraded mode,
+        fields += [replaces, list(draft.owed)]  # owed translations, the server API's sender)
+    if draft.origin:
+        fields.append(draft.origin)
     return msgpack.packb(fields)
 
 
 def _unpack_message(room: str, mid: int, data: bytes) -> ChatMessage:
     user, user_id, text, src_lang, ts, hits, *rest = msgpack.unpackb(data)
     # Messages stored before the question flag existed have six fields; replaces and owed
-    # are there only when set.
+    # are there only when set, and origin only after them.
     replaces, owed = (rest[1], tuple(rest[2])) if len(rest) > 2 else (0, ())
     return ChatMessage(id=mid, room=room, user=user, user_id=user_id, text=text,
                        src_lang=src_lang, ts=ts, glossary_hits=tuple(hits),
                        question=bool(rest[0]) if rest else False,
-                       replaces=replaces, owed=owed)
+                       replaces=replaces, owed=owed, origin=rest[3] if len(rest) > 3 else "")
 
 
 def _pack_translation(t: Translation) -> bytes:

@@ -86,15 +86,17 @@ class CommentPipeline:
     async def _glossary_named(self, name: str | None) -> Glossary | None:
         return await self.glossaries.get(name) if name else None
 
-    async def submit(self, room: str, user: str, user_id: str, declared: str,
+    async def submit(self, room: str, user: str, user_id: str, declared: str | None,
                      text: str, *, gate: RoomCommentGate | None = None,
-                     sender: str | None = None, privileged: bool = False) -> ChatMessage:
+                     sender: str | None = None, privileged: bool = False,
+                     origin: str = "") -> ChatMessage:
         """Moderate, detect, publish, and start the translations into each other language
         present (published as they land). Returns the published message (with its id). Raises
         ``CommentRefused`` when moderation refuses the comment: ``gate`` (the room's slow
         mode, counted per ``sender`` (default: ``user_id``), and rate cap; ``privileged``
         senders pass) and the blocklist on the text and on its moderation-language
-        translation."""
+        translation. ``origin``: who posted it through the server API ("shop", "host",
+        "system"; "" for a viewer), carried by its frames as ``from``."""
         started = asyncio.get_running_loop().time()
         settings = await self.room_settings.get(room)
         if gate is not None:
@@ -126,7 +128,7 @@ class CommentPipeline:
             room=room, user=user, user_id=user_id, text=text, src_lang=src,
             translations=ready, glossary_hits=glossary_hits(text, glossary),
             question=self._is_question(text, src, ready.get("en")),
-            owed=tuple(lang for lang in tasks if lang not in ready)))
+            owed=tuple(lang for lang in tasks if lang not in ready), origin=origin))
         for lang, task in tasks.items():
             if lang not in ready:
                 self.tracker.follow(msg, lang, task)

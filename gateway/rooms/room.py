@@ -349,6 +349,12 @@ class RoomRegistry:
             del self.rooms[room.name]
             await room.close()
 
+    def comment_gate(self, name: str) -> RoomCommentGate | None:
+        """The slow mode and rate cap of room ``name`` on this node (None: no viewers here,
+        so nothing to count against)."""
+        room = self.rooms.get(name)
+        return None if room is None else room.comment_gate
+
     def connections(self) -> Iterator[Connection]:
         for room in list(self.rooms.values()):
             yield from room.connections()

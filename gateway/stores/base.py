@@ -1,6 +1,6 @@
-"""The store seams: ``GlossaryStore`` (named, versioned glossaries) and ``RoomSettingsStore``
-(each room's settings), as ``typing.Protocol``s, with ``RoomSettings`` and the one error a
-store raises.
+"""The store seams: ``GlossaryStore`` (named, versioned glossaries), ``RoomSettingsStore``
+(each room's settings) and ``IdempotencyStore`` (the server API's idempotency keys), as
+``typing.Protocol``s, with ``RoomSettings`` and the one error a store raises.
 
 Implementations: ``stores.memory`` (one process) and ``stores.redis`` (shared by every node);
 the composition root picks one by URL. Callers type against these protocols.
@@ -18,6 +18,10 @@ from typing import Any, Protocol
 
 from babelcast.gateway.wire.codes import REACTIONS
 from babelcast.glossary import Glossary
+
+# How long an idempotency key answers a retry with the first call's answer (a day, as the
+# common payment APIs keep theirs).
+IDEMPOTENCY_TTL_S = 86_400.0
 
 
 class StoreUnavailable(RuntimeError):
@@ -125,4 +129,37 @@ class RoomSettingsStore(Protocol):
 
     async def put(self, room: str, settings: RoomSettings) -> None:
         """Store the room's settings (the defaults remove them); raises ``StoreUnavailable``."""
+        ...
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """What an idempotency key holds: the ``fingerprint`` of the request that first used it
+    and that request's ``answer`` (its response body), or None while it is still in flight."""
+
+    fingerprint: str
+    answer: str | None
+
+
+class IdempotencyStore(Protocol):
+    """Idempotency keys of the server API, per room, each kept for a bounded time: a retried
+    call finds the first call's answer instead of doing the work again."""
+
+    async def start(self) -> None:
+        """Connect (a shared store); raises ``StoreUnavailable`` naming where."""
+
+    async def close(self) -> None:
+        """Release connections."""
+
+    async def claim(self, room: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
+        """Take ``key`` for a call: None when it was free (this call now holds it), otherwise
+        what it holds. Raises ``StoreUnavailable``."""
+        ...
+
+    async def settle(self, room: str, key: str, fingerprint: str, answer: str) -> None:
+        """Record the answer of the call that holds ``key``. Raises ``StoreUnavailable``."""
+        ...
+
+    async def release(self, room: str, key: str) -> None:
+        """Free ``key`` after its call failed, so that a retry does the work (never raises)."""
         ...

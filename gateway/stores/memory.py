@@ -1,12 +1,15 @@
-"""The stores in this process's memory (one node): ``MemoryGlossaryStore`` and
-``MemoryRoomSettingsStore`` implement the protocols of ``stores.base``."""
+"""The stores in this process's memory (one node): ``MemoryGlossaryStore``,
+``MemoryRoomSettingsStore`` and ``MemoryIdempotencyStore`` implement the protocols of
+``stores.base``."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 
-from babelcast.gateway.stores.base import RoomSettings
+from babelcast.gateway.stores.base import IDEMPOTENCY_TTL_S, IdempotencyRecord, RoomSettings
 from babelcast.glossary import Glossary, next_version, parse_glossary
 
 
@@ -70,3 +73,44 @@ class MemoryRoomSettingsStore:
             self._rooms.pop(room, None)
         else:
             self._rooms[room] = settings
+
+
+class MemoryIdempotencyStore:
+    """Idempotency keys in this process (the ``IdempotencyStore`` protocol): each kept for
+    ``ttl_s``, and at most ``max_keys`` in all (the oldest go first)."""
+
+    def __init__(self, ttl_s: float = IDEMPOTENCY_TTL_S, max_keys: int = 50_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s, self.max_keys, self.clock = ttl_s, max_keys, clock
+        self._keys: OrderedDict[tuple[str, str], tuple[float, IdempotencyRecord]] = (
+            OrderedDict())
+
+    async def start(self) -> None:
+        """Nothing to connect."""
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+    def _expire(self, now: float) -> None:
+        while self._keys:
+            expires, _ = next(iter(self._keys.values()))
+            if expires > now and len(self._keys) <= self.max_keys:
+                return
+            self._keys.popitem(last=False)
+
+    async def claim(self, room: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
+        now = self.clock()
+        self._expire(now)
+        held = self._keys.get((room, key))
+        if held is not None:
+            return held[1]
+        self._keys[(room, key)] = (now + self.ttl_s, IdempotencyRecord(fingerprint, None))
+        return None
+
+    async def settle(self, room: str, key: str, fingerprint: str, answer: str) -> None:
+        self._keys.pop((room, key), None)  # re-inserted last: the order stays by expiry
+        self._keys[(room, key)] = (self.clock() + self.ttl_s,
+                                   IdempotencyRecord(fingerprint, answer))
+
+    async def release(self, room: str, key: str) -> None:
+        self._keys.pop((room, key), None)

@@ -1,13 +1,15 @@
 """Glossaries and room settings in Redis, so that every node sees a change at once.
 
-``RedisGlossaryStore`` and ``RedisRoomSettingsStore`` implement the ``GlossaryStore`` and
-``RoomSettingsStore`` protocols of ``stores.base``. Keys (``{p}`` is the key
-prefix, ``bc`` by default, shared with ``RedisBus``):
+``RedisGlossaryStore``, ``RedisRoomSettingsStore`` and ``RedisIdempotencyStore`` implement the
+``GlossaryStore``, ``RoomSettingsStore`` and ``IdempotencyStore`` protocols of ``stores.base``.
+Keys (``{p}`` is the key prefix, ``bc`` by default, shared with ``RedisBus``):
 
 - ``{p}:gl:{name}``          hash ``v`` (version), ``fp`` (fingerprint), ``doc`` (the glossary's
                              canonical JSON, ``Glossary.to_json()``)
 - ``{p}:gl:names``           set of the glossary names (for listing without SCAN)
 - ``{p}:r:{room}:settings``  msgpack ``[glossary, [languages...]]``; absent: the defaults
+- ``{p}:r:{room}:idem:{h}``  JSON ``[fingerprint, answer or null]`` of an idempotency key
+                             (``h``: its SHA-256), expiring after the key's lifetime
 
 Each node keeps the ``Glossary`` objects it has built, so a comment costs one ``HMGET`` of the
 version and fingerprint; the document is fetched and the matcher rebuilt (off the event loop)
@@ -19,13 +21,19 @@ the Redis toolkit (``RedisLink``).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 
 import msgpack
 from redis.exceptions import RedisError
 
 from babelcast.gateway.redis import Health, RedisLink, RedisUnavailable
-from babelcast.gateway.stores.base import RoomSettings, StoreUnavailable
+from babelcast.gateway.stores.base import (
+    IDEMPOTENCY_TTL_S,
+    IdempotencyRecord,
+    RoomSettings,
+    StoreUnavailable,
+)
 from babelcast.glossary import Glossary, parse_glossary
 
 # Replace glossary KEYS[1] by a new document unless its content is unchanged; the version is
@@ -254,4 +262,49 @@ def _unpack_settings(raw: bytes) -> RoomSettings:
     return RoomSettings.from_list(msgpack.unpackb(raw))
 
 
-__all__ = ["RedisGlossaryStore", "RedisRoomSettingsStore"]
+class RedisIdempotencyStore(_RedisStore):
+    """Idempotency keys shared by every node (the ``IdempotencyStore`` protocol): a retry
+    that reaches another node gets the same answer. Each key expires after ``ttl_s``."""
+
+    def __init__(self, redis: str | RedisLink, *, prefix: str = "bc",
+                 ttl_s: float = IDEMPOTENCY_TTL_S) -> None:
+        super().__init__(redis, prefix)
+        self.ttl_ms = max(1, int(ttl_s * 1000))
+
+    def _key(self, room: str, key: str) -> str:
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        return f"{self.prefix}:r:{room}:idem:{digest}"
+
+    async def claim(self, room: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
+        """SET NX: one call of all nodes holds the key; the others read what it holds."""
+        k = self._key(room, key)
+        try:
+            for _ in range(3):  # the key may expire between the SET and the GET
+                if await self._redis.set(k, json.dumps([fingerprint, None]), nx=True,
+                                         px=self.ttl_ms):
+                    return None
+                raw = await self._redis.get(k)
+                if raw is not None:
+                    fp, answer = json.loads(raw)
+                    return IdempotencyRecord(fp, answer)
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(f"Redis at {self.url} is unavailable ({exc}); nothing was "
+                                   "posted, try again") from exc
+        raise StoreUnavailable("the idempotency key kept expiring; try again")
+
+    async def settle(self, room: str, key: str, fingerprint: str, answer: str) -> None:
+        try:
+            await self._redis.set(self._key(room, key), json.dumps([fingerprint, answer]),
+                                  px=self.ttl_ms)
+        except (RedisError, OSError) as exc:
+            raise self._unavailable(exc) from exc
+
+    async def release(self, room: str, key: str) -> None:
+        try:
+            await self._redis.delete(self._key(room, key))
+        except (RedisError, OSError) as exc:
+            # The key then expires by itself; until then a retry is told it is in flight.
+            self.health.failed(f"freeing an idempotency key of room {room!r}", exc)
+
+
+__all__ = ["RedisGlossaryStore", "RedisIdempotencyStore", "RedisRoomSettingsStore"]

@@ -56,6 +56,8 @@ def comment_frame(msg: ChatMessage, lang: str, pending: bool = False,
     }
     if msg.question and votes is not None:
         frame["votes"] = votes
+    if msg.origin:
+        frame["from"] = msg.origin  # posted through the server API: shop, host or system
     if msg.id < 0:
         frame["provisional"] = True
     if msg.replaces:

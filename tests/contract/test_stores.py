@@ -1,7 +1,8 @@
-"""The store seams (``GlossaryStore``, ``RoomSettingsStore``), one suite run against both
-implementations: in memory and in a real Redis. Several "nodes" of a store share their data (in
-memory: one process, one store; on Redis: one store per node on one Redis), versions are decided
-atomically; on Redis, reads survive an outage with the last value seen and writes fail clearly."""
+"""The store seams (``GlossaryStore``, ``RoomSettingsStore``, ``IdempotencyStore``), one suite
+run against both implementations: in memory and in a real Redis. Several "nodes" of a store
+share their data (in memory: one process, one store; on Redis: one store per node on one
+Redis), versions are decided atomically; on Redis, reads survive an outage with the last value
+seen and writes fail clearly."""
 
 from __future__ import annotations
 
@@ -15,12 +16,22 @@ import pytest
 
 from babelcast.gateway.stores.base import (
     GlossaryStore,
+    IdempotencyRecord,
+    IdempotencyStore,
     RoomSettings,
     RoomSettingsStore,
     StoreUnavailable,
 )
-from babelcast.gateway.stores.memory import MemoryGlossaryStore, MemoryRoomSettingsStore
-from babelcast.gateway.stores.redis import RedisGlossaryStore, RedisRoomSettingsStore
+from babelcast.gateway.stores.memory import (
+    MemoryGlossaryStore,
+    MemoryIdempotencyStore,
+    MemoryRoomSettingsStore,
+)
+from babelcast.gateway.stores.redis import (
+    RedisGlossaryStore,
+    RedisIdempotencyStore,
+    RedisRoomSettingsStore,
+)
 from babelcast.glossary import GlossaryError
 from tests.harness import free_port
 from tests.redis_server import RedisServer
@@ -222,5 +233,65 @@ def test_unreachable_redis_is_a_clear_start_up_error() -> None:
             with pytest.raises(StoreUnavailable, match=r"cannot reach Redis at redis://127\.0\."):
                 await store.start()
             await store.close()
+
+    asyncio.run(run())
+
+
+def idempotency(backend: Backend, n: int, ttl_s: float = 60.0) -> list[IdempotencyStore]:
+    """The idempotency keys of ``n`` nodes sharing ``backend``."""
+    if backend.kind == "memory":
+        return [MemoryIdempotencyStore(ttl_s)] * n
+    return [RedisIdempotencyStore(backend.url, ttl_s=ttl_s) for _ in range(n)]
+
+
+def test_an_idempotency_key_is_claimed_once_and_answers_every_node(backend: Backend) -> None:
+    async def run() -> None:
+        a, b = idempotency(backend, 2)
+        await a.start()
+        await b.start()
+        try:
+            assert await a.claim("r1", "k", "fp") is None
+            assert await b.claim("r1", "k", "fp") == IdempotencyRecord("fp", None)  # in flight
+            assert await b.claim("r2", "k", "fp") is None  # another room, another key
+            await a.settle("r1", "k", "fp", '{"id": "7"}')
+            assert await b.claim("r1", "k", "other") == IdempotencyRecord("fp", '{"id": "7"}')
+            assert await a.claim("r1", "k2", "fp") is None
+            await a.release("r1", "k2")  # the call failed: a retry holds the key anew
+            assert await b.claim("r1", "k2", "fp2") is None
+        finally:
+            await a.close()
+            await b.close()
+
+    asyncio.run(run())
+
+
+def test_an_idempotency_key_expires(backend: Backend) -> None:
+    async def run() -> None:
+        if backend.kind == "memory":
+            now = [0.0]
+            store: IdempotencyStore = MemoryIdempotencyStore(10.0, clock=lambda: now[0])
+            assert await store.claim("r", "k", "fp") is None
+            now[0] = 11.0
+        else:
+            store = RedisIdempotencyStore(backend.url, ttl_s=0.05)
+            await store.start()
+            assert await store.claim("r", "k", "fp") is None
+            while await store._redis.exists(store._key("r", "k")):  # Redis expires it
+                await asyncio.sleep(0.01)
+        try:
+            assert await store.claim("r", "k", "fp") is None
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+
+
+def test_memory_idempotency_keys_are_bounded() -> None:
+    async def run() -> None:
+        store = MemoryIdempotencyStore(60.0, max_keys=3)
+        for i in range(5):
+            assert await store.claim("r", f"k{i}", "fp") is None
+        assert await store.claim("r", "k4", "fp") is not None  # the newest are kept
+        assert await store.claim("r", "k0", "fp") is None  # the oldest were dropped
 
     asyncio.run(run())

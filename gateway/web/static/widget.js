@@ -40,6 +40,9 @@
 
   // The widget's own words, in the viewer's reading language (English for the others).
   // Language names come from Intl.DisplayNames in the same language.
+  // The comment frame's optional `from` (docs/protocol.md) -> the badge's word.
+  const FROM_KEYS = { shop: "fromShop", host: "fromHost", system: "fromSystem" };
+
   const STRINGS = {
     en: {
       send: "Send", placeholder: "Say something…", message: "Message", language: "Language",
@@ -49,6 +52,7 @@
       notConnected: "not connected", switching: "switching language…",
       viewers: (n) => `${n} ${n === 1 ? "viewer" : "viewers"}`,
       translating: "translating…", translatedFrom: (l) => `translated from ${l}`,
+      fromShop: "Shop", fromHost: "Host", fromSystem: "System",
       showOriginal: "show original", hideOriginal: "hide original",
       unknownLanguage: "an unknown language", empty: "No comments yet — say hi 👋",
       notTranslated: "not translated",
@@ -81,6 +85,7 @@
       notConnected: "não conectado", switching: "mudando de idioma…",
       viewers: (n) => `${n} ${n === 1 ? "espectador" : "espectadores"}`,
       translating: "traduzindo…", translatedFrom: (l) => `traduzido do ${l}`,
+      fromShop: "Loja", fromHost: "Apresentador", fromSystem: "Sistema",
       showOriginal: "ver original", hideOriginal: "ocultar original",
       unknownLanguage: "idioma desconhecido", empty: "Nenhum comentário ainda — diga oi 👋",
       notTranslated: "não traduzido",
@@ -113,6 +118,7 @@
       notConnected: "no conectado", switching: "cambiando de idioma…",
       viewers: (n) => `${n} ${n === 1 ? "espectador" : "espectadores"}`,
       translating: "traduciendo…", translatedFrom: (l) => `traducido del ${l}`,
+      fromShop: "Tienda", fromHost: "Presentador", fromSystem: "Sistema",
       showOriginal: "ver original", hideOriginal: "ocultar original",
       unknownLanguage: "idioma desconocido", empty: "Aún no hay comentarios — ¡saluda! 👋",
       notTranslated: "sin traducir",
@@ -293,6 +299,13 @@ li { padding: 4px 0; overflow-wrap: anywhere; word-break: break-word; }
 li.pending .text { opacity: 0.7; font-style: italic; }
 .user { font-weight: 600; margin-inline-end: 6px; color: var(--babelcast-accent, #3d5afe); }
 li.mine .user { color: var(--babelcast-mine, var(--babelcast-fg, #1d1f24)); }
+/* Posted by the platform (the server API's "from": shop, host or system). */
+.badge { display: inline-block; margin-inline-end: 6px; padding: 0 6px; border-radius: 8px;
+  font-size: 0.75em; font-weight: 600; line-height: 1.5; vertical-align: 1px;
+  color: #fff; background: var(--babelcast-badge, var(--babelcast-accent, #3d5afe)); }
+.badge[hidden] { display: none; }
+li.from-shop, li.from-host, li.from-system {
+  background: var(--babelcast-announcement, rgba(61, 90, 254, 0.07)); }
 .text { white-space: pre-wrap; }
 /* User text is isolated: bidi controls in it (an RLO, an unclosed RLI) cannot reorder what
    follows it on the line (the host's buttons, the meta line). dir=auto alone does not. */
@@ -747,6 +760,8 @@ textarea:focus, select:focus, button:focus-visible {
     _newMessageNode() {
       const li = testid(el("li"), "message");
       li.setAttribute("part", "message");
+      const badge = testid(el("span", { className: "badge", hidden: true }), "message-badge");
+      badge.setAttribute("part", "badge");
       const user = testid(el("span", { className: "user" }), "message-user");
       user.dir = "auto";
       const text = testid(el("span", { className: "text" }), "message-text");
@@ -754,7 +769,7 @@ textarea:focus, select:focus, button:focus-visible {
       const original = testid(el("span", { className: "original" }), "message-original");
       original.dir = "auto";
       const meta = testid(el("span", { className: "meta" }), "message-meta");
-      li.append(user, text, original, meta);
+      li.append(badge, user, text, original, meta);
       return li;
     }
 
@@ -766,7 +781,14 @@ textarea:focus, select:focus, button:focus-visible {
       node.dataset.translated = f.translated ? "true" : "false";
       node.classList.toggle("pending", Boolean(f.pending));
       node.classList.toggle("mine", this._s.myUserIds.has(f.user_id));
-      const [user, text, original, meta] = node.children;
+      const [badge, user, text, original, meta] = node.children;
+      // Posted through the server API: a badge says by whom (Shop, Host, System).
+      const from = typeof f.from === "string" && Object.hasOwn(FROM_KEYS, f.from)
+        ? FROM_KEYS[f.from] : null;
+      for (const k of Object.keys(FROM_KEYS)) node.classList.toggle(`from-${k}`, f.from === k);
+      if (from) node.dataset.from = f.from; else delete node.dataset.from;
+      badge.hidden = !from;
+      badge.textContent = from ? this._t(from) : "";
       user.textContent = bidiClosed(f.user || "?");
       if (typeof f.ts === "number") {
         user.title = new Date(f.ts * 1000).toLocaleTimeString([],
