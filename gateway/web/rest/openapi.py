@@ -105,6 +105,10 @@ GLOSSARY_SCHEMA: dict[str, Any] = {
 
 # Referenced by the operations as ``$ref: '#/components/schemas/<name>'``.
 SCHEMAS: dict[str, dict[str, Any]] = {
+    "CommentText": {
+        "type": "string", "maxLength": 500, "pattern": "[^\\s\\u0000-\\u001f\\u007f-\\u009f]",
+        "description": "at least one character that is not a space or a control character; at "
+                       "most --max-text-chars (500 by default)"},
     "WebhookEndpoint": {
         "type": "object", "required": ["id", "url", "events"],
         "properties": {"id": {"type": "string"}, "url": {"type": "string"},

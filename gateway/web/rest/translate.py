@@ -60,12 +60,7 @@ def routes(deps: TranslateDeps) -> list[BaseRoute]:
                   type: object
                   required: [text, targets]
                   properties:
-                    text:
-                      type: string
-                      description: at least one character that is not a space or a control
-                        character; at most --max-text-chars (500 by default)
-                      pattern: '[^\\s\\u0000-\\u001f\\u007f-\\u009f]'
-                      maxLength: 500
+                    text: {$ref: '#/components/schemas/CommentText'}
                     targets:
                       type: array
                       minItems: 1
