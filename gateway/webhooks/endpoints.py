@@ -33,11 +33,16 @@ MIN_SECRET_BYTES, MAX_SECRET_BYTES = 24, 64
 MAX_URL_CHARS = 2048
 MAX_ENDPOINTS = 50
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-ENDPOINT_FIELDS = frozenset({"id", "url", "secret", "events", "description"})
+_FIELDS = frozenset({"id", "url", "secret", "events", "description"})
 
 
 class EndpointError(ValueError):
     """An endpoint (or the endpoints file) that cannot work; the message says which and why."""
+
+
+class EndpointShapeError(EndpointError):
+    """The endpoint is not even the right shape: not an object, an unknown field, no url
+    (as against values that are well-formed but make no endpoint)."""
 
 
 class EndpointExists(EndpointError):
@@ -133,14 +138,15 @@ def parse_endpoint(data: Any, where: str = "", *, make_secret: bool = False) -> 
     ``make_secret``: then one is made), ``events`` (default: all), ``id`` (default: made),
     ``description``. ``EndpointError`` names the first problem (``where`` prefixes it)."""
     if not isinstance(data, Mapping):
-        raise EndpointError(f"{_where(where)}an endpoint must be an object with url, secret "
-                            "and events")
-    extra = sorted(set(data) - ENDPOINT_FIELDS)
+        raise EndpointShapeError(f"{_where(where)}an endpoint must be an object with url, "
+                                 "secret and events")
+    extra = sorted(set(data) - _FIELDS)
     if extra:
-        raise EndpointError(f"{_where(where)}unknown field(s) {', '.join(map(str, extra))}; "
-                            f"an endpoint has {', '.join(sorted(ENDPOINT_FIELDS))}")
+        raise EndpointShapeError(f"{_where(where)}unknown field(s) "
+                                 f"{', '.join(map(str, extra))}; an endpoint has "
+                                 f"{', '.join(sorted(_FIELDS))}")
     if "url" not in data:
-        raise EndpointError(f"{_where(where)}url is missing")
+        raise EndpointShapeError(f"{_where(where)}url is missing")
     url = check_url(data["url"], where)
     if "secret" in data or not make_secret:
         secret = check_secret(data.get("secret"), where)

@@ -13,9 +13,9 @@ from babelcast.gateway.web.rest.access import AdminAccess
 from babelcast.gateway.web.rest.errors import MAX_BODY, ApiError, json_body
 from babelcast.gateway.webhooks.dispatcher import WebhookDispatcher
 from babelcast.gateway.webhooks.endpoints import (
-    ENDPOINT_FIELDS,
     EndpointError,
     EndpointExists,
+    EndpointShapeError,
     parse_endpoint,
 )
 
@@ -111,17 +111,15 @@ def routes(deps: WebhooksDeps) -> list[BaseRoute]:
         """
         deps.admin.require(request)
         data = await json_body(request, MAX_BODY)
-        # The shape of the body is a 400; values that are well-formed JSON but no usable
-        # endpoint (a URL without a host, a secret of the wrong length) are a 422.
-        status = 422 if isinstance(data, dict) and "url" in data \
-            and set(data) <= ENDPOINT_FIELDS else 400
         try:
             endpoint = parse_endpoint(data, make_secret=True)
             hooks.add(endpoint)
         except EndpointExists as exc:
             raise ApiError(409, "endpoint_exists", str(exc)) from None
-        except EndpointError as exc:
-            raise ApiError(status, "invalid_endpoint", str(exc)) from None
+        except EndpointShapeError as exc:
+            raise ApiError(400, "invalid_endpoint", str(exc)) from None
+        except EndpointError as exc:  # well-formed, but no usable endpoint (no host, ...)
+            raise ApiError(422, "invalid_endpoint", str(exc)) from None
         return JSONResponse({**endpoint.to_json(), "secret": endpoint.secret}, status_code=201)
 
     async def endpoint_delete(request: Request) -> Response:
