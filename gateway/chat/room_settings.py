@@ -1,6 +1,6 @@
 """Per-room settings as the REST API changes them: which fields exist and how a settings update
-is validated (``moderation_changes``). The ``RoomSettings`` dataclass itself lives with its
-stores (``stores.base``), which cannot import chat; it is re-exported here."""
+is validated (``moderation_changes``...). The ``RoomSettings`` dataclass itself lives with its
+stores (``stores.base``), which cannot import chat."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from babelcast.gateway.chat.moderation import validate_entries
-from babelcast.gateway.stores.base import RoomSettings
 from babelcast.gateway.wire.codes import REACTIONS
 from babelcast.langid import normalize_lang
 
@@ -18,7 +17,6 @@ __all__ = [
     "MODERATION_FIELDS",
     "REACTION_FIELDS",
     "TRANSLATION_FIELDS",
-    "RoomSettings",
     "moderation_changes",
     "reaction_changes",
     "translation_changes",

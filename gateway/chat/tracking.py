@@ -18,8 +18,8 @@ from typing import Protocol
 from babelcast.gateway.bus.base import Bus
 from babelcast.gateway.chat.observer import PipelineObserver
 from babelcast.gateway.chat.retries import TranslationRetries
-from babelcast.gateway.chat.room_settings import RoomSettings
 from babelcast.gateway.events import ChatMessage
+from babelcast.gateway.stores.base import RoomSettings
 from babelcast.gateway.wire.server import needs_translation
 from babelcast.glossary import Glossary
 from babelcast.translation import Translation, Translator

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from babelcast.gateway.chat.room_settings import RoomSettings
+from babelcast.gateway.stores.base import RoomSettings
 from tests.harness import LiveServer
 
 BRAND = {

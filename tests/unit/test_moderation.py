@@ -21,7 +21,8 @@ from babelcast.gateway.chat.moderation import (
     skeleton,
     validate_entries,
 )
-from babelcast.gateway.chat.room_settings import RoomSettings, moderation_changes
+from babelcast.gateway.chat.room_settings import moderation_changes
+from babelcast.gateway.stores.base import RoomSettings
 from babelcast.gateway.wire import codes
 
 

@@ -12,9 +12,9 @@ import pytest
 from babelcast.gateway.bus.memory import MemoryBus, MemoryPresence
 from babelcast.gateway.chat.moderation import CommentRefused
 from babelcast.gateway.chat.pipeline import CommentPipeline
-from babelcast.gateway.chat.room_settings import RoomSettings
 from babelcast.gateway.chat.tracking import TranslationTracker
 from babelcast.gateway.events import CommentPublished, TranslationPublished
+from babelcast.gateway.stores.base import RoomSettings
 from babelcast.gateway.stores.memory import MemoryGlossaryStore, MemoryRoomSettingsStore
 from babelcast.glossary import Glossary
 from babelcast.langid import Detection

@@ -17,10 +17,10 @@ from standardwebhooks.webhooks import Webhook
 from babelcast.gateway.bus.memory import MemoryBus, MemoryPresence
 from babelcast.gateway.chat.moderation import CommentRefused
 from babelcast.gateway.chat.pipeline import CommentPipeline
-from babelcast.gateway.chat.room_settings import RoomSettings
 from babelcast.gateway.chat.tracking import TranslationTracker
 from babelcast.gateway.events import ChatMessage
 from babelcast.gateway.settings import Settings, SettingsError
+from babelcast.gateway.stores.base import RoomSettings
 from babelcast.gateway.stores.memory import MemoryGlossaryStore, MemoryRoomSettingsStore
 from babelcast.gateway.webhooks.delivery import DeliveryPolicy
 from babelcast.gateway.webhooks.dispatcher import WebhookDispatcher

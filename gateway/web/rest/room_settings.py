@@ -13,12 +13,12 @@ from babelcast.gateway.chat.room_settings import (
     MODERATION_FIELDS,
     REACTION_FIELDS,
     TRANSLATION_FIELDS,
-    RoomSettings,
     moderation_changes,
     reaction_changes,
     translation_changes,
 )
 from babelcast.gateway.chat.tracking import GlossaryLookup
+from babelcast.gateway.stores.base import RoomSettings
 from babelcast.gateway.web.rest.access import AdminAccess
 from babelcast.gateway.web.rest.errors import MAX_BODY, ApiError, json_body, lang_param, room_param
 
