@@ -73,11 +73,6 @@ class TranslationTracker:
         self.retries = TranslationRetries(self._translate_late, bus.publish_translation,
                                           bus.translation)
 
-    async def room_glossary(self, room: str) -> Glossary | None:
-        """The glossary the room uses, if it names one that exists."""
-        name = (await self.room_settings.get(room)).glossary
-        return await self.glossaries.get(name) if name else None
-
     def request(self, msg: ChatMessage, lang: str) -> bool:
         """Make sure a translation of ``msg`` into ``lang`` is on its way (once per pair).
         Returns True when one is, or already was, in flight; False when readers of ``lang``
