@@ -204,18 +204,6 @@ def validate_message_id(value: Any, client_id: str | None = None, name: str = "i
     return int(value)
 
 
-def peek_client_id(data: str | bytes, codec: Codec, limits: InputLimits) -> str | None:
-    """The ``client_id`` of a frame that will not be handled (rate-limited), if readable."""
-    if len(data) > limits.max_frame_bytes:
-        return None
-    try:
-        obj = codec.decode(data)
-    except ProtocolError:
-        return None
-    cid = obj.get("client_id") if isinstance(obj, dict) else None
-    return cid if isinstance(cid, str) and len(cid) <= _MAX_CLIENT_ID else None
-
-
 def validate_text(value: Any, limits: InputLimits, client_id: str | None = None) -> str:
     """A comment's text: a string, control characters stripped, not blank, not too long."""
     if not isinstance(value, str):

@@ -19,7 +19,6 @@ from babelcast.gateway.wire.client import (
     PinIn,
     SetLangIn,
     parse_client_frame,
-    peek_client_id,
     validate_name,
     validate_room,
     validate_since,
@@ -110,11 +109,6 @@ def test_since_and_name_validation() -> None:
     assert validate_name("   ", 32, "guest") == "guest"
     with pytest.raises(ProtocolError):
         validate_name("n" * 33, 32, "guest")
-
-
-def test_peek_client_id_of_a_frame_that_will_not_be_handled() -> None:
-    assert peek_client_id('{"type":"comment","client_id":"c9"}', Codec.JSON, LIMITS) == "c9"
-    assert peek_client_id("{broken", Codec.JSON, LIMITS) is None
 
 
 def test_token_bucket_allows_bursts_then_refills_at_rate() -> None:
